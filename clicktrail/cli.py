@@ -1,0 +1,97 @@
+"""The ``clicktrail`` command: one entry point for every service and tool."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import click
+
+from clicktrail.settings import ConfigError, Settings, configuration_markdown
+from clicktrail.sites.commands import sites
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, or exit with the message naming each bad variable."""
+    try:
+        return Settings.from_env()
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group()
+@click.version_option(package_name="clicktrail")
+def cli() -> None:
+    """Clicktrail: self-hosted web tracking and personalization."""
+
+
+@cli.group()
+def config() -> None:
+    """Inspect the configuration (CLICKTRAIL_* variables)."""
+
+
+@config.command("check")
+def config_check() -> None:
+    """Validate every CLICKTRAIL_* variable and print the settings in force."""
+    settings = load_settings()
+    for name, value in vars(settings).items():
+        click.echo(f"{name} = {value}")
+
+
+@config.command("docs")
+def config_docs() -> None:
+    """Print the variable table of docs/configuration.md."""
+    click.echo(configuration_markdown(), nl=False)
+
+
+@cli.group()
+def secrets() -> None:
+    """Signing keys (the cookieless daily salt rotates by itself)."""
+
+
+@secrets.command("rotate-signing-key")
+def rotate_signing_key() -> None:
+    """Make a new signing key; the old one keeps verifying for the grace period."""
+    from clicktrail.secrets.keyring import rotate_keyring
+
+    settings = load_settings()
+    keyring = rotate_keyring(
+        settings.secrets_file, settings.signing_key_grace_days * 86400, int(time.time())
+    )
+    click.echo(f"new signing key {keyring.current.key_id}; {len(keyring.keys)} keys kept")
+
+
+@secrets.command("list")
+def list_signing_keys() -> None:
+    """List signing keys (ids and dates, never the secrets)."""
+    from clicktrail.secrets.keyring import load_keyring
+
+    settings = load_settings()
+    keyring = load_keyring(
+        settings.secrets_file, settings.signing_key_grace_days * 86400, int(time.time())
+    )
+    for key in keyring.keys:
+        state = "signing" if key.retired_at is None else f"retired {key.retired_at}"
+        click.echo(f"{key.key_id}  created {key.created_at}  {state}")
+
+
+@cli.group()
+def contract() -> None:
+    """The event contract (docs/protocol.md)."""
+
+
+@contract.command("schema")
+def contract_schema() -> None:
+    """Print the JSON Schema of one event."""
+    from clicktrail.contract.event import Event
+
+    json.dump(Event.model_json_schema(), sys.stdout, indent=2)
+    click.echo()
+
+
+cli.add_command(sites)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,1 @@
+"""The event contract shared by snippet, collector, pipelines and services (docs/protocol.md)."""

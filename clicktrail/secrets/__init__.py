@@ -1,0 +1,1 @@
+"""Secrets: rotatable signing keys and the cookieless daily salt (docs/secrets.md)."""

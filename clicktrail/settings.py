@@ -1,0 +1,381 @@
+"""Every ``CLICKTRAIL_*`` variable in one place: its type, default and meaning.
+
+``Settings.from_env()`` reads and validates them all at start. A bad value raises
+``ConfigError`` naming each bad variable, so a service never starts half-configured.
+``docs/configuration.md`` is generated from ``VARIABLES`` (``clicktrail config docs``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from clicktrail import ports
+
+PREFIX = "CLICKTRAIL_"
+
+
+class ConfigError(ValueError):
+    """One or more variables are invalid; the message names each of them."""
+
+
+# --- connection targets, chosen by URL scheme ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RedisTarget:
+    url: str  # redis://host:port/db, without the query string
+    stream: str | None = None
+
+
+@dataclass(frozen=True)
+class KafkaTarget:
+    bootstrap_servers: tuple[str, ...]
+    topic: str
+
+
+@dataclass(frozen=True)
+class ClickHouseServerTarget:
+    host: str
+    port: int
+    database: str
+    user: str = "default"
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class ChdbTarget:
+    path: Path
+    database: str = "clicktrail"
+
+
+EventLogTarget = RedisTarget | KafkaTarget
+ClickHouseTarget = ClickHouseServerTarget | ChdbTarget
+
+
+def parse_redis_url(raw: str) -> RedisTarget:
+    parts = urlsplit(raw)
+    if parts.scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(f"expected a redis:// URL, got {raw!r}")
+    if parts.scheme != "unix" and not parts.hostname:
+        raise ValueError(f"no host in {raw!r}")
+    _ = parts.port  # raises ValueError on a bad port
+    db = parts.path.strip("/") or "0"
+    if not db.isdigit():
+        raise ValueError(f"the database in {raw!r} must be a number, got {db!r}")
+    stream = parse_qs(parts.query).get("stream", [None])[0]
+    return RedisTarget(url=parts._replace(query="", fragment="").geturl(), stream=stream)
+
+
+def parse_event_log_url(raw: str) -> EventLogTarget:
+    """``kafka://host:port[,host:port]/topic`` or ``redis://host:port/db?stream=name``."""
+    parts = urlsplit(raw)
+    if parts.scheme == "kafka":
+        servers = tuple(s for s in parts.netloc.split(",") if s)
+        topic = parts.path.strip("/")
+        if not servers or not all(_is_host_port(s) for s in servers):
+            raise ValueError(f"expected kafka://host:port/topic, got {raw!r}")
+        if not topic:
+            raise ValueError(f"no topic in {raw!r} (kafka://host:port/topic)")
+        return KafkaTarget(bootstrap_servers=servers, topic=topic)
+    if parts.scheme in ("redis", "rediss", "unix"):
+        target = parse_redis_url(raw)
+        if not target.stream:
+            raise ValueError(f"no stream in {raw!r} (redis://host:port/0?stream=events)")
+        return target
+    raise ValueError(f"the scheme must be kafka:// or redis://, got {raw!r}")
+
+
+def parse_clickhouse_url(raw: str) -> ClickHouseTarget:
+    """``clickhouse://[user[:password]@]host:port/database`` or ``chdb:///path/to/dir``."""
+    parts = urlsplit(raw)
+    if parts.scheme == "chdb":
+        path = unquote(parts.netloc + parts.path)
+        if not path:
+            raise ValueError(f"no folder in {raw!r} (chdb:///path/to/dir)")
+        database = parse_qs(parts.query).get("database", ["clicktrail"])[0]
+        return ChdbTarget(path=Path(path), database=database)
+    if parts.scheme == "clickhouse":
+        if not parts.hostname:
+            raise ValueError(f"no host in {raw!r}")
+        database = parts.path.strip("/") or "clicktrail"
+        return ClickHouseServerTarget(
+            host=parts.hostname,
+            port=parts.port or 9000,
+            database=database,
+            user=unquote(parts.username or "default"),
+            password=unquote(parts.password or ""),
+        )
+    raise ValueError(f"the scheme must be clickhouse:// or chdb://, got {raw!r}")
+
+
+def _is_host_port(value: str) -> bool:
+    host, _, port_text = value.rpartition(":")
+    return bool(host) and port_text.isdigit() and 0 < int(port_text) < 65536
+
+
+# --- small parsers ---------------------------------------------------------------------------
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ValueError(f"must be a whole number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _float_range(low: float, high: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw)
+        except ValueError:
+            raise ValueError(f"must be a number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    items = [item.strip() for item in raw.split(",") if item.strip()]
+    try:
+        return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+    except ValueError as exc:
+        raise ValueError(f"must be a comma-separated list of IP networks: {exc}") from None
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {raw!r}")
+    return level
+
+
+def _default_geoip_path() -> str:
+    try:
+        from geolite2 import geolite2_database
+    except ImportError:  # pragma: no cover - the package is a dependency
+        return ""
+    return str(geolite2_database())
+
+
+def _existing_file(raw: str) -> Path:
+    path = Path(raw)
+    if not path.is_file():
+        raise ValueError(f"no such file: {raw!r}")
+    return path
+
+
+# --- the variables ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable: ``default`` may name other settings as ``{data_dir}``, ports
+    as ``{port:redis_state}``."""
+
+    field: str
+    parse: Callable[[str], Any]
+    default: str
+    doc: str
+
+    @property
+    def name(self) -> str:
+        return PREFIX + self.field.upper()
+
+
+VARIABLES: tuple[Variable, ...] = (
+    Variable(
+        "port_offset",
+        _int_range(0, 40000),
+        "0",
+        "Added to every port of the port map (docs/services.md), so several copies of "
+        "Clicktrail run side by side.",
+    ),
+    Variable(
+        "data_dir",
+        Path,
+        "var",
+        "Folder for local state: the site registry, secrets, the chdb database.",
+    ),
+    Variable(
+        "sites_file",
+        Path,
+        "{data_dir}/sites.json",
+        "The site registry (docs/sites.md). Running services pick up changes by themselves.",
+    ),
+    Variable(
+        "sites_reload_seconds",
+        _float_range(0.0, 3600.0),
+        "1.0",
+        "How often a running service checks the site registry file for changes.",
+    ),
+    Variable(
+        "secrets_file",
+        Path,
+        "{data_dir}/secrets.json",
+        "Signing keys (docs/secrets.md). Created on first use with mode 0600.",
+    ),
+    Variable(
+        "signing_key_grace_days",
+        _int_range(0, 365),
+        "30",
+        "How long a rotated-out signing key still verifies.",
+    ),
+    Variable(
+        "salt_rotation_hour",
+        _int_range(0, 23),
+        "0",
+        "Hour of the day (UTC) at which the cookieless daily salt is replaced.",
+    ),
+    Variable(
+        "salt_grace_minutes",
+        _int_range(0, 720),
+        "30",
+        "How long the previous daily salt is kept after a rotation (to match sessions "
+        "that span it); then it is deleted.",
+    ),
+    Variable(
+        "event_log_url",
+        parse_event_log_url,
+        "redis://127.0.0.1:{port:redis_state}/0?stream=events",
+        "The event log: kafka://host:port[,host:port]/topic or redis://host:port/db?stream=name.",
+    ),
+    Variable(
+        "state_url",
+        parse_redis_url,
+        "redis://127.0.0.1:{port:redis_state}/0",
+        "Redis for durable state (daily salts, dedup marks). Must not evict: "
+        "maxmemory-policy noeviction.",
+    ),
+    Variable(
+        "profile_url",
+        parse_redis_url,
+        "redis://127.0.0.1:{port:redis_profile}/0",
+        "Redis for visitor profiles and caches; may evict (allkeys-lru).",
+    ),
+    Variable(
+        "clickhouse_url",
+        parse_clickhouse_url,
+        "chdb://{data_dir}/chdb",
+        "The event store: clickhouse://[user[:password]@]host:port/database (server, "
+        "native protocol) or chdb:///path/to/dir (embedded, one process owns the folder).",
+    ),
+    Variable(
+        "geoip_db",
+        _existing_file,
+        "{geolite2}",
+        "MaxMind DB file (GeoIP2/GeoLite2 City). Default: the 2018 GeoLite2 City file "
+        "from the maxminddb-geolite2 package (docs/geoip.md).",
+    ),
+    Variable(
+        "trusted_proxies",
+        _networks,
+        "",
+        "Comma-separated networks (CIDR) whose X-Forwarded-For the collector believes.",
+    ),
+    Variable("log_level", _log_level, "INFO", "Python logging level."),
+)
+
+# Variables read by other tools that are not settings of a service.
+OTHER_VARIABLES = {
+    "CLICKTRAIL_SERVICES_DIR": "Run folder of `scripts/services` (default var/run/<offset>).",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    port_offset: int
+    data_dir: Path
+    sites_file: Path
+    sites_reload_seconds: float
+    secrets_file: Path
+    signing_key_grace_days: int
+    salt_rotation_hour: int
+    salt_grace_minutes: int
+    event_log_url: EventLogTarget
+    state_url: RedisTarget
+    profile_url: RedisTarget
+    clickhouse_url: ClickHouseTarget
+    geoip_db: Path
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    log_level: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every variable (``overrides`` win, already parsed) and validate them together."""
+        env = dict(os.environ if environ is None else environ)
+        errors = _unknown_variables(env)
+        raw: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        offset = 0
+        for variable in VARIABLES:
+            if variable.field in overrides:
+                values[variable.field] = overrides[variable.field]
+                continue
+            text = env.get(variable.name)
+            if text is None:
+                text = _expand_default(variable.default, raw, offset)
+            raw[variable.field] = text
+            try:
+                values[variable.field] = variable.parse(text)
+            except ValueError as exc:
+                errors.append(f"{variable.name}: {exc}")
+                continue
+            if variable.field == "port_offset":
+                offset = values["port_offset"]
+        if errors:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _expand_default(template: str, raw: Mapping[str, str], offset: int) -> str:
+    if template == "{geolite2}":
+        return _default_geoip_path()
+    text = template.replace("{data_dir}", raw.get("data_dir", "var"))
+    for name in ports.BASE_PORTS:
+        text = text.replace("{port:" + name + "}", str(ports.BASE_PORTS[name] + offset))
+    return text
+
+
+def _unknown_variables(env: Mapping[str, str]) -> list[str]:
+    known = {v.name for v in VARIABLES} | set(OTHER_VARIABLES)
+    errors = []
+    for name in sorted(env):
+        if name.startswith(PREFIX) and name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            errors.append(f"{name}: unknown variable{hint}")
+    return errors
+
+
+def configuration_markdown() -> str:
+    """The variable table of ``docs/configuration.md``."""
+    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
+    for variable in VARIABLES:
+        if variable.default == "{geolite2}":
+            shown = "GeoLite2 City from `maxminddb-geolite2`"
+        else:
+            default = _expand_default(variable.default, {"data_dir": "var"}, 0)
+            shown = f"`{default}`" if default else "(empty)"
+        lines.append(f"| `{variable.name}` | {shown} | {variable.doc} |")
+    for name, doc in OTHER_VARIABLES.items():
+        lines.append(f"| `{name}` | | {doc} |")
+    return "\n".join(lines) + "\n"
