@@ -95,3 +95,7 @@ cli.add_command(sites)
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Benchmarks: each runs alone as ``make bench-<name>`` (docs/benchmarks.md)."""
