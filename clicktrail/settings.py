@@ -256,6 +256,37 @@ VARIABLES: tuple[Variable, ...] = (
         "The event log: kafka://host:port[,host:port]/topic or redis://host:port/db?stream=name.",
     ),
     Variable(
+        "event_log_partitions",
+        _int_range(1, 1024),
+        "4",
+        "Partitions of the event log (Kafka partitions, or Redis streams <name>:<n>); a "
+        "visitor's records stay in one.",
+    ),
+    Variable(
+        "event_log_replication",
+        _int_range(1, 16),
+        "1",
+        "Kafka replication factor of a topic Clicktrail creates (min.insync.replicas is one less).",
+    ),
+    Variable(
+        "event_log_retention_hours",
+        _int_range(1, 24 * 365),
+        "168",
+        "How long the event log keeps records. They hold raw IP addresses: keep it short.",
+    ),
+    Variable(
+        "ack_timeout_ms",
+        _int_range(1, 10_000),
+        "50",
+        "How long the collector waits for the event log's acknowledgement before answering 503.",
+    ),
+    Variable(
+        "kafka_linger_ms",
+        _int_range(0, 1000),
+        "2",
+        "Kafka producer batching delay (measured: docs/benchmarks.md).",
+    ),
+    Variable(
         "state_url",
         parse_redis_url,
         "redis://127.0.0.1:{port:redis_state}/0",
@@ -308,6 +339,11 @@ class Settings:
     salt_rotation_hour: int
     salt_grace_minutes: int
     event_log_url: EventLogTarget
+    event_log_partitions: int
+    event_log_replication: int
+    event_log_retention_hours: int
+    ack_timeout_ms: int
+    kafka_linger_ms: int
     state_url: RedisTarget
     profile_url: RedisTarget
     clickhouse_url: ClickHouseTarget

@@ -1,0 +1,84 @@
+"""The event log interface every implementation honours."""
+
+from __future__ import annotations
+
+import zlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from clicktrail.contract.record import LogRecord
+
+
+class LogUnavailable(Exception):
+    """The log did not acknowledge in time, or cannot be reached. Nothing may be assumed
+    written: the caller answers 503 and the client sends again (same event ids)."""
+
+
+@dataclass(frozen=True)
+class LogMessage:
+    """One record read back from the log, with where it came from (for commits and
+    dead letters)."""
+
+    partition: int
+    position: str  # Kafka offset or Redis stream entry id, as text
+    key: bytes
+    payload: bytes
+
+
+def partition_for(key: bytes, partitions: int) -> int:
+    """A stable partition for a key: a visitor's records always land in the same one."""
+    return zlib.crc32(key) % partitions
+
+
+class EventLog(ABC):
+    """Write side and read side of the log.
+
+    Ordering: records with the same key are read back in the order they were appended.
+    Durability: ``append`` returns only once the log has acknowledged every record (Kafka:
+    all in-sync replicas; Redis: the XADD reply of a server with append-only persistence).
+    """
+
+    name: str  # "kafka:<topic>" or "redis:<stream>", for logs and metrics
+
+    @abstractmethod
+    def append(self, records: Sequence[LogRecord], timeout: float) -> None:
+        """Write ``records`` and wait up to ``timeout`` seconds for the acknowledgement.
+
+        Blocks the calling thread only; safe to call from many threads at once. Raises
+        ``LogUnavailable`` if the acknowledgement does not come in time (some records may
+        still arrive later: downstream deduplicates by event id)."""
+
+    @abstractmethod
+    def ensure_created(self) -> None:
+        """Create the topic or streams if missing (idempotent). Raises ``LogUnavailable``."""
+
+    @abstractmethod
+    def ping(self, timeout: float) -> bool:
+        """Is the log reachable now? Never raises."""
+
+    @abstractmethod
+    def reader(self, group: str, consumer: str) -> LogReader:
+        """A consumer in ``group``; the group's consumers share the partitions."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections (records not yet acknowledged were never promised)."""
+
+
+class LogReader(ABC):
+    """One consumer of a consumer group. Not thread-safe: one thread reads and commits."""
+
+    @abstractmethod
+    def read(self, max_records: int, timeout: float) -> list[LogMessage]:
+        """Up to ``max_records`` records not yet committed by the group, waiting up to
+        ``timeout`` seconds for the first. Raises ``LogUnavailable``."""
+
+    @abstractmethod
+    def commit(self, messages: Sequence[LogMessage]) -> None:
+        """Mark ``messages`` (read by this reader) processed; after a crash, reading resumes
+        after the last commit, so uncommitted records are read again."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Leave the group (uncommitted records go to another consumer)."""

@@ -1,0 +1,35 @@
+"""Build the event log named by the settings."""
+
+from __future__ import annotations
+
+from clicktrail.settings import KafkaTarget, Settings
+from pipelines.eventlog.base import EventLog
+
+
+def open_event_log(settings: Settings) -> EventLog:
+    """The Kafka or Redis Streams log of ``CLICKTRAIL_EVENT_LOG_URL``, not yet connected."""
+    target = settings.event_log_url
+    retention_ms = settings.event_log_retention_hours * 3_600_000
+    ack_timeout = settings.ack_timeout_ms / 1000
+    if isinstance(target, KafkaTarget):
+        from pipelines.eventlog.kafka import KafkaLog
+
+        return KafkaLog(
+            target.bootstrap_servers,
+            target.topic,
+            partitions=settings.event_log_partitions,
+            replication=settings.event_log_replication,
+            retention_ms=retention_ms,
+            linger_ms=settings.kafka_linger_ms,
+            ack_timeout=ack_timeout,
+        )
+    from pipelines.eventlog.redis_streams import RedisStreamLog
+
+    assert target.stream is not None  # the URL parser requires it
+    return RedisStreamLog(
+        target.url,
+        target.stream,
+        partitions=settings.event_log_partitions,
+        retention_ms=retention_ms,
+        ack_timeout=ack_timeout,
+    )

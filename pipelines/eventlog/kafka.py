@@ -1,0 +1,173 @@
+"""The event log on Apache Kafka (``kafka-python``).
+
+Records are keyed by ``<site>:<visitor>``, so the default partitioner keeps a visitor's records
+in one partition, in order. The producer is idempotent with ``acks=all``: an acknowledged record
+is on every in-sync replica, and a retry inside the producer never duplicates it.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Sequence
+
+from kafka import KafkaConsumer, KafkaProducer
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.structs import OffsetAndMetadata, TopicPartition
+
+from clicktrail.contract.record import LogRecord
+from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable
+
+
+class KafkaLog(EventLog):
+    def __init__(
+        self,
+        bootstrap_servers: Sequence[str],
+        topic: str,
+        partitions: int = 4,
+        replication: int = 1,
+        retention_ms: int | None = None,
+        linger_ms: int = 2,
+        ack_timeout: float = 0.05,
+        client_id: str = "clicktrail",
+    ) -> None:
+        self.name = f"kafka:{topic}"
+        self._servers = list(bootstrap_servers)
+        self._topic = topic
+        self._partitions = partitions
+        self._replication = replication
+        self._retention_ms = retention_ms
+        self._linger_ms = linger_ms
+        self._ack_ms = max(1, int(ack_timeout * 1000))
+        self._client_id = client_id
+        self._producer: KafkaProducer | None = None
+        self._lock = threading.Lock()  # the producer is made on first use: after a fork
+
+    def _get_producer(self) -> KafkaProducer:
+        with self._lock:
+            if self._producer is None:
+                try:
+                    self._producer = KafkaProducer(
+                        bootstrap_servers=self._servers,
+                        client_id=self._client_id,
+                        acks="all",
+                        enable_idempotence=True,
+                        linger_ms=self._linger_ms,
+                        # send() must not block a request thread for long when the broker is
+                        # away: it waits for metadata or buffer space at most this long.
+                        max_block_ms=self._ack_ms,
+                        bootstrap_timeout_ms=self._ack_ms,
+                        # Unacknowledged records give up after this; the client resends them.
+                        delivery_timeout_ms=30_000,
+                        request_timeout_ms=10_000,
+                        retry_backoff_ms=50,
+                        reconnect_backoff_ms=50,
+                        reconnect_backoff_max_ms=1000,
+                    )
+                except KafkaError as exc:
+                    raise LogUnavailable(f"{self.name}: {exc}") from exc
+            return self._producer
+
+    def append(self, records: Sequence[LogRecord], timeout: float) -> None:
+        if not records:
+            return
+        deadline = time.monotonic() + timeout
+        producer = self._get_producer()
+        try:
+            futures = [
+                producer.send(self._topic, key=record.key, value=record.encode())
+                for record in records
+            ]
+            for future in futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaError as exc:
+            raise LogUnavailable(f"{self.name}: {exc!r}") from exc
+
+    def ensure_created(self) -> None:
+        configs = {"min.insync.replicas": str(max(1, self._replication - 1))}
+        if self._retention_ms is not None:
+            configs["retention.ms"] = str(self._retention_ms)
+        topic = NewTopic(self._topic, self._partitions, self._replication, topic_configs=configs)
+        try:
+            admin = KafkaAdminClient(
+                bootstrap_servers=self._servers,
+                client_id=self._client_id,
+                request_timeout_ms=10_000,
+            )
+        except KafkaError as exc:
+            raise LogUnavailable(f"{self.name}: {exc!r}") from exc
+        try:
+            admin.create_topics([topic])
+        except TopicAlreadyExistsError:
+            pass
+        except KafkaError as exc:
+            raise LogUnavailable(f"{self.name}: {exc!r}") from exc
+        finally:
+            admin.close()
+
+    def ping(self, timeout: float) -> bool:
+        """A broker accepts connections (cheap enough for a readiness probe)."""
+        for server in self._servers:
+            host, _, port = server.rpartition(":")
+            try:
+                with socket.create_connection((host, int(port)), timeout=timeout):
+                    return True
+            except OSError:
+                continue
+        return False
+
+    def reader(self, group: str, consumer: str) -> KafkaReader:
+        return KafkaReader(self._servers, self._topic, group, consumer)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._producer is not None:
+                self._producer.close(timeout=1)
+                self._producer = None
+
+
+class KafkaReader(LogReader):
+    def __init__(self, servers: list[str], topic: str, group: str, consumer: str) -> None:
+        try:
+            self._consumer = KafkaConsumer(
+                topic,
+                bootstrap_servers=servers,
+                group_id=group,
+                client_id=consumer,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                max_poll_records=10_000,
+            )
+        except KafkaError as exc:
+            raise LogUnavailable(f"kafka:{topic}: {exc!r}") from exc
+        self._topic = topic
+
+    def read(self, max_records: int, timeout: float) -> list[LogMessage]:
+        try:
+            batches = self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records)
+        except KafkaError as exc:
+            raise LogUnavailable(f"kafka:{self._topic}: {exc!r}") from exc
+        return [
+            LogMessage(part.partition, str(item.offset), item.key or b"", item.value)
+            for part, items in batches.items()
+            for item in items
+        ]
+
+    def commit(self, messages: Sequence[LogMessage]) -> None:
+        next_offsets: dict[TopicPartition, int] = {}
+        for message in messages:
+            part = TopicPartition(self._topic, message.partition)
+            next_offsets[part] = max(next_offsets.get(part, 0), int(message.position) + 1)
+        if not next_offsets:
+            return
+        try:
+            self._consumer.commit(
+                {part: OffsetAndMetadata(offset, "", -1) for part, offset in next_offsets.items()}
+            )
+        except KafkaError as exc:
+            raise LogUnavailable(f"kafka:{self._topic}: {exc!r}") from exc
+
+    def close(self) -> None:
+        self._consumer.close(autocommit=False)

@@ -1,0 +1,121 @@
+"""One contract, run against both real event logs: Kafka and Redis Streams."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from clicktrail import ports
+from clicktrail.contract.record import LogRecord
+from pipelines.eventlog import EventLog, LogUnavailable
+from pipelines.eventlog.kafka import KafkaLog
+from pipelines.eventlog.redis_streams import RedisStreamLog
+
+
+def _kafka(name: str, **options) -> KafkaLog:
+    return KafkaLog([f"127.0.0.1:{ports.port('kafka')}"], name, partitions=3, **options)
+
+
+def _redis(name: str, **options) -> RedisStreamLog:
+    url = f"redis://127.0.0.1:{ports.port('redis_state')}/0"
+    return RedisStreamLog(url, name, partitions=3, **options)
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(_kafka, marks=pytest.mark.kafka, id="kafka"),
+        pytest.param(_redis, marks=pytest.mark.redis, id="redis"),
+    ]
+)
+def make_log(request):
+    made: list[EventLog] = []
+
+    def make(**options) -> EventLog:
+        log = request.param(f"test-{uuid.uuid4().hex[:12]}", ack_timeout=5.0, **options)
+        log.ensure_created()
+        made.append(log)
+        return log
+
+    yield make
+    for log in made:
+        log.close()
+
+
+def record(visitor: str, n: int) -> LogRecord:
+    return LogRecord(
+        site_id="shop",
+        visitor_id=visitor,
+        id_source="cookie",
+        received_at=1764000000000 + n,
+        events=[{"event_id": str(uuid.uuid4()), "event_type": "page_view", "n": n}],
+    )
+
+
+def read_all(reader, expected: int, seconds: float = 20.0):
+    messages = []
+    deadline = time.monotonic() + seconds
+    while len(messages) < expected and time.monotonic() < deadline:
+        messages += reader.read(1000, timeout=0.5)
+    return messages
+
+
+def test_appended_records_read_back_exactly_and_in_order_per_visitor(make_log):
+    log = make_log()
+    records = [record(f"v{n % 7}", n) for n in range(200)]
+    log.append(records, timeout=10)
+    reader = log.reader("pipeline", "c1")
+    messages = read_all(reader, len(records))
+    assert sorted(m.payload for m in messages) == sorted(r.encode() for r in records)
+    for visitor in {r.visitor_id for r in records}:
+        key = f"shop:{visitor}".encode()
+        seen = [LogRecord.decode(m.payload).received_at for m in messages if m.key == key]
+        assert seen == sorted(seen)
+        assert len({m.partition for m in messages if m.key == key}) == 1
+    reader.commit(messages)
+    reader.close()
+
+
+def test_uncommitted_records_are_read_again_after_a_restart(make_log):
+    log = make_log()
+    records = [record("v1", n) for n in range(10)]
+    log.append(records, timeout=10)
+    first = log.reader("pipeline", "c1")
+    messages = read_all(first, 10)
+    first.commit(messages[:4])
+    first.close()
+
+    second = log.reader("pipeline", "c1")
+    again = read_all(second, 6)
+    assert [m.payload for m in again] == [m.payload for m in messages[4:]]
+    second.commit(again)
+    assert second.read(100, timeout=0.5) == []
+    second.close()
+
+
+def test_consumer_groups_are_independent(make_log):
+    log = make_log()
+    log.append([record("v1", 1)], timeout=10)
+    for group in ("pipeline", "archive"):
+        reader = log.reader(group, "c1")
+        assert len(read_all(reader, 1)) == 1
+        reader.close()
+
+
+@pytest.mark.parametrize(
+    "make_unreachable",
+    [
+        pytest.param(lambda: KafkaLog(["127.0.0.1:1"], "t", ack_timeout=0.05), id="kafka"),
+        pytest.param(
+            lambda: RedisStreamLog("redis://127.0.0.1:1/0", "s", ack_timeout=0.05), id="redis"
+        ),
+    ],
+)
+def test_an_unreachable_log_fails_fast(make_unreachable):
+    log = make_unreachable()
+    started = time.monotonic()
+    with pytest.raises(LogUnavailable):
+        log.append([record("v1", 1)], timeout=0.05)
+    assert time.monotonic() - started < 2.0
+    assert log.ping(0.05) is False
