@@ -42,6 +42,7 @@ class Batch:
     site_id: str
     schema: int
     sent_at: int | None
+    linker: str | None = None  # the cross-domain identifier of the landing page, if any
     events: list[tuple[int, Event]] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
 
@@ -83,13 +84,16 @@ def parse_batch(body: bytes) -> Batch:
     sent_at = document.get("sent_at")
     if sent_at is not None and (type(sent_at) is not int or not EARLIEST_MS <= sent_at < LATEST_MS):
         raise EnvelopeError("sent_at must be milliseconds since the epoch (UTC)")
+    linker = document.get("linker")
+    if linker is not None and (not isinstance(linker, str) or len(linker) > 128):
+        raise EnvelopeError("linker must be a string of at most 128 characters")
     raw_events = document.get("events")
     if not isinstance(raw_events, list):
         raise EnvelopeError("events must be a list")
     if not raw_events:
         raise EnvelopeError("events is empty")
 
-    batch = Batch(site_id=site_id, schema=schema, sent_at=sent_at)
+    batch = Batch(site_id=site_id, schema=schema, sent_at=sent_at, linker=linker)
     for index, raw in enumerate(raw_events):
         if index >= MAX_EVENTS:
             batch.rejected.append(Rejection(index, f"a batch holds at most {MAX_EVENTS} events"))

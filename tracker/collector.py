@@ -1,0 +1,45 @@
+"""What the collector's request handlers share: settings, sites, the event log, the salts."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import redis
+
+from clicktrail.secrets.salt import DailySalts
+from clicktrail.settings import Settings
+from clicktrail.sites.registry import SiteRegistry
+from pipelines.eventlog import EventLog, LogUnavailable
+from tracker.identity import new_visitor_id
+
+
+@dataclass
+class Collector:
+    settings: Settings
+    registry: SiteRegistry
+    event_log: EventLog
+    salts: DailySalts
+    clock: Callable[[], float] = time.time
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("clicktrail.collector"))
+
+    @property
+    def ack_timeout(self) -> float:
+        return self.settings.ack_timeout_ms / 1000
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def current_salt(self) -> bytes:
+        """Today's cookieless salt; ``LogUnavailable`` if the state Redis cannot be reached
+        (the request is answered 503 and sent again: no id is made up)."""
+        try:
+            return self.salts.current(datetime.fromtimestamp(self.clock(), UTC))
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise LogUnavailable(f"state redis: {exc}") from exc
+
+    def new_visitor_id(self) -> str:
+        return new_visitor_id()

@@ -1,0 +1,234 @@
+"""The tracking endpoints: ``POST /v1/events`` and ``GET /v1/pixel.gif``."""
+
+from __future__ import annotations
+
+import base64
+
+from flask import Blueprint, Response, current_app, jsonify, request
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from clicktrail.contract.envelope import (
+    MAX_BODY_BYTES,
+    Batch,
+    EnvelopeError,
+    Rejection,
+    parse_batch,
+    parse_event,
+)
+from clicktrail.contract.pixel import LINKER_KEY, event_from_query
+from clicktrail.contract.protocol import (
+    COLLECT_PATH,
+    COLLECTOR_COOKIE,
+    PIXEL_PATH,
+    WRITE_KEY_HEADER,
+)
+from clicktrail.sites.model import Site
+from pipelines.eventlog import LogUnavailable
+from tracker import metrics
+from tracker.client_ip import client_ip
+from tracker.collector import Collector
+from tracker.identity import RequestFacts
+from tracker.intake import build_records
+
+bp = Blueprint("collect", __name__)
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
+CORS_MAX_AGE = "86400"
+VALID_COOKIE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+
+
+class Refused(Exception):
+    """The request as a whole is refused with ``status``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _collector() -> Collector:
+    return current_app.extensions["clicktrail"]
+
+
+@bp.route(COLLECT_PATH, methods=["OPTIONS"])
+def preflight() -> Response:
+    """CORS preflight (``application/json`` bodies). The site is in the body, which a preflight
+    does not carry, so any origin some site allows may go on; the POST checks the site's own."""
+    origin = request.headers.get("Origin", "")
+    if not any(site.allows_origin(origin) for site in _collector().registry.all().values()):
+        return _count(COLLECT_PATH, _error(403, f"origin {origin!r} is not allowed"))
+    response = Response(status=204)
+    _allow_origin(response, origin)
+    response.headers["Access-Control-Allow-Methods"] = "POST, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = f"Content-Type, {WRITE_KEY_HEADER}"
+    response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
+    return _count(COLLECT_PATH, response)
+
+
+@bp.post(COLLECT_PATH)
+def collect() -> Response:
+    origin = request.headers.get("Origin")
+    try:
+        batch = parse_batch(_body())
+        site, server_side = _authorize(batch.site_id, origin)
+    except EnvelopeError as exc:
+        return _count(COLLECT_PATH, _error(exc.status, str(exc)))
+    except Refused as exc:
+        return _count(COLLECT_PATH, _error(exc.status, str(exc)))
+    response = _accept(batch, site, server_side)
+    if origin and not server_side:
+        _allow_origin(response, origin)
+    return _count(COLLECT_PATH, response)
+
+
+@bp.get(PIXEL_PATH)
+def pixel() -> Response:
+    """One event in the query string; answered with a 1x1 GIF whatever happens, so a page
+    never shows a broken image. Errors are in the status and ``X-Clicktrail-Error``."""
+    try:
+        site_id, sent_at, raw = event_from_query(request.args.to_dict())
+        site = _collector().registry.get(site_id)
+        if site is None:
+            raise Refused(403, f"unknown site {site_id!r}")
+        event = parse_event(raw, site_id)
+    except (EnvelopeError, Refused) as exc:
+        return _count(PIXEL_PATH, _gif(exc.status, str(exc)))
+    except ValueError as exc:
+        return _count(PIXEL_PATH, _gif(400, str(exc)))
+    batch = Batch(site_id=site_id, schema=1, sent_at=sent_at, events=[(0, event)])
+    response = _accept(batch, site, server_side=False, linker=request.args.get(LINKER_KEY))
+    if response.status_code != 202:
+        return _count(PIXEL_PATH, _gif(response.status_code, "not accepted", response))
+    return _count(PIXEL_PATH, _gif(200, None, response))
+
+
+def _body() -> bytes:
+    try:
+        return request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        raise EnvelopeError(f"body is larger than {MAX_BODY_BYTES} bytes", 413) from None
+
+
+def _authorize(site_id: str, origin: str | None) -> tuple[Site, bool]:
+    """The site, and whether the sender is server-side; raises ``Refused``."""
+    site = _collector().registry.get(site_id)
+    if site is None:
+        raise Refused(403, f"unknown site {site_id!r}")
+    key = request.headers.get(WRITE_KEY_HEADER)
+    if key is not None:
+        if not site.accepts_write_key(key):
+            raise Refused(403, f"wrong write key for site {site_id!r}")
+        return site, True
+    if origin is None:
+        raise Refused(403, f"a request without Origin needs the site's {WRITE_KEY_HEADER}")
+    if not site.allows_origin(origin):
+        raise Refused(403, f"origin {origin!r} is not allowed for site {site_id!r}")
+    return site, False
+
+
+def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = None) -> Response:
+    """Identify, write to the event log, wait for its acknowledgement, answer."""
+    collector = _collector()
+    rejected = list(batch.rejected)
+    for rejection in rejected:
+        metrics.EVENTS_REJECTED.labels(metrics.rejection_label(rejection.reason)).inc()
+    if not batch.events:
+        body = {"accepted": 0, "rejected": _rejections(rejected), "error": "no valid event"}
+        return _json(400, body)
+
+    cookie = request.cookies.get(COLLECTOR_COOKIE)
+    facts = RequestFacts(
+        site=site,
+        ip=client_ip(
+            request.remote_addr or "",
+            request.headers.get("X-Forwarded-For"),
+            collector.settings.trusted_proxies,
+        ),
+        user_agent=request.headers.get("User-Agent", "")[:1024],
+        collector_cookie=cookie if cookie and _valid_id(cookie) else None,
+        linker=linker if linker is not None else batch.linker,
+        do_not_track=request.headers.get("DNT") == "1",
+        global_privacy_control=request.headers.get("Sec-GPC") == "1",
+        server_side=server_side,
+    )
+    try:
+        intake = build_records(
+            site.site_id,
+            [event for _, event in batch.events],
+            facts,
+            sent_at=batch.sent_at,
+            received_at=collector.now_ms(),
+            salt=collector.current_salt,
+            new_id=collector.new_visitor_id(),
+        )
+        with metrics.LOG_ACK_SECONDS.time():
+            collector.event_log.append(intake.records, collector.ack_timeout)
+    except LogUnavailable as exc:
+        metrics.LOG_FAILURES.inc()
+        collector.log.warning("event log did not acknowledge: %s", exc)
+        response = _error(503, "the event log did not acknowledge in time; send again")
+        response.headers["Retry-After"] = "1"
+        return response
+    metrics.EVENTS_ACCEPTED.inc(len(batch.events))
+    response = _json(202, {"accepted": len(batch.events), "rejected": _rejections(rejected)})
+    if intake.cookie_visitor_id:
+        _set_visitor_cookie(response, intake.cookie_visitor_id)
+    return response
+
+
+def _set_visitor_cookie(response: Response, visitor_id: str) -> None:
+    """Long-lived and HttpOnly. ``SameSite=None; Secure`` only where it must be: a cross-site
+    request over https (the collector on another site's domain); otherwise ``Lax``."""
+    cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
+    secure = request.is_secure
+    response.set_cookie(
+        COLLECTOR_COOKIE,
+        visitor_id,
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="None" if cross_site and secure else "Lax",
+    )
+
+
+def _valid_id(value: str) -> bool:
+    return 0 < len(value) <= 64 and set(value) <= VALID_COOKIE
+
+
+def _allow_origin(response: Response, origin: str) -> None:
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.vary.add("Origin")
+
+
+def _rejections(rejected: list[Rejection]) -> list[dict]:
+    return [rejection.as_json() for rejection in rejected]
+
+
+def _json(status: int, body: dict) -> Response:
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _error(status: int, message: str) -> Response:
+    return _json(status, {"error": message})
+
+
+def _gif(status: int, error: str | None, source: Response | None = None) -> Response:
+    response = Response(GIF, status=status, content_type="image/gif")
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    if error:
+        response.headers["X-Clicktrail-Error"] = error.encode("ascii", "replace").decode()[:200]
+    if source is not None:
+        for name, value in source.headers.items():
+            if name in ("Set-Cookie", "Retry-After"):
+                response.headers.add(name, value)
+    return response
+
+
+def _count(endpoint: str, response: Response) -> Response:
+    metrics.REQUESTS.labels(endpoint, str(response.status_code)).inc()
+    return response
