@@ -37,7 +37,7 @@ def test_invalid_events_are_rejected_naming_the_field(case):
 @pytest.mark.parametrize("case", ENVELOPES, ids=lambda c: c["name"])
 def test_envelopes(case):
     body = envelope_body(case)
-    if case["status"] != 202:
+    if "accepted" not in case:
         with pytest.raises(EnvelopeError) as error:
             parse_batch(body)
         assert error.value.status == case["status"]
