@@ -287,6 +287,24 @@ VARIABLES: tuple[Variable, ...] = (
         "Kafka producer batching delay (measured: docs/benchmarks.md).",
     ),
     Variable(
+        "collector_bind",
+        str,
+        "127.0.0.1:{port:collector}",
+        "Address the collector (gunicorn) listens on.",
+    ),
+    Variable(
+        "collector_workers",
+        _int_range(1, 64),
+        "2",
+        "Collector worker processes (measured best on 2 cores: docs/benchmarks.md).",
+    ),
+    Variable(
+        "collector_threads",
+        _int_range(1, 256),
+        "8",
+        "Threads per collector worker, so waits for the log's acknowledgement overlap.",
+    ),
+    Variable(
         "state_url",
         parse_redis_url,
         "redis://127.0.0.1:{port:redis_state}/0",
@@ -344,6 +362,9 @@ class Settings:
     event_log_retention_hours: int
     ack_timeout_ms: int
     kafka_linger_ms: int
+    collector_bind: str
+    collector_workers: int
+    collector_threads: int
     state_url: RedisTarget
     profile_url: RedisTarget
     clickhouse_url: ClickHouseTarget

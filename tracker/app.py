@@ -37,8 +37,9 @@ def create_app(
     event_log = event_log or open_event_log(settings)
     try:
         event_log.ensure_created()
+        event_log.connect(timeout=5.0)
     except LogUnavailable as exc:  # the collector still starts; /readyz tells, 503s follow
-        app.logger.warning("could not create the event log yet: %s", exc)
+        app.logger.warning("the event log is not reachable yet: %s", exc)
     if salts is None:
         state = redis.Redis.from_url(
             settings.state_url.url, socket_timeout=0.5, socket_connect_timeout=0.5

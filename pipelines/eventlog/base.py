@@ -54,6 +54,11 @@ class EventLog(ABC):
         """Create the topic or streams if missing (idempotent). Raises ``LogUnavailable``."""
 
     @abstractmethod
+    def connect(self, timeout: float) -> None:
+        """Open connections and load metadata now, waiting up to ``timeout`` seconds, so the
+        first ``append`` does not pay for it. Raises ``LogUnavailable``."""
+
+    @abstractmethod
     def ping(self, timeout: float) -> bool:
         """Is the log reachable now? Never raises."""
 

@@ -45,7 +45,18 @@ class KafkaLog(EventLog):
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()  # the producer is made on first use: after a fork
 
-    def _get_producer(self) -> KafkaProducer:
+    def connect(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        producer = self._get_producer(bootstrap_ms=int(timeout * 1000))
+        while True:  # a topic created a moment ago takes a while to show in the metadata
+            try:
+                producer.partitions_for(self._topic)
+                return
+            except KafkaError as exc:
+                if time.monotonic() >= deadline:
+                    raise LogUnavailable(f"{self.name}: {exc!r}") from exc
+
+    def _get_producer(self, bootstrap_ms: int | None = None) -> KafkaProducer:
         with self._lock:
             if self._producer is None:
                 try:
@@ -58,7 +69,7 @@ class KafkaLog(EventLog):
                         # send() must not block a request thread for long when the broker is
                         # away: it waits for metadata or buffer space at most this long.
                         max_block_ms=self._ack_ms,
-                        bootstrap_timeout_ms=self._ack_ms,
+                        bootstrap_timeout_ms=bootstrap_ms or self._ack_ms,
                         # Unacknowledged records give up after this; the client resends them.
                         delivery_timeout_ms=30_000,
                         request_timeout_ms=10_000,

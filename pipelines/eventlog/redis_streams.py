@@ -70,6 +70,10 @@ class RedisStreamLog(EventLog):
     def ensure_created(self) -> None:
         """Streams are created by the first XADD or by a reader's group; nothing to do."""
 
+    def connect(self, timeout: float) -> None:
+        if not self.ping(timeout):
+            raise LogUnavailable(f"{self.name}: no answer from {self._url}")
+
     def ping(self, timeout: float) -> bool:
         try:
             return bool(self._redis.ping())

@@ -1,0 +1,1 @@
+"""The traffic simulator (`clicktrail simulate`); see docs/simulator.md."""
