@@ -9,6 +9,7 @@ import time
 import click
 
 from clicktrail.settings import ConfigError, Settings, configuration_markdown
+from clicktrail.simulator.command import simulate
 from clicktrail.sites.commands import sites
 
 
@@ -111,6 +112,7 @@ def collector(workers: int | None, threads: int | None, bind: str | None) -> Non
 
 
 cli.add_command(sites)
+cli.add_command(simulate)
 
 
 def main() -> None:

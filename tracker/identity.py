@@ -68,13 +68,13 @@ def resolve(
     consent: str | None,
     created_at_ms: int,
     salt: Callable[[], bytes],
-    new_id: str,
+    new_id: Callable[[], str],
 ) -> Identity:
     """The visitor id of one event.
 
     Order: a valid cross-domain identifier, the snippet's first-party id, the collector's own
     cookie, a new collector id; when cookies are refused, the cookieless id instead. Server-side
-    senders name their visitors themselves (``new_id`` is used only when a new id is needed).
+    senders name their visitors themselves. ``salt`` and ``new_id`` are called only if needed.
     """
     if facts.server_side:
         if event_visitor_id:
@@ -91,7 +91,7 @@ def resolve(
         return Identity(event_visitor_id, "cookie")
     if facts.collector_cookie:
         return Identity(facts.collector_cookie, "collector_cookie")
-    return Identity(new_id, "collector_cookie")
+    return Identity(new_id(), "collector_cookie")
 
 
 def _cookieless(facts: RequestFacts, salt: Callable[[], bytes]) -> str:

@@ -25,9 +25,17 @@ def build_records(
     sent_at: int | None,
     received_at: int,
     salt: Callable[[], bytes],
-    new_id: str,
+    new_id: Callable[[], str],
 ) -> Intake:
-    """``salt`` is called only if some event needs a cookieless id."""
+    """``salt`` and ``new_id`` are called only if some event needs them; every event of the
+    request that needs a new id gets the same one."""
+    made: list[str] = []
+
+    def one_new_id() -> str:
+        if not made:
+            made.append(new_id())
+        return made[0]
+
     groups: dict[tuple[Identity, str, str], list[dict]] = {}
     cookie_visitor_id = None
     for event in events:
@@ -37,7 +45,7 @@ def build_records(
                 facts, ip=event.ip or facts.ip, user_agent=event.user_agent or facts.user_agent
             )
         identity = resolve(
-            event_facts, event.visitor_id, event.consent, event.created_at, salt, new_id
+            event_facts, event.visitor_id, event.consent, event.created_at, salt, one_new_id
         )
         if identity.cookies_allowed:
             cookie_visitor_id = identity.visitor_id

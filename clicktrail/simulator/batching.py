@@ -13,7 +13,7 @@ from clicktrail.contract.event import LATEST_MS, SCHEMA_VERSION
 
 DEFAULT_BATCH_SIZE = 20
 # A sender flushes its queue at least this often, so a batch spans at most this much time.
-MAX_BATCH_SPAN_MS = 60_000
+MAX_BATCH_SPAN_MS = 5 * 60_000
 SEND_DELAY_MS = (50, 1500)  # from the last event of a batch to its sending
 
 

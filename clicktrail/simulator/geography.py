@@ -28,17 +28,25 @@ IPV4_SAMPLES = 3000
 IPV6_SAMPLES = 600
 MAX_SEEK_LOOKUPS = 512  # a safety bound; the tree depth keeps real seeks far below it
 
+
+def _block(cidr: str, weight: float) -> tuple[int, int, float]:
+    network = ipaddress.ip_network(cidr)
+    return int(network.network_address), int(network.broadcast_address), weight
+
+
 # Public unicast IPv4 (no multicast or reserved space); private blocks have no data anyway.
 IPV4_RANGES = (
-    (int(ipaddress.IPv4Address("1.0.0.0")), int(ipaddress.IPv4Address("223.255.255.255"))),
+    (int(ipaddress.IPv4Address("1.0.0.0")), int(ipaddress.IPv4Address("223.255.255.255")), 1.0),
 )
-# The regional registries' global unicast blocks. The 6to4 (2002::/16) and IPv4-mapped
-# spaces are left out: MaxMind DBs alias them to the IPv4 tree.
-IPV6_RANGES = tuple(
-    (int(net.network_address), int(net.broadcast_address))
-    for net in map(
-        ipaddress.IPv6Network, ("2400::/12", "2600::/12", "2800::/12", "2a00::/12", "2c00::/12")
-    )
+# The regional registries' global unicast blocks, weighted roughly by their IPv6 users (else
+# AFRINIC's sparse block would give a fifth of all IPv6 homes). The 6to4 (2002::/16) and
+# IPv4-mapped spaces are left out: MaxMind DBs alias them to the IPv4 tree.
+IPV6_RANGES = (
+    _block("2a00::/12", 0.35),  # RIPE NCC
+    _block("2600::/12", 0.30),  # ARIN
+    _block("2400::/12", 0.25),  # APNIC
+    _block("2800::/12", 0.08),  # LACNIC
+    _block("2c00::/12", 0.02),  # AFRINIC
 )
 
 Lookup = Callable[[ipaddress.IPv4Address | ipaddress.IPv6Address], tuple[Any, int]]
@@ -139,13 +147,14 @@ def sample_networks(lookup: Lookup, rng: random.Random, ipv4: int, ipv6: int) ->
 def _sample(
     lookup: Lookup,
     rng: random.Random,
-    ranges: tuple[tuple[int, int], ...],
+    ranges: tuple[tuple[int, int, float], ...],
     version: int,
     count: int,
 ) -> list[Network]:
     found: dict[tuple[int, int], Network] = {}
+    weights = [weight for _, _, weight in ranges]
     for _ in range(count):
-        low, high = rng.choice(ranges)
+        low, high, _ = rng.choices(ranges, weights=weights)[0]
         start = rng.randint(low, high)
         # Wrap around once, so a seek that starts behind the last network still finds one.
         network = seek_network(lookup, start, high, version) or seek_network(

@@ -16,6 +16,8 @@ class Page:
     label: str  # the text of a link to this page (a click event's label)
     product: Product | None = None
     category: Category | None = None
+    query: str | None = None  # of a search page
+    order_id: str | None = None  # of an order confirmation page
 
 
 class Shop:
@@ -53,6 +55,7 @@ class Shop:
             f"{self.base}/search?q={quote_plus(query)}",
             f"Search: {query} | {self.name}",
             "Search",
+            query=query,
         )
 
     def cart(self) -> Page:
@@ -67,4 +70,5 @@ class Shop:
             f"{self.base}/checkout/done?order={order_id}",
             f"Thank you for your order | {self.name}",
             "Place order",
+            order_id=order_id,
         )

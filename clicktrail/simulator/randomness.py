@@ -52,7 +52,3 @@ def weighted_sample(
 def random_id(rng: random.Random, length: int = 22) -> str:
     """An id matching ``^[A-Za-z0-9_-]+$``; 22 characters carry 132 random bits."""
     return "".join(rng.choices(ID_ALPHABET, k=length))
-
-
-def lognormal_int(rng: random.Random, median: float, sigma: float, low: int, high: int) -> int:
-    return min(high, max(low, round(rng.lognormvariate(math.log(median), sigma))))

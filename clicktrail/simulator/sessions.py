@@ -82,6 +82,7 @@ class HumanBrowsing:
         self.writer = EventWriter(site.site_id, person.person_id, person.device.user_agent, rng)
         self.interests = InterestPicker(person.persona, site.slugs)
         self._categories = {c.slug: c for c in site.catalog.categories}
+        self._dominant = person.persona.dominant
         self._offset_ms = utc_offset_ms(person)
 
     def run(self) -> EventWriter:
@@ -179,20 +180,20 @@ class HumanBrowsing:
         if page.kind == "product":
             assert page.product is not None and page.category is not None
             product = page.product
-            fields = product_fields(product, currency)
-            actions.append((at + rng.randint(100, 600), "product_view", fields))
+            viewed_at = at + rng.randint(100, 600)
+            actions.append((viewed_at, "product_view", product_fields(product, currency)))
             chance = difficulty.ADD_TO_CART_SHARE
-            if page.category.slug in self.interests_dominant:
+            if page.category.slug in self._dominant:
                 chance *= difficulty.ADD_TO_CART_INTEREST_FACTOR
             if rng.random() < chance:
                 quantity = 1 if rng.random() < 0.85 else 2
                 fields = {**product_fields(product, currency), "quantity": quantity}
-                actions.append((at + round(dwell * rng.uniform(0.3, 0.95)), "add_to_cart", fields))
+                added_at = max(viewed_at + 1, at + round(dwell * rng.uniform(0.3, 0.95)))
+                actions.append((added_at, "add_to_cart", fields))
                 visit.cart.append(CartLine(product, quantity))
                 visit.just_added = True
         elif page.kind == "search":
-            query = page.title.removeprefix("Search: ").rsplit(" | ", 1)[0]
-            properties = {"query": query, "results": rng.randint(0, 48)}
+            properties = {"query": page.query, "results": rng.randint(0, 48)}
             actions.append((at + 200, "custom", {"name": "search", "properties": properties}))
         elif page.kind == "checkout" and self.person.user_id and self.writer.user_id is None:
             # Account holders log in to check out; guests stay anonymous.
@@ -210,11 +211,6 @@ class HumanBrowsing:
         actions.sort(key=lambda action: action[0])
         return actions
 
-    @property
-    def interests_dominant(self) -> frozenset[str]:
-        assert self.person.persona is not None
-        return self.person.persona.dominant
-
     def _write_action(self, at: int, event_type: str, fields: dict[str, Any]) -> None:
         if event_type == "identify":
             self._identify(at)
@@ -227,6 +223,7 @@ class HumanBrowsing:
         self.writer.add("identify", at)
 
     def _order(self, page: Page, visit: Visit) -> dict[str, Any]:
+        lines = visit.cart[:100]  # the contract's limit of line items
         items = [
             {
                 "sku": line.product.sku,
@@ -235,12 +232,12 @@ class HumanBrowsing:
                 "price": line.product.price,
                 "quantity": line.quantity,
             }
-            for line in visit.cart[:100]
+            for line in lines
         ]
-        subtotal = sum(item["price"] * item["quantity"] for item in items)
+        subtotal = sum(line.product.price * line.quantity for line in lines)
         shipping = 0 if subtotal >= FREE_SHIPPING_FROM else SHIPPING
         return {
-            "order_id": page.url.rsplit("=", 1)[1],
+            "order_id": page.order_id,
             "items": items,
             "total": subtotal + shipping,
             "shipping": shipping,

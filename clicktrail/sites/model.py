@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -162,6 +163,7 @@ def _url_rule(where: str, rule: Any) -> UrlRule:
     return UrlRule(kind, pattern)
 
 
+@functools.lru_cache(maxsize=4096)  # a site's few origins are asked for on every request
 def _origin_parts(origin: str) -> tuple[str, str, int]:
     parts = urlsplit(origin)
     if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -159,7 +159,7 @@ def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = No
             sent_at=batch.sent_at,
             received_at=collector.now_ms(),
             salt=collector.current_salt,
-            new_id=collector.new_visitor_id(),
+            new_id=collector.new_visitor_id,
         )
         with metrics.LOG_ACK_SECONDS.time():
             collector.event_log.append(intake.records, collector.ack_timeout)

@@ -29,7 +29,7 @@ def facts(**changes) -> RequestFacts:
 
 
 def identify(request: RequestFacts, visitor: str | None = "snippet-id", consent=None):
-    return resolve(request, visitor, consent, NOW_MS, lambda: SALT, "new-id")
+    return resolve(request, visitor, consent, NOW_MS, lambda: SALT, lambda: "new-id")
 
 
 def test_snippet_cookie_wins_over_the_collector_cookie():
@@ -119,7 +119,7 @@ def test_the_salt_is_fetched_only_when_needed():
     def no_salt() -> bytes:
         raise AssertionError("salt fetched for a cookie visitor")
 
-    resolve(FACTS, "snippet-id", None, NOW_MS, no_salt, "new-id")
+    resolve(FACTS, "snippet-id", None, NOW_MS, no_salt, lambda: "new-id")
 
 
 def test_server_side_senders_name_their_visitors():
