@@ -5,7 +5,8 @@ PYTHON ?= python3
 SERVICES = scripts/services
 STAMP = .cache/install.stamp
 
-.PHONY: install services services-stop status up down test test-unit lint bench bench-simulator
+.PHONY: install services services-stop status up down test test-unit lint bench bench-simulator \
+	bench-collector bench-check
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
@@ -20,13 +21,17 @@ services-stop:
 	$(SERVICES) stop
 
 status:
-	$(SERVICES) status
+	$(SERVICES) status redis-state redis-profile clickhouse kafka collector
 
 up: services
 	$(PYTHON) -m clicktrail.cli config check > /dev/null
-	@echo "Clicktrail is up: services running (make status); the collector and pipelines arrive with their issues."
+	$(SERVICES) start collector
+	@echo "Clicktrail is up: collector on http://127.0.0.1:$$(( 17080 + $${CLICKTRAIL_PORT_OFFSET:-0} ))"
+	@echo "(add a site: clicktrail sites add <id> --origin https://<your site>; make status)"
 
-down: services-stop
+down:
+	$(SERVICES) stop collector
+	$(SERVICES) stop
 
 lint: install
 	$(PYTHON) -m ruff check .
@@ -41,7 +46,14 @@ test: lint services
 	$(PYTHON) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "FAIL: pytest ran no test"; exit 1; fi; exit $$rc
 
-bench: bench-simulator
+bench: bench-simulator bench-collector bench-check
+
+bench-check:
+	$(PYTHON) -m bench.check
 
 bench-simulator: install
-	$(PYTHON) bench/simulator.py
+	$(PYTHON) -m bench.simulator
+
+bench-collector: install
+	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(PYTHON) -m bench.collector

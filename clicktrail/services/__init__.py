@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from clicktrail import ports
 from clicktrail.services import apt, process
+from clicktrail.services.apps import Collector
 from clicktrail.services.base import Say, Service, ServiceStatus, run_dir
 from clicktrail.services.base import names_in as _names_in
 from clicktrail.services.clickhouse import ClickHouse
@@ -26,6 +27,7 @@ from clicktrail.services.kafka import KAFKA_PYTHON_VERSION, KAFKA_VERSION, Kafka
 from clicktrail.services.redis import RedisProfile, RedisState
 
 __all__ = [
+    "APP_NAMES",
     "KAFKA_PYTHON_VERSION",
     "KAFKA_VERSION",
     "SERVICE_NAMES",
@@ -42,6 +44,9 @@ __all__ = [
 # Start order; stop goes the other way round.
 _CLASSES: tuple[type[Service], ...] = (RedisState, RedisProfile, ClickHouse, Kafka)
 SERVICE_NAMES: tuple[str, ...] = tuple(c.name for c in _CLASSES)
+# Clicktrail's own processes: started only when named (``make up``), never by default.
+_APP_CLASSES: tuple[type[Service], ...] = (Collector,)
+APP_NAMES: tuple[str, ...] = tuple(c.name for c in _APP_CLASSES)
 
 
 def _stderr(message: str) -> None:
@@ -51,9 +56,9 @@ def _stderr(message: str) -> None:
 def _services(names: Sequence[str] | None) -> list[Service]:
     if isinstance(names, str):  # start("kafka") would otherwise mean k, a, f, k, a
         names = [names]
-    chosen = _names_in(names, SERVICE_NAMES)
+    chosen = _names_in(names, SERVICE_NAMES + APP_NAMES) if names else list(SERVICE_NAMES)
     root = run_dir()
-    return [cls(root) for cls in _CLASSES if cls.name in chosen]
+    return [cls(root) for cls in _CLASSES + _APP_CLASSES if cls.name in chosen]
 
 
 def _install(services: Sequence[Service], say: Say) -> None:

@@ -24,17 +24,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("command", choices=("install", "start", "stop", "status", "urls"))
     parser.add_argument(
-        "names", nargs="*", default=[], metavar="service", help=", ".join(services.SERVICE_NAMES)
+        "names",
+        nargs="*",
+        default=[],
+        metavar="service",
+        help=", ".join(services.SERVICE_NAMES + services.APP_NAMES)
+        + " (no names: the services, not the apps)",
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    unknown = [n for n in args.names if n not in services.SERVICE_NAMES]
+    known = services.SERVICE_NAMES + services.APP_NAMES
+    unknown = [n for n in args.names if n not in known]
     if unknown:
         print(
-            f"unknown service {', '.join(unknown)}; known: {', '.join(services.SERVICE_NAMES)}",
+            f"unknown service {', '.join(unknown)}; known: {', '.join(known)}",
             file=sys.stderr,
         )
         return 2
