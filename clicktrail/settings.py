@@ -158,6 +158,15 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         raise ValueError(f"must be a comma-separated list of IP networks: {exc}") from None
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in allowed:
+            raise ValueError(f"must be one of {', '.join(allowed)}, got {raw!r}")
+        return raw
+
+    return parse
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -299,10 +308,22 @@ VARIABLES: tuple[Variable, ...] = (
         "Collector worker processes (measured best on 2 cores: docs/benchmarks.md).",
     ),
     Variable(
+        "collector_worker_class",
+        _choice("gevent", "gthread"),
+        "gevent",
+        "gunicorn worker class of the collector (gevent measured best: docs/benchmarks.md).",
+    ),
+    Variable(
+        "collector_connections",
+        _int_range(1, 10_000),
+        "256",
+        "Requests one gevent worker serves at once (their log acknowledgements overlap).",
+    ),
+    Variable(
         "collector_threads",
         _int_range(1, 256),
-        "8",
-        "Threads per collector worker, so waits for the log's acknowledgement overlap.",
+        "16",
+        "Threads per worker with the gthread worker class.",
     ),
     Variable(
         "state_url",
@@ -364,6 +385,8 @@ class Settings:
     kafka_linger_ms: int
     collector_bind: str
     collector_workers: int
+    collector_worker_class: str
+    collector_connections: int
     collector_threads: int
     state_url: RedisTarget
     profile_url: RedisTarget

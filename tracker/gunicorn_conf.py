@@ -1,8 +1,10 @@
 """gunicorn settings for the collector: ``gunicorn -c python:tracker.gunicorn_conf
 tracker.wsgi:app`` (``clicktrail collector`` runs exactly that).
 
-gthread workers: each request thread blocks while it waits for the event log's
-acknowledgement, so threads let those waits overlap while the GIL is free.
+Each request waits for the event log's acknowledgement, so many requests must wait at once.
+gevent workers do that best here (measured, docs/benchmarks.md): with OS threads (gthread)
+every acknowledgement wakes a thread that then fights the producer's I/O thread for the GIL,
+which cost a third of the throughput; greenlets switch without that contention.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ _metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 bind = _settings.collector_bind
 workers = _settings.collector_workers
-threads = _settings.collector_threads
-worker_class = "gthread"
+worker_class = _settings.collector_worker_class
+threads = _settings.collector_threads  # gthread only
+worker_connections = _settings.collector_connections  # gevent only: requests in flight
 keepalive = 75  # beyond typical load balancer idle timeouts, so they close first
 graceful_timeout = 10
 accesslog = None

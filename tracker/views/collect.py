@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import base64
+import json
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from clicktrail.contract.envelope import (
@@ -207,10 +208,10 @@ def _rejections(rejected: list[Rejection]) -> list[dict]:
 
 
 def _json(status: int, body: dict) -> Response:
-    response = jsonify(body)
-    response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    return Response(
+        text, status=status, content_type="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 def _error(status: int, message: str) -> Response:
