@@ -292,7 +292,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable(
         "kafka_linger_ms",
         _int_range(0, 1000),
-        "2",
+        "5",
         "Kafka producer batching delay (measured: docs/benchmarks.md).",
     ),
     Variable(

@@ -29,7 +29,7 @@ class KafkaLog(EventLog):
         partitions: int = 4,
         replication: int = 1,
         retention_ms: int | None = None,
-        linger_ms: int = 2,
+        linger_ms: int = 5,
         ack_timeout: float = 0.05,
         client_id: str = "clicktrail",
     ) -> None:
