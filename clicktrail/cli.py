@@ -11,6 +11,7 @@ import click
 from clicktrail.settings import ConfigError, Settings, configuration_markdown
 from clicktrail.simulator.command import simulate
 from clicktrail.sites.commands import sites
+from pipelines.commands import migrate, pipeline
 
 
 def load_settings() -> Settings:
@@ -113,6 +114,8 @@ def collector(workers: int | None, threads: int | None, bind: str | None) -> Non
 
 cli.add_command(sites)
 cli.add_command(simulate)
+cli.add_command(pipeline)
+cli.add_command(migrate)
 
 
 def main() -> None:

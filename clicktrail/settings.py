@@ -353,6 +353,31 @@ VARIABLES: tuple[Variable, ...] = (
         "from the maxminddb-geolite2 package (docs/geoip.md).",
     ),
     Variable(
+        "pipeline_group",
+        str,
+        "pipeline",
+        "Consumer group of the pipeline workers; workers of one group share the partitions.",
+    ),
+    Variable(
+        "pipeline_batch_events",
+        _int_range(1, 100_000),
+        "10000",
+        "A pipeline batch ends at this many events...",
+    ),
+    Variable(
+        "pipeline_batch_ms",
+        _int_range(10, 60_000),
+        "1000",
+        "...or this long after its first record, whichever comes first.",
+    ),
+    Variable(
+        "dead_letter_max_share",
+        _float_range(0.0, 1.0),
+        "0.2",
+        "A worker stops (exit 3) when more than this share of the last 1,000 records went to "
+        "the dead-letter log: a bad deploy must not dead-letter everything.",
+    ),
+    Variable(
         "trusted_proxies",
         _networks,
         "",
@@ -392,6 +417,10 @@ class Settings:
     profile_url: RedisTarget
     clickhouse_url: ClickHouseTarget
     geoip_db: Path
+    pipeline_group: str
+    pipeline_batch_events: int
+    pipeline_batch_ms: int
+    dead_letter_max_share: float
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
     log_level: str
 

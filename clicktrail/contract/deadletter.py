@@ -22,6 +22,12 @@ class DeadLetter:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
+    def decode(cls, payload: bytes) -> DeadLetter:
+        data = json.loads(payload)
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+    @classmethod
     def of(
         cls,
         stage: str,

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clicktrail.contract.deadletter import DeadLetter
 from clicktrail.contract.record import LogRecord
 
 
@@ -40,6 +41,7 @@ class EventLog(ABC):
     """
 
     name: str  # "kafka:<topic>" or "redis:<stream>", for logs and metrics
+    dead_letter_name: str  # "<topic>.deadletter" or "<stream>:deadletter"
 
     @abstractmethod
     def append(self, records: Sequence[LogRecord], timeout: float) -> None:
@@ -48,6 +50,16 @@ class EventLog(ABC):
         Blocks the calling thread only; safe to call from many threads at once. Raises
         ``LogUnavailable`` if the acknowledgement does not come in time (some records may
         still arrive later: downstream deduplicates by event id)."""
+
+    @abstractmethod
+    def append_dead_letters(self, letters: Sequence[DeadLetter], timeout: float) -> None:
+        """Write records that could not be processed to the dead-letter topic or stream (named
+        ``dead_letter_name``) and wait for the acknowledgement. Raises ``LogUnavailable``."""
+
+    @abstractmethod
+    def read_dead_letters(self, limit: int, timeout: float) -> list[DeadLetter]:
+        """The oldest ``limit`` dead letters, for inspection and replay tools (not a group
+        read: nothing is consumed)."""
 
     @abstractmethod
     def ensure_created(self) -> None:

@@ -6,11 +6,13 @@ from clicktrail.settings import KafkaTarget, Settings
 from pipelines.eventlog.base import EventLog
 
 
-def open_event_log(settings: Settings) -> EventLog:
-    """The Kafka or Redis Streams log of ``CLICKTRAIL_EVENT_LOG_URL``, not yet connected."""
+def open_event_log(settings: Settings, ack_timeout: float | None = None) -> EventLog:
+    """The Kafka or Redis Streams log of ``CLICKTRAIL_EVENT_LOG_URL``, not yet connected.
+    ``ack_timeout`` (seconds) overrides the collector's bound, for workers and tools."""
     target = settings.event_log_url
     retention_ms = settings.event_log_retention_hours * 3_600_000
-    ack_timeout = settings.ack_timeout_ms / 1000
+    if ack_timeout is None:
+        ack_timeout = settings.ack_timeout_ms / 1000
     if isinstance(target, KafkaTarget):
         from pipelines.eventlog.kafka import KafkaLog
 

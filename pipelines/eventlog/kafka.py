@@ -7,6 +7,7 @@ is on every in-sync replica, and a retry inside the producer never duplicates it
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -17,6 +18,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
+from clicktrail.contract.deadletter import DeadLetter
 from clicktrail.contract.record import LogRecord
 from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable
 
@@ -34,6 +36,7 @@ class KafkaLog(EventLog):
         client_id: str = "clicktrail",
     ) -> None:
         self.name = f"kafka:{topic}"
+        self.dead_letter_name = f"{topic}.deadletter"
         self._servers = list(bootstrap_servers)
         self._topic = topic
         self._partitions = partitions
@@ -96,11 +99,54 @@ class KafkaLog(EventLog):
         except KafkaError as exc:
             raise LogUnavailable(f"{self.name}: {exc!r}") from exc
 
+    def append_dead_letters(self, letters: Sequence[DeadLetter], timeout: float) -> None:
+        if not letters:
+            return
+        deadline = time.monotonic() + timeout
+        producer = self._get_producer()
+        try:
+            futures = [
+                producer.send(
+                    self.dead_letter_name,
+                    key=(letter.site_id or "").encode(),
+                    value=letter.encode(),
+                )
+                for letter in letters
+            ]
+            for future in futures:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))
+        except KafkaError as exc:
+            raise LogUnavailable(f"{self.dead_letter_name}: {exc!r}") from exc
+
+    def read_dead_letters(self, limit: int, timeout: float) -> list[DeadLetter]:
+        try:
+            consumer = KafkaConsumer(
+                self.dead_letter_name,
+                bootstrap_servers=self._servers,
+                group_id=None,
+                enable_auto_commit=False,
+                auto_offset_reset="earliest",
+                consumer_timeout_ms=int(timeout * 1000),
+            )
+        except KafkaError as exc:
+            raise LogUnavailable(f"{self.dead_letter_name}: {exc!r}") from exc
+        letters: list[DeadLetter] = []
+        try:
+            for message in consumer:
+                letters.append(DeadLetter.decode(message.value))
+                if len(letters) >= limit:
+                    break
+        finally:
+            consumer.close()
+        return letters
+
     def ensure_created(self) -> None:
         configs = {"min.insync.replicas": str(max(1, self._replication - 1))}
         if self._retention_ms is not None:
             configs["retention.ms"] = str(self._retention_ms)
         topic = NewTopic(self._topic, self._partitions, self._replication, topic_configs=configs)
+        # Dead letters hold raw records too (raw IPs): the same retention.
+        dead = NewTopic(self.dead_letter_name, 1, self._replication, topic_configs=configs)
         try:
             admin = KafkaAdminClient(
                 bootstrap_servers=self._servers,
@@ -110,9 +156,9 @@ class KafkaLog(EventLog):
         except KafkaError as exc:
             raise LogUnavailable(f"{self.name}: {exc!r}") from exc
         try:
-            admin.create_topics([topic])
-        except TopicAlreadyExistsError:
-            pass
+            for new in (topic, dead):
+                with contextlib.suppress(TopicAlreadyExistsError):
+                    admin.create_topics([new])
         except KafkaError as exc:
             raise LogUnavailable(f"{self.name}: {exc!r}") from exc
         finally:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 import redis
 
+from clicktrail.contract.deadletter import DeadLetter
 from clicktrail.contract.record import LogRecord
 from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable, partition_for
 
@@ -30,6 +31,7 @@ class RedisStreamLog(EventLog):
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.name = f"redis:{stream}"
+        self.dead_letter_name = f"{stream}:deadletter"
         self._url = url
         self._streams = (
             [stream] if partitions == 1 else [f"{stream}:{n}" for n in range(partitions)]
@@ -66,6 +68,24 @@ class RedisStreamLog(EventLog):
             raise LogUnavailable(f"{self.name}: {exc}") from exc
         except redis.ResponseError as exc:  # e.g. OOM under noeviction: nothing was promised
             raise LogUnavailable(f"{self.name}: {exc}") from exc
+
+    def append_dead_letters(self, letters: Sequence[DeadLetter], timeout: float) -> None:
+        if not letters:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for letter in letters:
+            pipe.xadd(self.dead_letter_name, {"v": letter.encode()})
+        try:
+            pipe.execute()
+        except (*_FAILURES, redis.ResponseError) as exc:
+            raise LogUnavailable(f"{self.dead_letter_name}: {exc}") from exc
+
+    def read_dead_letters(self, limit: int, timeout: float) -> list[DeadLetter]:
+        try:
+            entries = self._redis.xrange(self.dead_letter_name, count=limit)
+        except (*_FAILURES, redis.ResponseError) as exc:
+            raise LogUnavailable(f"{self.dead_letter_name}: {exc}") from exc
+        return [DeadLetter.decode(fields[b"v"]) for _, fields in entries]
 
     def ensure_created(self) -> None:
         """Streams are created by the first XADD or by a reader's group; nothing to do."""

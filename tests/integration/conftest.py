@@ -73,3 +73,37 @@ def redis_engine(tmp_path: Path) -> Engine:
 @pytest.fixture
 def kafka_engine(tmp_path: Path) -> Engine:
     return make_engine(tmp_path, "kafka")
+
+
+# --- the warehouse, on both engines ---------------------------------------------------------
+
+ENGINES = [pytest.param("server", marks=pytest.mark.clickhouse), pytest.param("chdb")]
+
+
+@pytest.fixture(scope="session")
+def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """chdb runs one embedded server per process, on one folder: every in-process chdb test
+    of this run shares this folder, each in a database of its own."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+def warehouse_target(engine: str, chdb_folder: Path):  # noqa: ANN201
+    from clicktrail.settings import ChdbTarget, ClickHouseServerTarget
+
+    database = f"t_{uuid.uuid4().hex[:10]}"
+    if engine == "server":
+        return ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
+    return ChdbTarget(chdb_folder, database)
+
+
+@pytest.fixture(params=ENGINES)
+def warehouse(request: pytest.FixtureRequest, chdb_folder: Path):
+    """A migrated, empty warehouse on the real engine (server 18.16 or chdb)."""
+    from pipelines.warehouse.factory import open_warehouse
+    from pipelines.warehouse.migrate import migrate
+
+    target = warehouse_target(request.param, chdb_folder)
+    with open_warehouse(target) as opened:
+        migrate(opened)
+        yield opened
+        opened.execute(f"DROP DATABASE IF EXISTS {target.database}")

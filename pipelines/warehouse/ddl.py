@@ -1,0 +1,115 @@
+"""The schema of both engines, as numbered migrations.
+
+One logical schema: the DDL differs only where the 18.16 server lacks a feature (it has no
+``LowCardinality``), and every query runs unchanged on both. Choices (docs/warehouse.md):
+
+- ``ReplacingMergeTree`` whose sort key is built only from what the client sets (site, visitor,
+  device creation time, ``event_id``): a resent event has the same key and collapses, on both
+  engines, with no insert deduplication (the 18.16 server has it only for replicated tables).
+  Queries that must count exactly read ``FINAL``.
+- Partitions by month of the device creation day, also a client field: a replay lands in the
+  partition of the original, where the merge can see both.
+- Sort key ``(site_id, day, visitor_id, created_ms, event_id)``: reports filter a site and a
+  time range (a prefix of the key); a visitor's timeline is contiguous within a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from clicktrail.contract.event import SCHEMA_VERSION
+from pipelines.warehouse.columns import EVENT_COLUMNS
+from pipelines.warehouse.sql import quote_identifier
+
+# On chdb these strings repeat heavily; the server 18.16 lacks LowCardinality.
+LOW_CARDINALITY = frozenset(
+    {
+        "event_type",
+        "id_source",
+        "host",
+        "ref_medium",
+        "ref_source",
+        "utm_source",
+        "utm_medium",
+        "click_id_kind",
+        "country",
+        "region",
+        "time_zone",
+        "browser",
+        "os",
+        "device_type",
+        "device_brand",
+        "language",
+        "consent",
+        "currency",
+    }
+)
+
+EVENTS_SORT_KEY = ("site_id", "day", "visitor_id", "created_ms", "event_id")
+
+
+def events_table(flavor: str, database: str) -> str:
+    columns = []
+    for name, kind in EVENT_COLUMNS.items():
+        if flavor == "chdb" and name in LOW_CARDINALITY:
+            kind = f"LowCardinality({kind})"
+        columns.append(f"    {name} {kind}")
+    columns.append("    day Date MATERIALIZED toDate(toDateTime(intDiv(created_ms, 1000), 'UTC'))")
+    columns.append(
+        "    derived_time DateTime('UTC') MATERIALIZED toDateTime(intDiv(derived_ms, 1000), 'UTC')"
+    )
+    body = ",\n".join(columns)
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(database)}.events (\n{body}\n)"
+        " ENGINE = ReplacingMergeTree"
+        " PARTITION BY toYYYYMM(day)"
+        f" ORDER BY ({', '.join(EVENTS_SORT_KEY)})"
+    )
+
+
+def identity_links_table(flavor: str, database: str) -> str:
+    # visitor -> user (identify) and visitor -> visitor (a cross-domain id replaced another):
+    # for profile merges, reports by person, and erasure of everything a person left.
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(database)}.identity_links (\n"
+        "    site_id String,\n"
+        "    visitor_id String,\n"
+        "    link_kind String,\n"
+        "    linked_id String,\n"
+        "    created_ms UInt64,\n"
+        "    event_id String\n"
+        ") ENGINE = ReplacingMergeTree"
+        " ORDER BY (site_id, visitor_id, link_kind, linked_id)"
+    )
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: Callable[[str, str], list[str]]  # (flavor, database) -> DDL
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "events and identity links",
+        lambda flavor, db: [events_table(flavor, db), identity_links_table(flavor, db)],
+    ),
+)
+
+# The event schema version each warehouse schema version stores (additive: a newer warehouse
+# schema stores every older event schema).
+EVENT_SCHEMA_OF = {1: SCHEMA_VERSION}
+
+
+def migrations_table(database: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {quote_identifier(database)}.schema_migrations (\n"
+        "    version UInt32,\n"
+        "    event_schema UInt16,\n"
+        "    description String,\n"
+        "    applied_ms UInt64\n"
+        ") ENGINE = MergeTree ORDER BY version"
+    )

@@ -1,0 +1,32 @@
+"""Opening the warehouse a setting names, on either engine."""
+
+from __future__ import annotations
+
+from clicktrail.settings import ChdbTarget, ClickHouseServerTarget
+from pipelines.warehouse.base import Warehouse
+from pipelines.warehouse.embedded import ChdbWarehouse, FolderLocked
+from pipelines.warehouse.host import ChdbRemote, socket_path
+
+
+def open_warehouse(target: ClickHouseServerTarget | ChdbTarget) -> Warehouse:
+    """A warehouse for a process that does not own the chdb folder (CLI commands, reports).
+
+    chdb: through the owner's socket when a process owns the folder, else by opening the folder
+    here (for as long as this process keeps it open)."""
+    if isinstance(target, ClickHouseServerTarget):
+        from pipelines.warehouse.server import ServerWarehouse
+
+        return ServerWarehouse(target)
+    if socket_path(target.path).exists():
+        remote = ChdbRemote(target.path, target.database)
+        if remote.ping():
+            return remote
+        remote.close()
+    try:
+        return ChdbWarehouse(target.path, target.database)
+    except FolderLocked:
+        # The owner is starting up and has not opened its socket yet, or it serves none.
+        remote = ChdbRemote(target.path, target.database)
+        if remote.ping():
+            return remote
+        raise

@@ -1,0 +1,55 @@
+"""``clicktrail migrate``: create and upgrade the schema, idempotently, recording versions."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from pipelines.warehouse.base import Warehouse
+from pipelines.warehouse.ddl import EVENT_SCHEMA_OF, MIGRATIONS, migrations_table
+from pipelines.warehouse.sql import quote_identifier
+
+
+@dataclass(frozen=True)
+class MigrationReport:
+    before: int
+    after: int
+    applied: tuple[int, ...]
+
+
+def current_version(warehouse: Warehouse) -> int:
+    db = quote_identifier(warehouse.database)
+    warehouse.execute(f"CREATE DATABASE IF NOT EXISTS {db}")
+    warehouse.execute(migrations_table(warehouse.database))
+    return int(warehouse.query(f"SELECT max(version) FROM {db}.schema_migrations").scalar() or 0)
+
+
+def migrate(warehouse: Warehouse) -> MigrationReport:
+    """Apply every migration newer than the recorded version. Each statement is idempotent
+    (``IF NOT EXISTS``), so a migration interrupted halfway is simply run again."""
+    before = current_version(warehouse)
+    applied = []
+    for migration in MIGRATIONS:
+        if migration.version <= before:
+            continue
+        for statement in migration.statements(warehouse.flavor, warehouse.database):
+            warehouse.execute(statement)
+        warehouse.insert(
+            "schema_migrations",
+            ("version", "event_schema", "description", "applied_ms"),
+            [
+                {
+                    "version": migration.version,
+                    "event_schema": EVENT_SCHEMA_OF[migration.version],
+                    "description": migration.description,
+                    "applied_ms": int(time.time() * 1000),
+                }
+            ],
+        )
+        applied.append(migration.version)
+    after = applied[-1] if applied else before
+    return MigrationReport(before, after, tuple(applied))
+
+
+def latest_version() -> int:
+    return MIGRATIONS[-1].version
