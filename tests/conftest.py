@@ -15,6 +15,7 @@ import socket
 import pytest
 
 from clicktrail import ports
+from tests.geoip_db import shared_small_geoip_db, small_geoip_db  # noqa: F401 - fixtures
 
 SERVICES_BY_MARK = {
     "redis": ("redis-state", "redis-profile"),

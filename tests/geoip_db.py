@@ -1,4 +1,5 @@
-"""Fixtures for the clicktrail unit tests.
+"""A small GeoIP test database, shared by every test folder (tests/conftest.py imports the
+fixtures).
 
 ``small_geoip_db`` is a tiny GeoIP2-City-shaped MaxMind DB built with ``mmdb-writer``, so no
 test depends on the 2018 GeoLite2 file. Its networks are listed in ``SMALL_GEOIP_NETWORKS``.
@@ -22,6 +23,8 @@ def _city_record(
     latitude: float,
     longitude: float,
     time_zone: str,
+    region: tuple[str, str] | None = None,
+    postal: str | None = None,
 ) -> dict[str, Any]:
     record: dict[str, Any] = {
         "continent": {"code": continent},
@@ -36,19 +39,39 @@ def _city_record(
     }
     if city is not None:
         record["city"] = {"names": {"en": city}}
+    if region is not None:
+        record["subdivisions"] = [{"iso_code": region[0], "names": {"en": region[1]}}]
+    if postal is not None:
+        record["postal"] = {"code": postal}
     return record
 
 
 # network -> record. Cities are real places; the assignments are made up for tests.
 SMALL_GEOIP_NETWORKS: dict[str, dict[str, Any]] = {
     "81.2.69.0/24": _city_record(
-        "GB", "United Kingdom", "EU", "London", 51.5142, -0.0931, "Europe/London"
+        "GB",
+        "United Kingdom",
+        "EU",
+        "London",
+        51.5142,
+        -0.0931,
+        "Europe/London",
+        region=("ENG", "England"),
+        postal="EC2V",
     ),
     "89.160.20.0/22": _city_record(
         "SE", "Sweden", "EU", "Linköping", 58.4167, 15.6167, "Europe/Stockholm"
     ),
     "216.160.83.56/29": _city_record(
-        "US", "United States", "NA", "Milton", 47.2513, -122.3149, "America/Los_Angeles"
+        "US",
+        "United States",
+        "NA",
+        "Milton",
+        47.2513,
+        -122.3149,
+        "America/Los_Angeles",
+        region=("WA", "Washington"),
+        postal="98354",
     ),
     "24.0.0.0/12": _city_record(
         "US", "United States", "NA", "New York", 40.7128, -74.006, "America/New_York"
@@ -74,7 +97,9 @@ SMALL_GEOIP_NETWORKS: dict[str, dict[str, Any]] = {
 }
 
 
-def write_small_geoip_db(path: Path) -> Path:
+def write_small_geoip_db(
+    path: Path, networks: dict[str, dict[str, Any]] = SMALL_GEOIP_NETWORKS
+) -> Path:
     writer = mmdb_writer.MMDBWriter(
         ip_version=6,
         database_type="GeoIP2-City",
@@ -82,7 +107,7 @@ def write_small_geoip_db(path: Path) -> Path:
         description="Clicktrail test database",
         ipv4_compatible=True,
     )
-    for network, record in SMALL_GEOIP_NETWORKS.items():
+    for network, record in networks.items():
         writer.insert_network(netaddr.IPSet([network]), record)
     writer.to_db_file(str(path))
     return path
