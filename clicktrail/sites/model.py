@@ -76,10 +76,22 @@ class Site:
         return hmac.compare_digest(digest, self.write_key_sha256)
 
     def truncate_ip(self, ip: str) -> str:
-        """The address as stored: its host bits zeroed to the site's prefix."""
-        address = ipaddress.ip_address(ip)
-        prefix = self.ipv4_prefix if address.version == 4 else self.ipv6_prefix
-        return str(ipaddress.ip_network(f"{address}/{prefix}", strict=False).network_address)
+        """The address as stored: its host bits zeroed to the site's prefix.
+
+        An IPv4-mapped IPv6 address (``::ffff:a.b.c.d``, what a dual-stack socket reports for
+        an IPv4 client) is an IPv4 address and gets the IPv4 prefix. Text that is no address
+        gives "": server-side senders state ``ip`` as free text, and whatever it holds must
+        not reach storage untruncated."""
+        try:
+            address = ipaddress.ip_address(ip.strip())
+        except (ValueError, AttributeError):
+            return ""
+        if address.version == 6 and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        if address.version == 4:
+            return str(ipaddress.IPv4Network((int(address), self.ipv4_prefix), strict=False)[0])
+        # int() drops a zone ("fe80::1%eth0"): the zone names the receiving host's interface
+        return str(ipaddress.IPv6Network((int(address), self.ipv6_prefix), strict=False)[0])
 
     def classify_path(self, path: str) -> dict[str, str]:
         """``sku`` and/or ``category`` from the first matching rule of each kind."""

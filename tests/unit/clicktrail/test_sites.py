@@ -64,6 +64,33 @@ def test_ip_truncation(ip, stored):
     assert shop(ipv4_prefix=32, ipv6_prefix=128).truncate_ip(ip) == ip
 
 
+@pytest.mark.parametrize(
+    ("ip", "v4", "v6", "stored"),
+    [
+        ("203.0.113.77", 16, 48, "203.0.0.0"),
+        ("203.0.113.77", 0, 48, "0.0.0.0"),
+        ("2001:db8:1234:5678::1", 24, 64, "2001:db8:1234:5678::"),
+        ("2001:db8:1234:5678::1", 24, 0, "::"),
+        ("2001:DB8:1234:5678::1", 24, 128, "2001:db8:1234:5678::1"),
+        # An IPv4 client seen through a dual-stack socket is an IPv4 address: the IPv4 prefix.
+        ("::ffff:203.0.113.77", 24, 128, "203.0.113.0"),
+        ("::ffff:203.0.113.77", 24, 48, "203.0.113.0"),
+        ("fe80::1:2:3:4%eth0", 24, 48, "fe80::"),  # the zone is dropped
+        (" 203.0.113.77\n", 24, 48, "203.0.113.0"),
+    ],
+)
+def test_ip_truncation_prefixes(ip, v4, v6, stored):
+    assert shop(ipv4_prefix=v4, ipv6_prefix=v6).truncate_ip(ip) == stored
+
+
+@pytest.mark.parametrize(
+    "ip", ["", "unknown", "203.0.113", "203.0.113.300", "203.0.113.0/24", "1.2.3.4:5678",
+           "2001:db8::1::2", "[2001:db8::1]", "\x00", "\ud800", "203.0.113.77 evil"],
+)  # fmt: skip
+def test_text_that_is_no_address_is_not_stored(ip):
+    assert shop().truncate_ip(ip) == ""
+
+
 def test_url_rules():
     assert shop().classify_path("/p/SKU-1/reviews") == {"sku": "SKU-1"}
     assert shop().classify_path("/c/shoes/running") == {"category": "shoes/running"}
