@@ -1,0 +1,46 @@
+// Building events: the common fields (ids, time, page view, consent) and the visitor's
+// identity, then into the queue.
+
+import { uuid7 } from './ids.js'
+import { enqueue } from './queue.js'
+import { touchSession } from './session.js'
+import { consent, mayStore, read, SESSION, VISITOR, write } from './storage.js'
+import { schedule } from './transport.js'
+
+export const BATCH_MS = 1000
+export const MAX_EVENT_CHARS = 14000 // one event must fit a batch (envelope.js)
+
+let pageViewId
+let visitorId // also kept here: with no storage at all, ids still hold for this page
+let session
+
+export const newPageView = () => (pageViewId = uuid7())
+
+// Reading and rewriting both cookies at every event slides the session and the 400 days.
+const identity = (nowMs) => {
+  if (!mayStore) return
+  visitorId = read(VISITOR) || visitorId
+  if (!/^[\w-]{1,64}$/.test(visitorId)) visitorId = uuid7()
+  write(VISITOR, visitorId)
+  const [sessionId, index, stored] = touchSession(read(SESSION) || session, nowMs, uuid7)
+  write(SESSION, (session = stored))
+  return { visitor_id: visitorId, session_id: sessionId, session_index: index }
+}
+
+export const track = (type, fields) => {
+  const now = Date.now()
+  // Serialised here, inside the caller's safe wrapper: values that cannot be sent (cycles,
+  // BigInt) fail now, never later in the queue; undefined fields drop out.
+  const text = JSON.stringify({
+    event_id: uuid7(now),
+    event_type: type,
+    created_at: now,
+    ...identity(now),
+    page_view_id: pageViewId,
+    consent,
+    ...fields,
+  })
+  if (text.length > MAX_EVENT_CHARS) throw Error('too large: ' + type)
+  enqueue(JSON.parse(text))
+  schedule(BATCH_MS)
+}

@@ -1,0 +1,29 @@
+// Events not yet confirmed by the collector. Kept in localStorage (when storing is allowed)
+// so a closed tab or an offline spell loses nothing: the next page load sends them with their
+// original event_id and created_at. Every operation reads the stored list afresh, so tabs of
+// one site add to the same queue instead of overwriting each other's events.
+
+import { attempt } from './safe.js'
+import { mayStore } from './storage.js'
+
+const KEY = '_ct_q'
+export const MAX_QUEUED = 200 // the oldest go first when a visitor stays offline for long
+
+let memory = []
+
+export const load = () => (mayStore && attempt(() => JSON.parse(localStorage[KEY]))) || memory
+
+const save = (events) => {
+  memory = events.slice(-MAX_QUEUED)
+  if (mayStore) attempt(() => (localStorage[KEY] = JSON.stringify(memory)))
+}
+
+export const enqueue = (event) => save([...load(), event])
+
+export const remove = (ids) => save(load().filter((event) => !ids.includes(event.event_id)))
+
+// After an opt-out: events that carry the visitor's ids are not sent.
+export const forget = () => {
+  memory = []
+  attempt(() => delete localStorage[KEY])
+}

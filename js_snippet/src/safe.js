@@ -1,0 +1,25 @@
+// Nothing the snippet does may throw into the host page: every entry point (public call,
+// event listener, timer, promise callback) runs through `safe`, which reports and swallows;
+// `attempt` is for browser APIs that throw when blocked (storage in sandboxed frames).
+
+export const warn = (...args) => console.warn('clicktrail:', ...args)
+
+export const safe =
+  (fn) =>
+  (...args) => {
+    try {
+      return fn(...args)
+    } catch (error) {
+      warn(error)
+    }
+  }
+
+export const attempt = (fn) => {
+  try {
+    return fn()
+  } catch {}
+}
+
+export const on = (target, types, fn, options) => {
+  for (const type of types.split(' ')) target.addEventListener(type, safe(fn), options)
+}

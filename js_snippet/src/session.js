@@ -1,0 +1,17 @@
+// The session cookie `_ct_ses` = `<session_id>.<index>.<last activity, base-36 seconds>`.
+// Pure: the caller passes the stored value, the time and an id maker.
+
+export const SESSION_MS = 30 * 60 * 1000
+
+// [session id, session index, the value to store] after activity at nowMs. A session ends
+// after 30 minutes without activity; the stamp inside the value decides that, not the
+// cookie's expiry, so the index survives the gap and the device clock is the only clock.
+export const touchSession = (stored, nowMs, newId) => {
+  let [id, index, last] = (stored || '').split('.')
+  index = +index || 0
+  if (!(nowMs - parseInt(last, 36) * 1000 <= SESSION_MS && index > 0)) {
+    id = newId()
+    index++
+  }
+  return [id, index, `${id}.${index}.${Math.floor(nowMs / 1000).toString(36)}`]
+}
