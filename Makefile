@@ -7,6 +7,7 @@ STAMP = .cache/install.stamp
 
 .PHONY: install services services-stop status up down test test-unit lint bench bench-simulator \
 	bench-collector bench-check
+.PHONY: snippet snippet-deps test-snippet bench-snippet
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
@@ -42,7 +43,7 @@ test-unit: install
 	$(PYTHON) -m pytest tests/unit -q
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: lint services
+test: lint services snippet-deps
 	$(PYTHON) -m pytest -q -p no:cacheprovider; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "FAIL: pytest ran no test"; exit 1; fi; exit $$rc
 
@@ -62,3 +63,25 @@ bench-collector: install
 
 bench-enrich: install
 	$(PYTHON) -m bench.enrich
+
+# --- the browser snippet (js_snippet/) --------------------------------------------------------
+# npm ci from the lockfile (esbuild, terser, playwright-core; never a browser download), and
+# Debian's chromium for the browser tests, through the services' apt module.
+SNIPPET_STAMP = js_snippet/node_modules/.ci.stamp
+
+$(SNIPPET_STAMP): js_snippet/package.json js_snippet/package-lock.json
+	cd js_snippet && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+snippet-deps: install $(SNIPPET_STAMP)
+	$(PYTHON) -c "from clicktrail.services import apt; apt.ensure(['chromium'], print)"
+
+snippet: $(SNIPPET_STAMP)
+	cd js_snippet && node scripts/build.mjs --check
+
+test-snippet: snippet-deps
+	cd js_snippet && node --test test/
+	$(PYTHON) -m pytest tests/e2e -q
+
+bench-snippet: snippet-deps
+	$(PYTHON) -m bench.snippet

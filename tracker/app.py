@@ -17,7 +17,7 @@ from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable, open_event_log
 from tracker.collector import Collector
-from tracker.views import collect, health
+from tracker.views import collect, health, snippet
 
 
 def create_app(
@@ -56,6 +56,7 @@ def create_app(
     )
     app.register_blueprint(collect.bp)
     app.register_blueprint(health.bp)
+    app.register_blueprint(snippet.bp)
     app.register_error_handler(HTTPException, _http_error)
     return app
 

@@ -8,8 +8,8 @@ export const SESSION_MS = 30 * 60 * 1000
 // cookie's expiry, so the index survives the gap and the device clock is the only clock.
 export const touchSession = (stored, nowMs, newId) => {
   let [id, index, last] = (stored || '').split('.')
-  index = +index || 0
-  if (!(nowMs - parseInt(last, 36) * 1000 <= SESSION_MS && index > 0)) {
+  index = index > 0 ? +index : 0 // a damaged value ('-3', 'x') counts as none
+  if (!(index && nowMs - parseInt(last, 36) * 1000 <= SESSION_MS)) {
     id = newId()
     index++
   }

@@ -1,0 +1,37 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { envelope, fillBatch, MAX_BATCH_CHARS } from '../src/envelope.js'
+import { uuid7 } from '../src/ids.js'
+import { fixture } from './fixtures.js'
+
+test('an envelope of fixture events parses back to the fixture body', () => {
+  const [first] = fixture('envelopes.json').cases
+  const { site_id, sent_at, events } = first.body
+  assert.deepEqual(JSON.parse(envelope(site_id, sent_at, undefined, events)), first.body)
+})
+
+test('the linker rides in the envelope only when there is one', () => {
+  assert.equal(JSON.parse(envelope('shop', 1, 'v.t.h', [])).linker, 'v.t.h')
+  assert.ok(!('linker' in JSON.parse(envelope('shop', 1, undefined, []))))
+})
+
+test('a batch stays under the character budget and within 100 events', () => {
+  const small = Array.from({ length: 300 }, () => ({
+    event_id: uuid7(),
+    event_type: 'x',
+    created_at: 1764000000000,
+    page_view_id: uuid7(),
+  }))
+  const batch = fillBatch(small)
+  assert.ok(batch.length <= 100 && batch.length > 50, String(batch.length))
+  assert.ok(JSON.stringify(batch).length < MAX_BATCH_CHARS + 200)
+  const huge = { event_id: uuid7(), text: 'x'.repeat(MAX_BATCH_CHARS) }
+  assert.deepEqual(fillBatch([huge, small[0]]), [huge], 'the first event always goes, alone if large')
+})
+
+test('uuid7 is a version 7 UUID carrying its millisecond time', () => {
+  const id = uuid7(1764000001000)
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  assert.equal(parseInt(id.replace(/-/g, '').slice(0, 12), 16), 1764000001000)
+  assert.notEqual(uuid7(1), uuid7(1))
+})

@@ -1,0 +1,61 @@
+"""The collector serves the built snippet: a stable and a versioned name, long caching,
+gzip, conditional requests; the real app, over the real Redis Streams event log."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import pytest
+
+from tracker.app import create_app
+from tracker.views.snippet import DEFAULT_FILE, STABLE_PATH, load_bundle
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def client(redis_engine):
+    app = create_app(redis_engine.settings)
+    yield app.test_client()
+    app.extensions["clicktrail"].event_log.close()
+
+
+def test_stable_name_serves_the_committed_bundle(client):
+    response = client.get(STABLE_PATH)
+    assert response.status_code == 200
+    assert response.data == DEFAULT_FILE.read_bytes()
+    assert response.content_type == "text/javascript; charset=utf-8"
+    assert response.headers["Cache-Control"] == "public, max-age=3600"
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    version = hashlib.sha256(response.data).hexdigest()[:12]
+    assert response.headers["Link"] == f"</v1/clicktrail.{version}.js>; rel=canonical"
+
+
+def test_versioned_name_is_immutable_for_a_year(client):
+    version = load_bundle(DEFAULT_FILE).version
+    response = client.get(f"/v1/clicktrail.{version}.js")
+    assert response.status_code == 200
+    assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert response.data == DEFAULT_FILE.read_bytes()
+
+
+def test_another_version_is_not_found_with_a_reason(client):
+    response = client.get("/v1/clicktrail.000000000000.js")
+    assert response.status_code == 404
+    assert "current one is /v1/clicktrail." in response.get_json()["error"]
+
+
+def test_gzip_when_accepted_and_conditional_requests(client):
+    zipped = client.get(STABLE_PATH, headers={"Accept-Encoding": "gzip, br"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert "Accept-Encoding" in zipped.headers["Vary"]
+    assert gzip.decompress(zipped.data) == DEFAULT_FILE.read_bytes()
+    assert len(zipped.data) <= 2560 + 20  # the size budget, plus gzip's header
+    again = client.get(STABLE_PATH, headers={"If-None-Match": zipped.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_a_missing_build_names_the_command(tmp_path):
+    with pytest.raises(FileNotFoundError, match="make snippet"):
+        load_bundle(tmp_path / "nothing.js")
