@@ -196,6 +196,13 @@ class KafkaReader(LogReader):
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
                 max_poll_records=10_000,
+                # A consumer that died keeps its partitions until its session times out, and a
+                # rebalance waits up to the poll interval for every member: keep both short so
+                # a restarted worker resumes within seconds. A worker stuck retrying a sink for
+                # longer loses its partitions; its uncommitted batch is replayed, harmlessly.
+                session_timeout_ms=6_000,
+                heartbeat_interval_ms=2_000,
+                max_poll_interval_ms=30_000,
             )
         except KafkaError as exc:
             raise LogUnavailable(f"kafka:{topic}: {exc!r}") from exc

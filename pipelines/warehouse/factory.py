@@ -8,15 +8,17 @@ from pipelines.warehouse.embedded import ChdbWarehouse, FolderLocked
 from pipelines.warehouse.host import ChdbRemote, socket_path
 
 
-def open_warehouse(target: ClickHouseServerTarget | ChdbTarget) -> Warehouse:
-    """A warehouse for a process that does not own the chdb folder (CLI commands, reports).
+def open_warehouse(target: ClickHouseServerTarget | ChdbTarget, timeout: float = 30.0) -> Warehouse:
+    """``timeout``: seconds a statement may take on the server.
+
+    A warehouse for a process that does not own the chdb folder (CLI commands, reports).
 
     chdb: through the owner's socket when a process owns the folder, else by opening the folder
     here (for as long as this process keeps it open)."""
     if isinstance(target, ClickHouseServerTarget):
         from pipelines.warehouse.server import ServerWarehouse
 
-        return ServerWarehouse(target)
+        return ServerWarehouse(target, timeout)
     if socket_path(target.path).exists():
         remote = ChdbRemote(target.path, target.database)
         if remote.ping():
