@@ -167,6 +167,15 @@ def _choice(*allowed: str) -> Callable[[str], str]:
     return parse
 
 
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"must be true or false, got {raw!r}")
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -339,6 +348,56 @@ VARIABLES: tuple[Variable, ...] = (
         "Redis for visitor profiles and caches; may evict (allkeys-lru).",
     ),
     Variable(
+        "profile_half_life_days",
+        _float_range(0.01, 365.0),
+        "7",
+        "Half-life of a visitor's category interest scores, decayed on event time "
+        "(docs/profiles.md).",
+    ),
+    Variable(
+        "profile_recent_products",
+        _int_range(1, 200),
+        "20",
+        "Recently viewed products kept per profile (also the co-view neighbours' pool).",
+    ),
+    Variable(
+        "profile_recent_categories",
+        _int_range(1, 200),
+        "10",
+        "Recently viewed categories kept per profile.",
+    ),
+    Variable(
+        "profile_purchased_items",
+        _int_range(1, 200),
+        "20",
+        "Purchased products kept per profile.",
+    ),
+    Variable(
+        "profile_ttl_days",
+        _int_range(1, 3650),
+        "30",
+        "A profile (and a co-view list) expires after this many days without events.",
+    ),
+    Variable(
+        "profile_include_bots",
+        _flag,
+        "false",
+        "Whether events flagged as bots update profiles and co-views.",
+    ),
+    Variable(
+        "profile_coview_window_minutes",
+        _int_range(1, 7 * 24 * 60),
+        "30",
+        "Two products viewed by one visitor within this time count as viewed together.",
+    ),
+    Variable(
+        "profile_coview_neighbours",
+        _int_range(0, 200),
+        "5",
+        "Most co-view pairs one product view adds (0: no co-views); at most "
+        "CLICKTRAIL_PROFILE_RECENT_PRODUCTS.",
+    ),
+    Variable(
         "clickhouse_url",
         parse_clickhouse_url,
         "chdb://{data_dir}/chdb",
@@ -415,6 +474,14 @@ class Settings:
     collector_threads: int
     state_url: RedisTarget
     profile_url: RedisTarget
+    profile_half_life_days: float
+    profile_recent_products: int
+    profile_recent_categories: int
+    profile_purchased_items: int
+    profile_ttl_days: int
+    profile_include_bots: bool
+    profile_coview_window_minutes: int
+    profile_coview_neighbours: int
     clickhouse_url: ClickHouseTarget
     geoip_db: Path
     pipeline_group: str

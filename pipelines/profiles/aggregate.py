@@ -1,0 +1,226 @@
+"""Turns a batch of enriched event rows into per-visitor profile deltas. Pure: no I/O, no clock.
+
+A delta holds one visitor's rows of one partition, cut into segments wherever an identity
+link starts (a new ``user_id``, or a ``replaced_visitor_id`` not linked yet in this delta): the
+profile script applies a segment's link before the segment's rows, so splitting a visitor's
+rows into batches anywhere gives the same profile as one big batch. Each segment carries the
+first and last log positions of its records, which the script checks against the watermark.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipelines.profiles import decay, recency
+from pipelines.profiles.config import ProfileConfig
+from pipelines.profiles.position import Position
+
+# An enriched event: keyed by the column names of pipelines/warehouse/columns.py.
+Row = Mapping[str, Any]
+
+# The event types whose category counts as a category the visitor looked at.
+VIEW_TYPES = frozenset({"page_view", "product_view"})
+CATEGORY_SEPARATOR = "/"
+
+Batch = Iterable[tuple[Position | None, Sequence[Row]]]
+
+
+@dataclass
+class Fragment:
+    """What a run of rows adds to a profile; every part merges without regard to order."""
+
+    first_ms: int
+    last_ms: int
+    events: int
+    sessions: dict[str, int]  # session id -> earliest time
+    scores: dict[str, float]  # category path -> interest, valid at last_ms
+    categories: recency.Recent  # recently viewed category paths
+    views: list[tuple[str, int]]  # every product view (sku, ms) in log order: co-views
+    purchased: recency.Recent
+    orders: recency.Recent  # every distinct order id: purchases are counted by order
+    location: str  # JSON [ms, country, region, city, lat, lon], or ""
+    device: str  # JSON [ms, device_type, browser, os], or ""
+
+
+@dataclass
+class Segment:
+    first: Position | None  # None: no watermark (a rebuild)
+    last: Position | None
+    user_id: str  # link this visitor to that user before applying, or ""
+    replaced: tuple[str, ...]  # merge these visitor ids' profiles in before applying
+    fragment: Fragment
+
+
+@dataclass
+class VisitorDelta:
+    site_id: str
+    visitor_id: str
+    partition: str  # "" without positions
+    segments: list[Segment]
+
+    @property
+    def events(self) -> int:
+        return sum(segment.fragment.events for segment in self.segments)
+
+
+def category_paths(category: Sequence[str]) -> list[str]:
+    """``["Books", "Fiction"]`` -> ``["Books", "Books/Fiction"]``: each level is scored."""
+    paths: list[str] = []
+    for level in category:
+        paths.append(f"{paths[-1]}{CATEGORY_SEPARATOR}{level}" if paths else level)
+    return paths
+
+
+def counts(row: Row, config: ProfileConfig) -> bool:
+    """Whether a row goes into profiles at all."""
+    if row.get("is_bot") and not config.include_bots:
+        return False
+    # No profile without consent: a cookieless id is also a daily-changing one, so a profile
+    # of it would be both unwanted and useless.
+    return row.get("consent") != "denied" and row.get("id_source") != "cookieless"
+
+
+@dataclass
+class _FragmentBuilder:
+    config: ProfileConfig
+    first_ms: int = 0
+    last_ms: int = 0
+    events: int = 0
+    sessions: dict[str, int] = field(default_factory=dict)
+    contributions: list[tuple[int, float, list[str]]] = field(default_factory=list)
+    categories: dict[str, int] = field(default_factory=dict)
+    views: list[tuple[str, int]] = field(default_factory=list)
+    purchased: dict[str, int] = field(default_factory=dict)
+    orders: dict[str, int] = field(default_factory=dict)
+    location: tuple[int, str] = (-1, "")
+    device: tuple[int, str] = (-1, "")
+
+    def add(self, row: Row) -> None:
+        at = int(row["created_ms"])
+        self.first_ms = at if not self.events else min(self.first_ms, at)
+        self.last_ms = at if not self.events else max(self.last_ms, at)
+        self.events += 1
+        kind = row.get("event_type", "")
+        session = row.get("session_id") or ""
+        if session and at < self.sessions.get(session, at + 1):
+            self.sessions[session] = at
+        paths = category_paths(row.get("category") or ())
+        weight = self.config.weights.get(kind, 0.0)
+        if paths and weight > 0:
+            self.contributions.append((at, weight, paths))
+        if paths and kind in VIEW_TYPES:
+            recency.note(self.categories, paths[-1], at)
+        sku = row.get("sku") or ""
+        if kind == "product_view" and sku:
+            self.views.append((sku, at))
+        if kind == "purchase":
+            for item in row.get("item_skus") or ([sku] if sku else []):
+                recency.note(self.purchased, item, at)
+            order = row.get("order_id") or row.get("event_id") or ""
+            if order:
+                recency.note(self.orders, order, at)
+        if row.get("country"):
+            place = [at, row["country"], row.get("region", ""), row.get("city", "")]
+            place += [round(row.get("latitude", 0.0), 4), round(row.get("longitude", 0.0), 4)]
+            self.location = max(self.location, (at, _encode(place)))
+        if row.get("device_type") or row.get("browser"):
+            gear = [at, row.get("device_type", ""), row.get("browser", ""), row.get("os", "")]
+            self.device = max(self.device, (at, _encode(gear)))
+
+    def build(self) -> Fragment:
+        config = self.config
+        return Fragment(
+            first_ms=self.first_ms,
+            last_ms=self.last_ms,
+            events=self.events,
+            sessions=self.sessions,
+            scores=decay.scores_at(self.contributions, self.last_ms, config.half_life_ms),
+            categories=recency.newest(self.categories, config.recent_categories),
+            # Log order, not time order: the script pairs views in the order of the visitor's
+            # log across batches too, so a batch boundary never changes the pairs.
+            views=self.views,
+            purchased=recency.newest(self.purchased, config.purchased_items),
+            orders=recency.newest(self.orders, len(self.orders)),
+            location=self.location[1],
+            device=self.device[1],
+        )
+
+
+def _encode(value: list[object]) -> str:
+    # Only this side ever encodes these values; the script compares the strings as they are,
+    # so equal times are broken the same way everywhere.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class _SegmentBuilder:
+    config: ProfileConfig
+    user_id: str = ""
+    replaced: tuple[str, ...] = ()
+    first: Position | None = None
+    last: Position | None = None
+    rows: _FragmentBuilder | None = None
+
+    def add(self, position: Position | None, row: Row) -> None:
+        if self.rows is None:
+            self.rows = _FragmentBuilder(self.config)
+        self.rows.add(row)
+        if position is not None:
+            self.first = position if self.first is None else min(self.first, position)
+            self.last = position if self.last is None else max(self.last, position)
+
+    def build(self) -> Segment:
+        assert self.rows is not None, "a segment holds at least one row"
+        return Segment(self.first, self.last, self.user_id, self.replaced, self.rows.build())
+
+
+@dataclass
+class _DeltaBuilder:
+    config: ProfileConfig
+    visitor_id: str
+    segments: list[_SegmentBuilder] = field(default_factory=list)
+    user_id: str = ""
+    linked: set[str] = field(default_factory=set)
+
+    def add(self, position: Position | None, row: Row) -> None:
+        user = row.get("user_id") or ""
+        replaced = row.get("replaced_visitor_id") or ""
+        new_user = bool(user) and user != self.user_id
+        new_link = bool(replaced) and replaced != self.visitor_id and replaced not in self.linked
+        if new_user or new_link or not self.segments:
+            segment = self.segments[-1] if self.segments else None
+            if segment is None or segment.rows is not None:
+                segment = _SegmentBuilder(self.config)
+                self.segments.append(segment)
+            if new_user:
+                segment.user_id = self.user_id = user
+            if new_link:
+                segment.replaced += (replaced,)
+                self.linked.add(replaced)
+        self.segments[-1].add(position, row)
+
+
+def aggregate(batch: Batch, config: ProfileConfig) -> list[VisitorDelta]:
+    """One delta per (site, visitor, partition) of the batch, in order of first appearance.
+
+    ``batch`` is in log order: a partition's records by increasing position. A position of
+    ``None`` (a rebuild) means the delta carries no watermark.
+    """
+    builders: dict[tuple[str, str, str], _DeltaBuilder] = {}
+    for position, rows in batch:
+        partition = position.partition if position is not None else ""
+        for row in rows:
+            if not counts(row, config):
+                continue
+            key = (row["site_id"], row["visitor_id"], partition)
+            builder = builders.get(key)
+            if builder is None:
+                builder = builders[key] = _DeltaBuilder(config, row["visitor_id"])
+            builder.add(position, row)
+    return [
+        VisitorDelta(site, visitor, partition, [s.build() for s in builder.segments])
+        for (site, visitor, partition), builder in builders.items()
+    ]

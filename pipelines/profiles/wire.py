@@ -1,0 +1,61 @@
+"""The argument the profile script receives: a visitor delta as compact JSON.
+
+Short keys and omitted empty parts keep the payload small; the script (``apply.lua``) is the
+only reader. Positions travel as ``[major, minor]``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pipelines.profiles.aggregate import Segment, VisitorDelta
+from pipelines.profiles.config import ProfileConfig
+
+
+def script_settings(config: ProfileConfig) -> str:
+    """The configuration the script needs, space-separated in the order it unpacks them."""
+    values = (
+        config.recent_products,
+        config.recent_categories,
+        config.purchased_items,
+        config.orders_kept,
+        config.scored_categories,
+        config.sessions_kept,
+        config.half_life_ms,
+        config.coview_window_ms,
+        config.coview_neighbours,
+        config.coview_kept,
+        config.ttl_ms,
+    )
+    return " ".join(str(value) for value in values)
+
+
+def encode_delta(delta: VisitorDelta) -> str:
+    return json.dumps(
+        [_segment(segment) for segment in delta.segments],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _segment(segment: Segment) -> dict[str, Any]:
+    fragment = segment.fragment
+    out: dict[str, Any] = {"a": fragment.first_ms, "z": fragment.last_ms, "n": fragment.events}
+    if segment.first is not None and segment.last is not None:
+        out["f"] = [segment.first.major, segment.first.minor]
+        out["l"] = [segment.last.major, segment.last.minor]
+    parts: dict[str, Any] = {
+        "u": segment.user_id,
+        "r": list(segment.replaced),
+        "s": fragment.sessions,
+        "c": fragment.scores,
+        "rc": fragment.categories,
+        "v": fragment.views,
+        "p": fragment.purchased,
+        "o": fragment.orders,
+        "loc": fragment.location,
+        "dev": fragment.device,
+    }
+    out.update((name, value) for name, value in parts.items() if value)
+    return out
