@@ -85,3 +85,7 @@ test-snippet: snippet-deps
 
 bench-snippet: snippet-deps
 	$(PYTHON) -m bench.snippet
+
+.PHONY: bench-profiles
+bench-profiles: install
+	$(PYTHON) -m bench.profiles

@@ -95,8 +95,8 @@ class _FragmentBuilder:
     views: list[tuple[str, int]] = field(default_factory=list)
     purchased: dict[str, int] = field(default_factory=dict)
     orders: dict[str, int] = field(default_factory=dict)
-    location: tuple[int, str] = (-1, "")
-    device: tuple[int, str] = (-1, "")
+    location: tuple[int, list[object]] = (-1, [])
+    device: tuple[int, list[object]] = (-1, [])
 
     def add(self, row: Row) -> None:
         at = int(row["created_ms"])
@@ -122,13 +122,13 @@ class _FragmentBuilder:
             order = row.get("order_id") or row.get("event_id") or ""
             if order:
                 recency.note(self.orders, order, at)
-        if row.get("country"):
+        if row.get("country") and at >= self.location[0]:
             place = [at, row["country"], row.get("region", ""), row.get("city", "")]
             place += [round(row.get("latitude", 0.0), 4), round(row.get("longitude", 0.0), 4)]
-            self.location = max(self.location, (at, _encode(place)))
-        if row.get("device_type") or row.get("browser"):
+            self.location = _later(self.location, at, place)
+        if (row.get("device_type") or row.get("browser")) and at >= self.device[0]:
             gear = [at, row.get("device_type", ""), row.get("browser", ""), row.get("os", "")]
-            self.device = max(self.device, (at, _encode(gear)))
+            self.device = _later(self.device, at, gear)
 
     def build(self) -> Fragment:
         config = self.config
@@ -144,9 +144,18 @@ class _FragmentBuilder:
             views=self.views,
             purchased=recency.newest(self.purchased, config.purchased_items),
             orders=recency.newest(self.orders, len(self.orders)),
-            location=self.location[1],
-            device=self.device[1],
+            location=_encode(self.location[1]) if self.location[1] else "",
+            device=_encode(self.device[1]) if self.device[1] else "",
         )
+
+
+def _later(
+    best: tuple[int, list[object]], at: int, candidate: list[object]
+) -> tuple[int, list[object]]:
+    """The value of the later event; at equal times the greater encoding, as the script does."""
+    if at > best[0] or _encode(candidate) > _encode(best[1]):
+        return (at, candidate)
+    return best
 
 
 def _encode(value: list[object]) -> str:
