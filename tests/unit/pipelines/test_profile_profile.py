@@ -58,6 +58,6 @@ def test_unknown_or_alias_only_keys_decode_to_an_empty_profile():
     assert Profile(key="shop:v:abc").user_id == ""
 
 
-def test_lua_empty_scores_decode_as_none():
+def test_a_profile_without_scores_location_or_device():
     profile = decode_profile("profile:s:v:x", stored(events="1", cs="{}"))
     assert profile.scores == {} and profile.location is None and profile.device is None
