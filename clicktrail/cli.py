@@ -11,7 +11,7 @@ import click
 from clicktrail.settings import ConfigError, Settings, configuration_markdown
 from clicktrail.simulator.command import simulate
 from clicktrail.sites.commands import sites
-from pipelines.commands import migrate, pipeline
+from pipelines.commands import migrate, pipeline, profiles
 
 
 def load_settings() -> Settings:
@@ -116,6 +116,7 @@ cli.add_command(sites)
 cli.add_command(simulate)
 cli.add_command(pipeline)
 cli.add_command(migrate)
+cli.add_command(profiles)
 
 
 def main() -> None:

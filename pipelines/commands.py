@@ -26,7 +26,21 @@ def _settings():  # noqa: ANN202 - avoids importing the CLI module here
     metavar="SECONDS",
     help="Stop after this long without records (catch-up runs, tests).",
 )
-def pipeline(consumer: str | None, exit_when_idle: float | None) -> None:
+@click.option(
+    "--sinks",
+    type=click.Choice(["all", "warehouse", "profiles"]),
+    default="all",
+    show_default=True,
+    help="Write only one sink (benchmarks, rebuilding one side).",
+)
+@click.option(
+    "--stats-json",
+    type=click.Path(dir_okay=False, writable=True),
+    help="On exit, write counts, per-step seconds, cache hit rates and lags here.",
+)
+def pipeline(
+    consumer: str | None, exit_when_idle: float | None, sinks: str, stats_json: str | None
+) -> None:
     """Run a pipeline worker: event log → enrichment → ClickHouse and profiles.
 
     SIGTERM or Ctrl-C: the current batch is written and committed, then the worker exits."""
@@ -41,11 +55,29 @@ def pipeline(consumer: str | None, exit_when_idle: float | None) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        worker = run_worker(settings, stop, consumer=consumer, idle_exit_seconds=exit_when_idle)
+        worker = run_worker(
+            settings,
+            stop,
+            consumer=consumer,
+            idle_exit_seconds=exit_when_idle,
+            with_profiles=sinks in ("all", "profiles"),
+            with_warehouse=sinks in ("all", "warehouse"),
+            keep_lags=stats_json is not None,
+        )
     except DeadLetterStorm as exc:
         click.echo(f"pipeline stopped: {exc}", err=True)
         sys.exit(3)
     stats = worker.stats
+    if stats_json:
+        import json
+
+        document = stats.as_json()
+        builder = worker.builder
+        document["enrich_seconds"] = builder.seconds
+        document["caches"] = builder.cache_stats()
+        document["max_rss_mb"] = _peak_rss_mb()
+        with open(stats_json, "w") as out:
+            json.dump(document, out, indent=2)
     click.echo(
         f"pipeline: {stats.events} events in {stats.batches} batches, "
         f"{stats.dead_letters} dead letters, {stats.retries} retries",
@@ -76,3 +108,40 @@ def migrate(status: bool) -> None:
         click.echo(f"schema {report.before} -> {report.after}")
     else:
         click.echo(f"schema is current (version {report.after})")
+
+
+@click.group()
+def profiles() -> None:
+    """Visitor profiles in Redis (derived state: rebuildable from ClickHouse)."""
+
+
+@profiles.command("rebuild")
+@click.option("--site", "sites", multiple=True, required=True, help="Site id (repeatable).")
+def profiles_rebuild(sites: tuple[str, ...]) -> None:
+    """Recompute the profiles of SITEs from the events in ClickHouse.
+
+    Stop the site's pipeline workers first (a clean SIGTERM): the rebuilt profiles carry no
+    log positions, so a record a worker applied after the rebuild's read would count twice."""
+    from pipelines.profiles_rebuild import rebuild_from_warehouse
+    from pipelines.runner import open_profile_writer
+    from pipelines.warehouse.factory import open_warehouse
+
+    settings = _settings()
+    try:
+        with open_warehouse(settings.clickhouse_url, timeout=600) as warehouse:
+            sink = open_profile_writer(settings)
+            for site_id in sites:
+                result = rebuild_from_warehouse(warehouse, sink, site_id)  # type: ignore[arg-type]
+                click.echo(f"{site_id}: {result.events} events into {result.profiles} profiles")
+    except (WarehouseUnavailable, WarehouseError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _peak_rss_mb() -> float:
+    # VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a worker started by a big
+    # process would report its parent's peak.
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0

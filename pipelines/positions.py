@@ -1,21 +1,15 @@
-"""Where a record sits in the event log, as an ordered value the profile sink can compare."""
+"""Where a log message sits in its partition, as the profile sink compares positions."""
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from pipelines.eventlog.base import LogMessage
+from pipelines.profiles.position import Position
 
-
-class Position(NamedTuple):
-    """Kafka: (``<log>/<partition>``, offset, 0). Redis Streams: (``<log>/<stream index>``,
-    milliseconds, sequence) of the entry id. Positions grow within a partition."""
-
-    partition: str
-    major: int
-    minor: int
+__all__ = ["Position", "position_of"]
 
 
 def position_of(log_name: str, message: LogMessage) -> Position:
+    """Kafka: (``<log>/<partition>``, offset, 0); Redis Streams: (``<log>/<stream index>``,
+    milliseconds, sequence) of the entry id."""
     major, _, minor = message.position.partition("-")
     return Position(f"{log_name}/{message.partition}", int(major), int(minor or 0))

@@ -1,0 +1,129 @@
+"""Wiring a pipeline worker from the settings: the I/O side of ``clicktrail pipeline``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from clicktrail.settings import ChdbTarget, Settings
+from clicktrail.sites.registry import SiteRegistry
+from pipelines.enrich import DeviceDetector, GeoLocator
+from pipelines.eventlog.factory import open_event_log
+from pipelines.rows import RowBuilder
+from pipelines.warehouse.base import Warehouse, WarehouseUnavailable
+from pipelines.warehouse.embedded import ChdbWarehouse, FolderLocked
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.warehouse.host import ChdbHost
+from pipelines.warehouse.migrate import migrate
+from pipelines.warehouse.sink import WarehouseSink
+from pipelines.worker import PipelineWorker, ProfileWriter, WorkerConfig
+
+log = logging.getLogger("clicktrail.pipeline")
+
+# The worker is not bound by the collector's tens of milliseconds: it waits for the log longer.
+WORKER_LOG_TIMEOUT = 10.0
+
+
+@contextmanager
+def owned_warehouse(settings: Settings, wait_seconds: float = 60.0) -> Iterator[Warehouse]:
+    """The warehouse as the pipeline worker holds it. On chdb this process owns the folder
+    (waiting while a short CLI command holds it) and serves it to other processes."""
+    target = settings.clickhouse_url
+    if not isinstance(target, ChdbTarget):
+        with open_warehouse(target) as warehouse:
+            yield warehouse
+        return
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            warehouse = ChdbWarehouse(target.path, target.database)
+            break
+        except FolderLocked:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+    host = ChdbHost(warehouse)
+    try:
+        yield warehouse
+    finally:
+        host.close()
+        warehouse.close()
+
+
+def open_profile_writer(settings: Settings) -> ProfileWriter:
+    import redis
+
+    from pipelines.profiles.config import ProfileConfig
+    from pipelines.profiles.sink import ProfileSink
+
+    client = redis.Redis.from_url(
+        settings.profile_url.url, socket_timeout=10, socket_connect_timeout=5
+    )
+    return ProfileSink(client, ProfileConfig.from_settings(settings))
+
+
+def run_worker(
+    settings: Settings,
+    stop: threading.Event,
+    consumer: str | None = None,
+    idle_exit_seconds: float | None = None,
+    with_profiles: bool = True,
+    with_warehouse: bool = True,
+    config: WorkerConfig | None = None,
+    keep_lags: bool = False,
+) -> PipelineWorker:
+    """Run one worker until ``stop`` is set; returns it (with its stats) after a clean stop."""
+    consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
+    event_log = open_event_log(settings, ack_timeout=WORKER_LOG_TIMEOUT)
+    event_log.ensure_created()
+    geo = GeoLocator(settings.geoip_db)
+    registry = SiteRegistry(settings.sites_file, settings.sites_reload_seconds)
+    try:
+        with owned_warehouse(settings) as warehouse:
+            _migrate_with_retry(warehouse, stop)
+            reader = event_log.reader(settings.pipeline_group, consumer)
+            worker = PipelineWorker(
+                event_log,
+                reader,
+                RowBuilder(geo, DeviceDetector(), registry.get),
+                WarehouseSink(warehouse) if with_warehouse else None,
+                open_profile_writer(settings) if with_profiles else None,
+                config
+                or WorkerConfig(
+                    batch_events=settings.pipeline_batch_events,
+                    batch_seconds=settings.pipeline_batch_ms / 1000,
+                    dead_letter_max_share=settings.dead_letter_max_share,
+                    keep_lags=keep_lags,
+                ),
+                stop,
+            )
+            log.info("pipeline worker %s reading %s", consumer, event_log.name)
+            try:
+                worker.run(idle_exit_seconds)
+            finally:
+                reader.close()
+            return worker
+    finally:
+        geo.close()
+        event_log.close()
+
+
+def _migrate_with_retry(warehouse: Warehouse, stop: threading.Event) -> None:
+    delay = 0.5
+    while True:
+        try:
+            report = migrate(warehouse)
+        except WarehouseUnavailable as exc:
+            log.warning("warehouse unavailable, retrying migrations: %s", exc)
+            if stop.wait(delay):
+                raise
+            delay = min(delay * 2, 5.0)
+            continue
+        if report.applied:
+            log.info("warehouse schema %d -> %d", report.before, report.after)
+        return

@@ -1,0 +1,346 @@
+"""The pipeline worker: decode → enrich → batch → write ClickHouse → write profiles → commit.
+
+A batch ends at ``batch_events`` events or ``batch_seconds`` after its first record. Offsets are
+committed only after both sinks and the dead-letter log have acknowledged the whole batch, so a
+crash at any point replays records instead of losing them, and both sinks make a replay
+harmless (the warehouse collapses rows by their client-set key, the profile sink skips positions
+it has applied). A sink that is down is retried with backoff, holding the batch in memory and
+committing nothing, until it is back.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from array import array
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from clicktrail.contract.deadletter import DeadLetter
+from clicktrail.contract.record import LogRecord, RecordError
+from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable
+from pipelines.positions import Position, position_of
+from pipelines.rows import RowBuilder
+from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
+from pipelines.warehouse.columns import Row
+from pipelines.warehouse.sink import WarehouseSink
+
+log = logging.getLogger("clicktrail.pipeline")
+
+
+class ProfileWriter(Protocol):
+    def apply(self, batch: Sequence[tuple[Position, Sequence[Row]]]) -> Any: ...
+
+
+class DeadLetterStorm(RuntimeError):
+    """Too large a share of records failed: stop loudly rather than dead-letter everything
+    (a bad deploy, a schema mismatch). Nothing of the current batch is committed."""
+
+
+@dataclass
+class WorkerConfig:
+    batch_events: int = 10_000
+    batch_seconds: float = 1.0
+    dead_letter_max_share: float = 0.2
+    dead_letter_window: int = 1_000  # records
+    dead_letter_min: int = 50  # fewer dead letters than this never stop the worker
+    retry_initial: float = 0.1
+    retry_max: float = 5.0
+    keep_lags: bool = False  # keep every event's end-to-end lag (benchmarks)
+
+
+@dataclass
+class WorkerStats:
+    batches: int = 0
+    records: int = 0
+    events: int = 0
+    dead_letters: int = 0
+    retries: int = 0
+    seconds: dict[str, float] = field(
+        default_factory=lambda: dict.fromkeys(
+            ("read", "decode", "enrich", "warehouse", "profiles", "dead_letters", "commit"), 0.0
+        )
+    )
+    lags_ms: array = field(default_factory=lambda: array("d"))
+    first_read: float = 0.0  # time.monotonic() of the first record read
+    last_commit: float = 0.0  # and of the last commit
+
+    def as_json(self) -> dict[str, Any]:
+        lags = sorted(self.lags_ms)
+
+        def quantile(q: float) -> float | None:
+            return lags[min(len(lags) - 1, int(q * len(lags)))] if lags else None
+
+        busy = self.last_commit - self.first_read
+        return {
+            "batches": self.batches,
+            "records": self.records,
+            "events": self.events,
+            "dead_letters": self.dead_letters,
+            "retries": self.retries,
+            "seconds": self.seconds,
+            "busy_seconds": busy,
+            "events_per_second": self.events / busy if busy > 0 else None,
+            "lag_ms": {
+                "p50": quantile(0.5),
+                "p95": quantile(0.95),
+                "p99": quantile(0.99),
+                "max": lags[-1] if lags else None,
+                "count": len(lags),
+            },
+        }
+
+
+@dataclass
+class _Prepared:
+    """A batch enriched and ready for the sinks."""
+
+    messages: list[LogMessage]
+    events: list[Row]
+    links: list[Row]
+    by_position: list[tuple[Position, Sequence[Row]]]
+    dead: list[DeadLetter]
+
+
+@dataclass
+class _Batch:
+    messages: list[LogMessage] = field(default_factory=list)
+    records: list[tuple[LogMessage, LogRecord]] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    events: int = 0
+
+
+class PipelineWorker:
+    def __init__(
+        self,
+        event_log: EventLog,
+        reader: LogReader,
+        builder: RowBuilder,
+        warehouse: WarehouseSink | None,
+        profiles: ProfileWriter | None,
+        config: WorkerConfig | None = None,
+        stop: threading.Event | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.event_log = event_log
+        self.reader = reader
+        self.builder = builder
+        self.warehouse = warehouse
+        self.profiles = profiles
+        self.config = config or WorkerConfig()
+        self.stop = stop or threading.Event()
+        self.stats = WorkerStats()
+        self._clock = clock
+        self._recent: deque[bool] = deque(maxlen=self.config.dead_letter_window)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sink-writer")
+        self._profile_writer = ThreadPoolExecutor(1, thread_name_prefix="profile-writer")
+
+    # --- the loop ------------------------------------------------------------------------
+
+    def run(self, idle_exit_seconds: float | None = None) -> None:
+        """Process batches until ``stop`` is set (SIGTERM), then return after the current
+        batch is written and committed. ``idle_exit_seconds``: also return after that long
+        without records (tests, benchmarks, one-off catch-up runs).
+
+        Batch N is written by a writer thread while this thread reads and enriches batch
+        N+1; N is committed (here: consumers are not thread-safe) before N+1 is handed over,
+        so sinks see batches in log order and nothing is committed before it is written."""
+        idle_since = time.monotonic()
+        pending: tuple[Future[bool], _Prepared] | None = None
+        try:
+            while not self.stop.is_set():
+                batch = self._collect()
+                if not batch.messages:
+                    if pending is not None:
+                        self._finish(pending)
+                        pending = None
+                    if idle_exit_seconds is not None and (
+                        time.monotonic() - idle_since > idle_exit_seconds
+                    ):
+                        return
+                    continue
+                try:
+                    prepared = self._prepare(batch)
+                finally:
+                    if pending is not None:  # even when this batch stops the worker
+                        self._finish(pending)
+                        pending = None
+                pending = (self._writer.submit(self._write, prepared), prepared)
+                idle_since = time.monotonic()
+        finally:
+            if pending is not None:
+                self._finish(pending)
+            self._writer.shutdown(wait=True)
+            self._profile_writer.shutdown(wait=True)
+
+    def process(self, batch: _Batch) -> None:
+        """One batch, start to commit, in this thread."""
+        prepared = self._prepare(batch)
+        if self._write(prepared):
+            self._commit(prepared)
+
+    def _collect(self) -> _Batch:
+        batch = _Batch()
+        started = time.perf_counter()
+        deadline: float | None = None
+        while batch.events < self.config.batch_events and not self.stop.is_set():
+            wait = self.config.batch_seconds if deadline is None else deadline - time.monotonic()
+            if wait <= 0:
+                break
+            try:
+                messages = self.reader.read(self.config.batch_events - batch.events, wait)
+            except LogUnavailable as exc:
+                log.warning("event log unavailable, retrying: %s", exc)
+                self.stop.wait(self.config.retry_initial * 10)
+                break
+            if not messages:
+                if deadline is None:
+                    break  # nothing arrived within a whole batch window: report idle
+                continue
+            if deadline is None:
+                deadline = time.monotonic() + self.config.batch_seconds
+                if not self.stats.first_read:
+                    self.stats.first_read = time.monotonic()
+            self._decode(messages, batch)
+        self.stats.seconds["read"] += time.perf_counter() - started
+        return batch
+
+    def _decode(self, messages: list[LogMessage], batch: _Batch) -> None:
+        started = time.perf_counter()
+        for message in messages:
+            batch.messages.append(message)
+            try:
+                record = LogRecord.decode(message.payload)
+            except RecordError as exc:
+                batch.dead.append(self._dead_letter(message, str(exc), None, message.payload))
+                self._recent.append(True)
+                continue
+            self._recent.append(False)
+            batch.records.append((message, record))
+            batch.events += len(record.events)
+        self.stats.seconds["decode"] += time.perf_counter() - started
+
+    # --- one batch -----------------------------------------------------------------------
+
+    def _prepare(self, batch: _Batch) -> _Prepared:
+        started = time.perf_counter()
+        prepared = _Prepared(batch.messages, [], [], [], batch.dead)
+        for message, record in batch.records:
+            try:
+                built = self.builder.build(record)
+            except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
+                prepared.dead.append(
+                    self._dead_letter(message, f"enrich: {exc!r}", record.site_id, message.payload)
+                )
+                continue
+            for failure in built.failures:
+                payload = _single_event_record(message.payload, failure.index)
+                prepared.dead.append(
+                    self._dead_letter(message, failure.reason, record.site_id, payload)
+                )
+            prepared.events += built.events
+            prepared.links += built.links
+            if built.events:
+                position = position_of(self.event_log.name, message)
+                prepared.by_position.append((position, built.events))
+        self.stats.seconds["enrich"] += time.perf_counter() - started
+        self._check_dead_letter_share()
+        return prepared
+
+    def _write(self, prepared: _Prepared) -> bool:
+        """Both sinks at once (each waits on its server), then the dead letters. False: the
+        worker was stopped before everything was written (nothing may be committed)."""
+        profiles = self.profiles
+        profile_write: Future[bool] | None = None
+        if profiles is not None and prepared.by_position:
+            profile_write = self._profile_writer.submit(
+                self._retry, "profiles", lambda: profiles.apply(prepared.by_position)
+            )
+        written = True
+        warehouse = self.warehouse
+        if warehouse is not None:
+            written = self._retry(
+                "warehouse", lambda: warehouse.write(prepared.events, prepared.links)
+            )
+        if profile_write is not None:
+            written = profile_write.result() and written
+        if written and prepared.dead:
+            written = self._retry(
+                "dead_letters",
+                lambda: self.event_log.append_dead_letters(prepared.dead, timeout=10.0),
+            )
+        if written and self.config.keep_lags:
+            now_ms = self._clock() * 1000
+            self.stats.lags_ms.extend(now_ms - row["received_ms"] for row in prepared.events)
+        return written
+
+    def _finish(self, pending: tuple[Future[bool], _Prepared]) -> None:
+        written, prepared = pending
+        if written.result():
+            self._commit(prepared)
+
+    def _commit(self, prepared: _Prepared) -> None:
+        committed = time.perf_counter()
+        try:
+            self.reader.commit(prepared.messages)
+        except LogUnavailable as exc:
+            # Written but not committed: the records come again and both sinks skip them.
+            log.warning("commit failed, the batch will be replayed harmlessly: %s", exc)
+        self.stats.seconds["commit"] += time.perf_counter() - committed
+        self.stats.last_commit = time.monotonic()
+        self.stats.batches += 1
+        self.stats.records += len(prepared.messages)
+        self.stats.events += len(prepared.events)
+        self.stats.dead_letters += len(prepared.dead)
+
+    def _retry(self, step: str, write: Callable[[], Any]) -> bool:
+        """Run ``write`` until it succeeds (True) or the worker is stopped (False, nothing
+        committed: the batch is read again after the restart)."""
+        delay = self.config.retry_initial
+        while True:
+            started = time.perf_counter()
+            try:
+                write()
+            except (WarehouseUnavailable, WarehouseError, LogUnavailable, ConnectionError) as exc:
+                self.stats.retries += 1
+                log.warning("%s failed, retrying in %.1fs: %s", step, delay, exc)
+            except Exception as exc:  # noqa: BLE001 - e.g. redis errors: keep the batch, retry
+                self.stats.retries += 1
+                log.warning("%s failed, retrying in %.1fs: %r", step, delay, exc)
+            else:
+                self.stats.seconds[step] += time.perf_counter() - started
+                return True
+            if self.stop.wait(delay):
+                log.warning("stopping with an unwritten batch: it will be read again")
+                return False
+            delay = min(delay * 2, self.config.retry_max)
+
+    def _check_dead_letter_share(self) -> None:
+        dead = sum(self._recent)
+        share = dead / len(self._recent) if self._recent else 0.0
+        if dead >= self.config.dead_letter_min and share > self.config.dead_letter_max_share:
+            raise DeadLetterStorm(
+                f"{dead} of the last {len(self._recent)} records could not be processed "
+                f"({share:.0%} > {self.config.dead_letter_max_share:.0%}): stopping; "
+                f"nothing of this batch was committed (see {self.event_log.dead_letter_name})"
+            )
+
+    def _dead_letter(
+        self, message: LogMessage, reason: str, site_id: str | None, payload: bytes
+    ) -> DeadLetter:
+        source = f"{self.event_log.name}/{message.partition}@{message.position}"
+        return DeadLetter.of(
+            "pipeline", reason, int(self._clock() * 1000), payload, site_id, source
+        )
+
+
+def _single_event_record(payload: bytes, index: int) -> bytes:
+    """The record with only its ``index``-th event, so a replay tool can resend just it."""
+    data = json.loads(payload)
+    data["events"] = [data["events"][index]]
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()

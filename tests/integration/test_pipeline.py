@@ -1,0 +1,361 @@
+"""The pipeline worker against the real logs and the real warehouses: simulated traffic in,
+exact counts and values out; replays, dead letters, a killed worker and a stopped ClickHouse
+server change nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from clicktrail import ports
+from clicktrail.contract.record import LogRecord
+from clicktrail.settings import ClickHouseServerTarget
+from clicktrail.simulator.devices import load_user_agents
+from clicktrail.simulator.geography import load_network_pool
+from clicktrail.simulator.records import records_of
+from clicktrail.simulator.simulation import SimulationConfig, run_simulation
+from pipelines.eventlog import open_event_log
+from pipelines.runner import run_worker
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.worker import DeadLetterStorm, WorkerConfig
+from tests.integration.conftest import ENGINES, Engine, make_engine, warehouse_target
+
+ROOT = Path(__file__).parents[2]
+SIMULATION = SimulationConfig(seed=11, visitors=60, days=2, site_id="shop")
+
+
+@pytest.fixture(scope="module")
+def simulated(shared_small_geoip_db: Path) -> list[LogRecord]:
+    from clicktrail.sites.model import Site
+
+    networks = load_network_pool(shared_small_geoip_db, SIMULATION.seed)
+    result = run_simulation(SIMULATION, networks, load_user_agents())
+    return list(records_of(result.batches, Site("shop")))
+
+
+PROFILE_DB = 7  # a database of the profile Redis of its own, emptied by each test
+
+
+def profile_target():  # noqa: ANN201
+    import redis
+
+    from clicktrail.settings import RedisTarget
+
+    url = f"redis://127.0.0.1:{ports.port('redis_profile')}/{PROFILE_DB}"
+    client = redis.Redis.from_url(url)
+    client.flushdb()
+    client.close()
+    return RedisTarget(url)
+
+
+def pipeline_engine(tmp_path, log, engine_name, chdb_folder, geoip, **overrides) -> Engine:
+    target = warehouse_target(engine_name, chdb_folder)
+    settings = {
+        "pipeline_batch_ms": 200,
+        "pipeline_batch_events": 500,
+        "profile_url": profile_target(),
+        "pipeline_group": f"pipeline-{uuid.uuid4().hex[:8]}",
+        **overrides,
+    }
+    return make_engine(tmp_path, log, clickhouse_url=target, geoip_db=geoip, **settings)
+
+
+def profile_event_total(engine: Engine) -> int:
+    """Events counted over every profile of the site (aliases hold none)."""
+    import redis
+
+    client = redis.Redis.from_url(engine.settings.profile_url.url)
+    total = 0
+    for key in client.scan_iter(match="profile:shop:*", count=1000):
+        total += int(client.hget(key, "events") or 0)
+    client.close()
+    return total
+
+
+def profile_snapshot(engine: Engine) -> dict[str, dict[str, str]]:
+    """Every profile of the site with its counters, lists and location (log watermarks left
+    out: a rebuild has none). Interest scores are compared rounded."""
+    import redis
+
+    client = redis.Redis.from_url(engine.settings.profile_url.url, decode_responses=True)
+    snapshot = {}
+    for key in client.scan_iter(match="profile:shop:*", count=1000):
+        fields = client.hgetall(key)
+        kept = {k: v for k, v in fields.items() if not k.startswith("wm:") and k != "cs"}
+        scores = json.loads(fields.get("cs", "{}") or "{}")
+        kept["cs"] = json.dumps({k: round(float(v), 6) for k, v in sorted(scores.items())})
+        snapshot[key] = kept
+    client.close()
+    return snapshot
+
+
+def human_events(engine: Engine) -> int:
+    target = engine.settings.clickhouse_url
+    with open_warehouse(target) as warehouse:
+        return warehouse.query(
+            f"SELECT count() FROM {target.database}.events FINAL WHERE is_bot = 0"
+        ).scalar()
+
+
+def load(engine: Engine, records: list[LogRecord]) -> None:
+    log = open_event_log(engine.settings, ack_timeout=10)
+    log.ensure_created()
+    for start in range(0, len(records), 500):
+        log.append(records[start : start + 500], timeout=10)
+    log.close()
+
+
+def count(engine: Engine, final: bool = True) -> int:
+    target = engine.settings.clickhouse_url
+    with open_warehouse(target) as warehouse:
+        clause = "FINAL" if final else ""
+        return warehouse.query(f"SELECT count() FROM {target.database}.events {clause}").scalar()
+
+
+def event_ids(records: list[LogRecord]) -> set[str]:
+    return {event["event_id"] for record in records for event in record.events}
+
+
+def drain(engine: Engine, **kwargs):  # noqa: ANN201
+    return run_worker(engine.settings, threading.Event(), idle_exit_seconds=1.0, **kwargs)
+
+
+@pytest.mark.redis
+@pytest.mark.kafka
+@pytest.mark.parametrize("log", ["redis", "kafka"])
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_simulated_traffic_lands_exactly(
+    tmp_path, log, engine_name, chdb_folder, shared_small_geoip_db, simulated
+):
+    engine = pipeline_engine(tmp_path, log, engine_name, chdb_folder, shared_small_geoip_db)
+    load(engine, simulated)
+    worker = drain(engine)
+    expected = event_ids(simulated)
+    assert worker.stats.events == len(expected)
+    assert worker.stats.dead_letters == 0
+    database = engine.settings.clickhouse_url.database
+    with open_warehouse(engine.settings.clickhouse_url) as warehouse:
+        stored = warehouse.query(f"SELECT event_id FROM {database}.events FINAL").rows
+        assert sorted(row[0] for row in stored) == sorted(expected)
+
+        # One record checked field by field against what was sent.
+        record = next(r for r in simulated if r.ip and r.ip.count(".") == 3 and len(r.events) > 1)
+        sent = record.events[0]
+        got = warehouse.query(
+            f"SELECT * FROM {database}.events FINAL WHERE event_id = %(id)s",
+            {"id": sent["event_id"]},
+        ).dicts()[0]
+    assert got["visitor_id"] == record.visitor_id
+    assert got["created_ms"] == sent["created_at"]
+    assert got["event_type"] == sent["event_type"]
+    assert got["url"] == sent.get("url", "")
+    assert got["received_ms"] == record.received_at
+    assert got["derived_ms"] == record.received_at - (record.sent_at - sent["created_at"])
+    assert got["ip"] == ".".join(record.ip.split(".")[:3] + ["0"])  # truncated to /24
+    assert got["ip"] != record.ip or record.ip.endswith(".0")
+    assert len(got["country"]) == 2  # the simulator draws addresses from the GeoIP database
+    assert got["device_type"] in {"desktop", "mobile", "tablet", "bot", "other"}
+
+    # A second consumer group reads everything again: the warehouse still counts each once.
+    replayed = drain(
+        engine.__class__(
+            engine.settings.replace(pipeline_group="again"), engine.write_key, engine.data_dir
+        )
+    )
+    assert replayed.stats.events == len(expected)
+    assert count(engine) == len(expected)
+    # ...and the profiles skipped every position they had applied.
+    assert profile_event_total(engine) == human_events(engine) > 0
+
+    # Redis holds derived state only: rebuilt from ClickHouse, the profiles are the same.
+    from pipelines.profiles_rebuild import rebuild_from_warehouse
+    from pipelines.runner import open_profile_writer
+
+    incremental = profile_snapshot(engine)
+    with open_warehouse(engine.settings.clickhouse_url) as warehouse:
+        rebuild_from_warehouse(warehouse, open_profile_writer(engine.settings), "shop")
+    assert profile_snapshot(engine) == incremental
+    assert count(engine, final=False) == 2 * len(expected)  # the replay was written, and collapses
+
+
+@pytest.mark.redis
+def test_bad_records_go_to_dead_letters_and_good_neighbours_stay(
+    tmp_path, chdb_folder, shared_small_geoip_db, simulated
+):
+    import redis
+
+    engine = pipeline_engine(tmp_path, "redis", "chdb", chdb_folder, shared_small_geoip_db)
+    good = simulated[:20]
+    broken = json.loads(good[0].encode())
+    broken["events"] = [dict(broken["events"][0], event_id=str(uuid.uuid4())), {"junk": True}]
+    load(engine, good)
+    log = open_event_log(engine.settings, ack_timeout=5)
+    client = redis.Redis.from_url(engine.settings.event_log_url.url)
+    stream = log.streams[0]
+    client.xadd(stream, {"k": b"x", "v": b"\xff not json"})
+    client.xadd(stream, {"k": b"x", "v": json.dumps({"site_id": "shop"}).encode()})
+    client.xadd(stream, {"k": b"x", "v": json.dumps(broken).encode()})
+    worker = drain(engine)
+    assert worker.stats.dead_letters == 3
+    letters = log.read_dead_letters(10, timeout=2)
+    reasons = sorted(letter.reason.split(":")[0] for letter in letters)
+    assert reasons == ["event 1", "not JSON", "visitor_id is missing or not a str"]
+    assert all(letter.stage == "pipeline" and letter.source for letter in letters)
+    assert count(engine) == len(event_ids(good)) + 1  # the broken record's good event is kept
+    log.close()
+    client.close()
+
+
+@pytest.mark.redis
+def test_a_flood_of_bad_records_stops_the_worker_loudly(
+    tmp_path, chdb_folder, shared_small_geoip_db
+):
+    import redis
+
+    engine = pipeline_engine(tmp_path, "redis", "chdb", chdb_folder, shared_small_geoip_db)
+    log = open_event_log(engine.settings, ack_timeout=5)
+    client = redis.Redis.from_url(engine.settings.event_log_url.url)
+    for n in range(80):
+        client.xadd(log.streams[n % 2], {"k": b"x", "v": b"garbage %d" % n})
+    with pytest.raises(DeadLetterStorm, match="could not be processed"):
+        drain(engine, config=WorkerConfig(batch_events=100, batch_seconds=0.5))
+    assert log.read_dead_letters(10, timeout=1) == []  # nothing of the batch went anywhere
+    log.close()
+    client.close()
+
+
+def _worker_process(engine: Engine, extra: list[str] | None = None) -> subprocess.Popen:
+    target = engine.settings.clickhouse_url
+    env = {
+        **os.environ,
+        **engine.env(),
+        "CLICKTRAIL_CLICKHOUSE_URL": f"clickhouse://{target.host}:{target.port}/{target.database}",
+        "CLICKTRAIL_GEOIP_DB": str(engine.settings.geoip_db),
+        "CLICKTRAIL_PIPELINE_BATCH_EVENTS": str(engine.settings.pipeline_batch_events),
+        "CLICKTRAIL_PIPELINE_BATCH_MS": str(engine.settings.pipeline_batch_ms),
+        "CLICKTRAIL_SITES_FILE": str(engine.settings.sites_file),
+        "CLICKTRAIL_PROFILE_URL": engine.settings.profile_url.url,
+        "CLICKTRAIL_PIPELINE_GROUP": engine.settings.pipeline_group,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "clicktrail.cli", "pipeline", *(extra or [])],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+@pytest.mark.kafka
+@pytest.mark.redis
+@pytest.mark.clickhouse
+def test_worker_killed_mid_batch_then_restarted_counts_exactly(
+    tmp_path, chdb_folder, shared_small_geoip_db, simulated
+):
+    engine = pipeline_engine(
+        tmp_path, "kafka", "server", chdb_folder, shared_small_geoip_db, pipeline_batch_events=100
+    )
+    records = simulated  # many batches of 100 events
+    load(engine, records)
+    expected = len(event_ids(records))
+    worker = _worker_process(engine)
+    deadline = time.monotonic() + 60
+    seen = 0
+    while time.monotonic() < deadline and worker.poll() is None:
+        seen = _count_or_zero(engine)
+        if seen > 0:
+            break
+        time.sleep(0.05)
+    assert worker.poll() is None, worker.stderr.read().decode()[-2000:]
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(timeout=10)
+    worker.stderr.close()
+    assert 0 < seen < expected, "the kill must land mid-stream"
+    # The killed consumer stays in the group until its session times out (6 s) or the
+    # rebalance times out (30 s): the new one gets the partitions only then.
+    started = time.monotonic()
+    again = _worker_process(engine, ["--exit-when-idle", "15"])
+    _, stderr = again.communicate(timeout=120)
+    assert again.returncode == 0, stderr.decode()[-2000:]
+    print(f"restarted worker finished after {time.monotonic() - started:.1f}s")
+    assert count(engine) == expected, stderr.decode()[-3000:]
+    assert profile_event_total(engine) == human_events(engine) > 0
+
+
+def _count_or_zero(engine: Engine) -> int:
+    try:
+        return count(engine, final=False)
+    except Exception:  # noqa: BLE001 - the worker may not have created the table yet
+        return 0
+
+
+@pytest.fixture
+def own_clickhouse(tmp_path):
+    """A ClickHouse server of this test's own (port offset 700), so stopping it disturbs no
+    other test."""
+    env = {
+        **os.environ,
+        "CLICKTRAIL_PORT_OFFSET": "700",
+        "CLICKTRAIL_SERVICES_DIR": str(tmp_path / "services"),
+    }
+    services = [str(ROOT / "scripts" / "services")]
+    subprocess.run([*services, "start", "clickhouse"], env=env, check=True, capture_output=True)
+    yield lambda command: subprocess.run(
+        [*services, command, "clickhouse"], env=env, check=True, capture_output=True
+    )
+    subprocess.run([*services, "stop", "clickhouse"], env=env, capture_output=True)
+
+
+@pytest.mark.redis
+@pytest.mark.clickhouse
+def test_clickhouse_stopped_during_ingest_loses_and_doubles_nothing(
+    tmp_path, shared_small_geoip_db, simulated, own_clickhouse
+):
+    target = ClickHouseServerTarget(
+        "127.0.0.1", ports.BASE_PORTS["clickhouse_native"] + 700, "outage"
+    )
+    engine = make_engine(
+        tmp_path / "engine",
+        "redis",
+        clickhouse_url=target,
+        geoip_db=shared_small_geoip_db,
+        pipeline_batch_ms=100,
+        pipeline_batch_events=200,
+        profile_url=profile_target(),
+    )
+    first, second = simulated[: len(simulated) // 2], simulated[len(simulated) // 2 :]
+    load(engine, first)
+    stop = threading.Event()
+    result: dict = {}
+
+    def work() -> None:
+        result["worker"] = run_worker(engine.settings, stop)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while _count_or_zero(engine) < len(event_ids(first)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    own_clickhouse("stop")
+    load(engine, second)  # arrives while the server is down: held, retried
+    time.sleep(2)
+    own_clickhouse("start")
+    expected = len(event_ids(simulated))
+    deadline = time.monotonic() + 60
+    while _count_or_zero(engine) < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stop.set()
+    thread.join(timeout=30)
+    assert result["worker"].stats.retries > 0, "the outage must have been noticed"
+    assert count(engine) == expected
+    assert count(engine, final=False) == expected  # nothing written twice either
+    assert profile_event_total(engine) == human_events(engine) > 0
