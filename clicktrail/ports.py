@@ -21,6 +21,7 @@ BASE_PORTS: dict[str, int] = {
     "personalizer": 17081,
     "reports": 17082,
     "test_site": 17443,
+    "test_collector": 17444,  # the collector over https, for the browser tests
 }
 
 OFFSET_VARIABLE = "CLICKTRAIL_PORT_OFFSET"

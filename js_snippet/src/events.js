@@ -19,7 +19,8 @@ export const newPageView = () => (pageViewId = uuid7())
 // Reading and rewriting both cookies at every event slides the session and the 400 days.
 const identity = (nowMs) => {
   if (!mayStore) return
-  visitorId = read(VISITOR) || visitorId
+  // (RegExp.test turns undefined into "undefined", a valid id: hence the || first.)
+  visitorId = read(VISITOR) || visitorId || uuid7()
   if (!/^[\w-]{1,64}$/.test(visitorId)) visitorId = uuid7()
   write(VISITOR, visitorId)
   const [sessionId, index, stored] = touchSession(read(SESSION) || session, nowMs, uuid7)

@@ -38,7 +38,7 @@ const adoptLinker = () => {
 const init = (config) => {
   const site = config.site
   // collector: its origin, as "https://collect.example.com"
-  if (started || !/^[\w-]{1,64}$/.test(site) || !config.collector) throw Error('init: site, collector')
+  if (started || !/^[\w-]{1,64}$/.test(site || '') || !config.collector) throw Error('init: site, collector')
   setTarget(config.collector, site)
   setPolicy(config)
   started = 1

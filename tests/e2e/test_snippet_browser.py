@@ -1,0 +1,161 @@
+"""The snippet in Chromium, end to end: pages on real host names over https, the bundle served
+by the real collector, events read back from the real event log."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from clicktrail.contract.linker import make_linker
+from tests.e2e.conftest import origin
+
+pytestmark = [pytest.mark.redis, pytest.mark.browser, pytest.mark.slow]
+
+SHOP = origin("shop.example.test")
+
+
+def cookie(browser, name: str) -> dict | None:
+    return next((c for c in browser.cookies() if c["name"] == name), None)
+
+
+def of_type(pairs, event_type: str) -> list:
+    return [(r, e) for r, e in pairs if e["event_type"] == event_type]
+
+
+def test_page_view_and_product_view_arrive_with_their_ids(browser, event_log):
+    browser.goto(f"{SHOP}/product")
+    pairs = event_log.events(lambda p: of_type(p, "page_view") and of_type(p, "product_view"))
+    [(view_record, view)] = of_type(pairs, "page_view")
+    [(product_record, product)] = of_type(pairs, "product_view")
+    visitor = cookie(browser, "_ct_id")["value"]
+    session_id, index, _ = cookie(browser, "_ct_ses")["value"].split(".")
+    for record, event in ((view_record, view), (product_record, product)):
+        assert (record.visitor_id, record.id_source) == (visitor, "cookie")
+        assert (event["session_id"], event["session_index"]) == (session_id, int(index))
+    assert product["page_view_id"] == view["page_view_id"]
+    assert (product["sku"], product["price"], product["currency"]) == ("SKU-1", 4999, "EUR")
+    assert view["url"] == f"{SHOP}/product" and view["title"] == "Page /product"
+    assert browser.evaluate("localStorage._ct_q") == "[]"  # confirmed by 202, so gone
+
+
+def test_second_load_keeps_the_visitor_and_30_minutes_idle_start_a_session(browser, event_log):
+    start = int(time.time() * 1000)
+    browser.clockInstall(start)
+    browser.goto(f"{SHOP}/")
+    browser.goto(f"{SHOP}/again")
+    browser.clockSetSystemTime(start + 31 * 60 * 1000)
+    browser.goto(f"{SHOP}/later")
+    views = of_type(event_log.events(lambda p: len(of_type(p, "page_view")) >= 3), "page_view")
+    by_url = {e["url"].removeprefix(SHOP): (r.visitor_id, e) for r, e in views}
+    first, again, later = by_url["/"], by_url["/again"], by_url["/later"]
+    assert first[0] == again[0] == later[0]
+    assert first[1]["session_id"] == again[1]["session_id"]
+    assert (first[1]["session_index"], later[1]["session_index"]) == (1, 2)
+    assert later[1]["session_id"] != first[1]["session_id"]
+
+
+def test_visitor_cookie_lands_on_the_registrable_domain(browser, event_log):
+    browser.goto(f"{origin('www.shop.example.test')}/")
+    visitor = cookie(browser, "_ct_id")
+    assert visitor["domain"] == ".example.test"
+    assert visitor["secure"] is True
+    assert visitor["expires"] > time.time() + 399 * 86400
+    # The same registrable domain: another subdomain sees the same visitor.
+    browser.goto(f"{origin('other.example.test')}/")
+    pairs = event_log.events(lambda p: len(of_type(p, "page_view")) >= 2)
+    assert {record.visitor_id for record, _ in pairs} == {visitor["value"]}
+
+
+def test_cross_domain_link_carries_the_id_and_the_landing_page_adopts_it(browser, event_log, site):
+    browser.goto(f"{origin('other.test')}/before")  # other.test has its own visitor first
+    before = cookie(browser, "_ct_id")
+    assert before["domain"] == ".other.test"
+    browser.goto(f"{SHOP}/")
+    shop_visitor = next(c for c in browser.cookies() if c["domain"] == ".example.test")["value"]
+    browser.click("#other")
+    browser.waitForURL("other\\.test.*/landing$")
+    assert any("/landing?_ct=" in r for r in site.requests)  # the link carried it
+    assert "_ct=" not in browser.url()  # and the landing page removed it from the address
+    landed = [
+        c for c in browser.cookies() if c["name"] == "_ct_id" and c["domain"] == ".other.test"
+    ]
+    assert landed[0]["value"] == shop_visitor
+    pairs = event_log.events(lambda p: any(e.get("url", "").endswith("/landing") for _, e in p))
+    [(record, _)] = [(r, e) for r, e in pairs if e.get("url", "").endswith("/landing")]
+    assert (record.visitor_id, record.id_source) == (shop_visitor, "url")
+    assert record.replaced_visitor_id == before["value"]
+
+
+def test_an_expired_linker_is_not_adopted(browser, event_log):
+    user_agent = browser.userAgent()
+    stale = make_linker("v_someone_else", int(time.time()) - 400, user_agent)
+    browser.goto(f"{origin('other.test')}/landing?_ct={stale}")
+    assert "_ct=" not in browser.url()
+    assert cookie(browser, "_ct_id")["value"] != "v_someone_else"
+    [(record, _)] = of_type(event_log.events(lambda p: of_type(p, "page_view")), "page_view")
+    assert record.visitor_id != "v_someone_else" and record.id_source == "cookie"
+
+
+def test_spa_navigation_and_marked_clicks_make_events(browser, event_log):
+    browser.goto(f"{SHOP}/spa/1")
+    browser.click("#spa")
+    browser.click("#buy")
+    pairs = event_log.events(lambda p: len(of_type(p, "page_view")) >= 2 and of_type(p, "custom"))
+    urls = [e["url"].removeprefix(SHOP) for _, e in of_type(pairs, "page_view")]
+    assert urls == ["/spa/1", "/spa/2"]
+    [(_, second)] = [
+        (r, e) for r, e in of_type(pairs, "page_view") if e.get("url", "").endswith("/2")
+    ]
+    assert second["referrer"] == f"{SHOP}/spa/1"
+    [(_, custom)] = of_type(pairs, "custom")
+    assert custom["name"] == "signup" and custom["page_view_id"] == second["page_view_id"]
+
+
+def test_events_survive_a_collector_outage_with_their_creation_time(browser, event_log, collector):
+    browser.goto(f"{SHOP}/")  # the bundle is now in the browser's cache (max-age 1 h)
+    event_log.events(lambda p: of_type(p, "page_view"))
+    collector.stop()
+    browser.goto(f"{SHOP}/product")
+    browser.goto(f"{SHOP}/offline-2")
+    browser.wait(500)
+    import json
+
+    queued = json.loads(browser.evaluate("localStorage._ct_q"))
+    assert {e["event_type"] for e in queued} >= {"page_view", "product_view"}
+    collector.start()
+    browser.goto(f"{SHOP}/back")  # the next page load sends what is queued
+    wanted = {e["event_id"]: e["created_at"] for e in queued}
+    pairs = event_log.events(lambda p: wanted.keys() <= {e["event_id"] for _, e in p}, 20)
+    for _, event in pairs:
+        if event["event_id"] in wanted:
+            assert event["created_at"] == wanted[event["event_id"]]
+
+
+def test_consent_required_stores_nothing_and_opt_out_sticks(browser, event_log):
+    browser.goto(f"{SHOP}/?site=strict&consent=required")
+    browser.wait(300)
+    assert browser.cookies() == []
+    assert browser.evaluate("localStorage.length") == 0
+    [(record, event)] = of_type(event_log.events(lambda p: of_type(p, "page_view")), "page_view")
+    assert record.id_source == "cookieless" and event["consent"] == "denied"
+    assert "visitor_id" not in event
+
+    browser.goto(f"{SHOP}/")  # an opt-out site: stores ids until the visitor says no
+    assert cookie(browser, "_ct_id")
+    browser.evaluate("ct('consent', false)")
+    browser.goto(f"{SHOP}/after")
+    assert cookie(browser, "_ct_id") is None and cookie(browser, "_ct_c")["value"] == "0"
+    pairs = event_log.events(lambda p: any(e.get("url", "").endswith("/after") for _, e in p))
+    [(after, event)] = [(r, e) for r, e in pairs if e.get("url", "").endswith("/after")]
+    assert after.id_source == "cookieless" and event["consent"] == "denied"
+
+
+def test_errors_inside_the_snippet_never_reach_the_page(browser, event_log):
+    browser.goto(f"{SHOP}/broken")
+    assert browser.evaluate("window.afterSnippetCalls") == 1
+    pairs = event_log.events(lambda p: any(e.get("name") == "fine" for _, e in p))
+    assert not [e for _, e in pairs if e.get("name") == "cyclic"]
+    browser.click("#buy")
+    assert browser.evaluate("document.getElementById('status').textContent") == "ok"
+    assert browser.errors() == []
