@@ -7,7 +7,7 @@ STAMP = .cache/install.stamp
 
 .PHONY: install services services-stop status up down test test-unit lint bench bench-simulator \
 	bench-collector bench-check
-.PHONY: snippet snippet-deps test-snippet bench-snippet
+.PHONY: snippet snippet-deps test-snippet
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
@@ -82,9 +82,6 @@ snippet: $(SNIPPET_STAMP)
 test-snippet: snippet-deps
 	cd js_snippet && node --test test/
 	$(PYTHON) -m pytest tests/e2e -q
-
-bench-snippet: snippet-deps
-	$(PYTHON) -m bench.snippet
 
 .PHONY: bench-profiles
 bench-profiles: install
