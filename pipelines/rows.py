@@ -15,15 +15,15 @@ from dataclasses import dataclass
 from time import perf_counter
 from typing import Any
 
+import orjson
+
 from clicktrail.contract.record import LogRecord
 from clicktrail.contract.timing import derived_time
 from clicktrail.sites.model import Site
 from pipelines.enrich import (
-    Campaign,
     DeviceDetector,
     GeoLocator,
     Page,
-    Referrer,
     classify_referrer,
     page_fields,
     parse_campaign,
@@ -64,6 +64,7 @@ _COPIED = (
     "campaign_id",
     "placement",
 )
+_COPIED_SET = frozenset(_COPIED)
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ class RowBuilder:
         # Keyed by the Site object's id, and the value holds the Site, so a reloaded registry
         # (new objects) never meets a stale entry and an id cannot be reused while cached.
         self._url_facts = functools.lru_cache(maxsize=url_cache_size)(self._parse_url_facts)
+        self._truncated_ip = functools.lru_cache(maxsize=url_cache_size)(self._truncate_ip)
 
     def cache_stats(self) -> dict[str, dict[str, float]]:
         stats = {
@@ -115,12 +117,12 @@ class RowBuilder:
 
     def build(self, record: LogRecord) -> RecordRows:
         site = self._site_of(record.site_id)
-        shared = self._record_fields(record, site)
+        base = {**_EMPTY_ROW, **self._record_fields(record, site)}
         internal_hosts = site.internal_hosts if site else ()
         result = RecordRows([], [], [])
         for index, event in enumerate(record.events):
             try:
-                row = self._event_row(event, shared, record, site, internal_hosts)
+                row = self._event_row(event, base, record, site, internal_hosts)
             except (TypeError, ValueError, KeyError, AttributeError) as exc:
                 result.failures.append(EventFailure(index, f"event {index}: {exc!r}"))
                 continue
@@ -144,9 +146,7 @@ class RowBuilder:
             "schema_version": record.schema,
             "received_ms": record.received_at,
             "sent_ms": record.sent_at or 0,
-            "ip": (site.truncate_ip(record.ip) if site else _fallback_truncate(record.ip))
-            if record.ip
-            else "",
+            "ip": self._truncated_ip(record.ip, id(site), site) if record.ip else "",
             "country": geo.country,
             "region": geo.region,
             "city": geo.city,
@@ -165,6 +165,10 @@ class RowBuilder:
             "is_bot": int(device.is_bot),
         }
 
+    @staticmethod
+    def _truncate_ip(ip: str, site_key: int, site: Site | None) -> str:
+        return site.truncate_ip(ip) if site else _fallback_truncate(ip)
+
     def _parse_url_facts(
         self,
         url: str | None,
@@ -172,7 +176,7 @@ class RowBuilder:
         site_key: int,
         site: Site | None,
         internal_hosts: tuple[str, ...],
-    ) -> tuple[Site | None, Page, Campaign, Referrer]:
+    ) -> tuple[Page, Row]:
         clock = perf_counter
         started = clock()
         page = page_fields(url, site)
@@ -184,20 +188,36 @@ class RowBuilder:
         seconds["page"] += paged - started
         seconds["campaign"] += campaigned - paged
         seconds["referrer"] += clock() - campaigned
-        return site, page, campaign, found
+        columns = {
+            "host": page.host,
+            "path": page.path,
+            "utm_source": campaign.source,
+            "utm_medium": campaign.medium,
+            "utm_campaign": campaign.name,
+            "utm_term": campaign.term,
+            "utm_content": campaign.content,
+            "click_id": campaign.click_id,
+            "click_id_kind": campaign.click_id_kind,
+            "ref_medium": found.medium,
+            "ref_source": found.source,
+            "ref_term": found.term,
+        }
+        return page, columns
 
     def _event_row(
         self,
         event: dict[str, Any],
-        shared: Row,
+        base: Row,
         record: LogRecord,
         site: Site | None,
         internal_hosts: tuple[str, ...],
     ) -> Row:
-        row = {**_EMPTY_ROW, **shared}
-        for name in _COPIED:
-            value = event.get(name)
-            if value is not None:
+        # The base row is the record's (empty columns and request facts); every list column
+        # is assigned below, so the copy shares no list with another row.
+        row = base.copy()
+        copied = _COPIED_SET
+        for name, value in event.items():
+            if name in copied and value is not None:
                 row[name] = value
         created = event["created_at"]
         if not isinstance(created, int) or not isinstance(row["event_id"], str):
@@ -205,35 +225,33 @@ class RowBuilder:
         row["created_ms"] = created
         row["derived_ms"] = derived_time(created, record.sent_at, record.received_at)
         started = perf_counter()
-        _, page, campaign, referrer = self._url_facts(
+        page, url_columns = self._url_facts(
             event.get("url"), event.get("referrer"), id(site), site, internal_hosts
         )
         self.seconds["url"] += perf_counter() - started
-        row["host"], row["path"] = page.host, page.path
+        row.update(url_columns)
         if not row["sku"] and page.sku:
             row["sku"] = page.sku
         category = event.get("category")
         row["category"] = list(category) if category else list(page.category)
-        row["utm_source"] = campaign.source
-        row["utm_medium"] = campaign.medium
-        row["utm_campaign"] = campaign.name
-        row["utm_term"] = campaign.term
-        row["utm_content"] = campaign.content
-        row["click_id"] = campaign.click_id
-        row["click_id_kind"] = campaign.click_id_kind
-        row["ref_medium"], row["ref_source"], row["ref_term"] = (
-            referrer.medium,
-            referrer.source,
-            referrer.term,
-        )
-        items = event.get("items") or ()
-        row["item_skus"] = [item["sku"] for item in items]
-        row["item_names"] = [item.get("name") or "" for item in items]
-        row["item_prices"] = [item.get("price") or 0 for item in items]
-        row["item_quantities"] = [item.get("quantity") or 1 for item in items]
-        row["event_name"] = event.get("name") or ""
-        row["properties"] = _json(event.get("properties"))
-        row["context"] = _json(event.get("context"))
+        items = event.get("items")
+        if items:
+            row["item_skus"] = [item["sku"] for item in items]
+            row["item_names"] = [item.get("name") or "" for item in items]
+            row["item_prices"] = [item.get("price") or 0 for item in items]
+            row["item_quantities"] = [item.get("quantity") or 1 for item in items]
+        else:
+            row["item_skus"], row["item_names"] = [], []
+            row["item_prices"], row["item_quantities"] = [], []
+        name = event.get("name")
+        if name:
+            row["event_name"] = name
+        properties = event.get("properties")
+        if properties:
+            row["properties"] = _json(properties)
+        context = event.get("context")
+        if context:
+            row["context"] = _json(context)
         return row
 
 
@@ -260,7 +278,10 @@ def _link(row: Row, kind: str, linked_id: str) -> Row:
 def _json(value: Any) -> str:
     if not value:
         return ""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # lone surrogates, which orjson refuses: the standard encoder escapes them
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _fallback_truncate(ip: str) -> str:

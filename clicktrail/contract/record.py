@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import orjson
+
 from clicktrail.contract.event import SCHEMA_VERSION
 
 
@@ -53,9 +55,12 @@ class LogRecord:
     @classmethod
     def decode(cls, payload: bytes) -> LogRecord:
         try:
-            data = json.loads(payload)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise RecordError(f"not JSON: {exc}") from None
+            data = orjson.loads(payload)  # 3x faster than json: decoding leads the worker's costs
+        except orjson.JSONDecodeError:
+            try:  # what orjson refuses and json accepts (lone surrogate escapes) is still JSON
+                data = json.loads(payload)
+            except (UnicodeDecodeError, ValueError) as exc:
+                raise RecordError(f"not JSON: {exc}") from None
         if not isinstance(data, dict):
             raise RecordError("a record must be a JSON object")
         for name, kind in _REQUIRED.items():
