@@ -34,12 +34,16 @@ SIMULATION = SimulationConfig(seed=11, visitors=60, days=2, site_id="shop")
 
 
 @pytest.fixture(scope="module")
-def simulated(shared_small_geoip_db: Path) -> list[LogRecord]:
+def simulation(shared_small_geoip_db: Path):  # noqa: ANN201
+    networks = load_network_pool(shared_small_geoip_db, SIMULATION.seed)
+    return run_simulation(SIMULATION, networks, load_user_agents())
+
+
+@pytest.fixture(scope="module")
+def simulated(simulation) -> list[LogRecord]:
     from clicktrail.sites.model import Site
 
-    networks = load_network_pool(shared_small_geoip_db, SIMULATION.seed)
-    result = run_simulation(SIMULATION, networks, load_user_agents())
-    return list(records_of(result.batches, Site("shop")))
+    return list(records_of(simulation.batches, Site("shop")))
 
 
 PROFILE_DB = 7  # a database of the profile Redis of its own, emptied by each test
@@ -185,6 +189,43 @@ def test_simulated_traffic_lands_exactly(
         rebuild_from_warehouse(warehouse, open_profile_writer(engine.settings), "shop")
     assert profile_snapshot(engine) == incremental
     assert count(engine, final=False) == 2 * len(expected)  # the replay was written, and collapses
+
+
+@pytest.mark.kafka
+@pytest.mark.redis
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_simulator_through_the_collector_into_the_warehouse(
+    tmp_path, engine_name, chdb_folder, shared_small_geoip_db, simulation
+):
+    """The whole path: simulator batches POSTed to the collector (server-side sender with the
+    write key), the real Kafka log, a worker, the real warehouse."""
+    from tracker.app import create_app
+
+    engine = pipeline_engine(
+        tmp_path, "kafka", engine_name, chdb_folder, shared_small_geoip_db, ack_timeout_ms=5000
+    )
+    client = create_app(engine.settings).test_client()
+    accepted: set[str] = set()
+    for batch in simulation.batches[:300]:
+        response = client.post(
+            "/v1/events",
+            data=batch.body,
+            headers={"X-Clicktrail-Key": engine.write_key, "Content-Type": "application/json"},
+        )
+        assert response.status_code == 202, response.get_data(as_text=True)
+        assert response.json["rejected"] == []
+        accepted |= {event["event_id"] for event in json.loads(batch.body)["events"]}
+    worker = drain(engine)
+    assert worker.stats.events == len(accepted) and worker.stats.dead_letters == 0
+    database = engine.settings.clickhouse_url.database
+    with open_warehouse(engine.settings.clickhouse_url) as warehouse:
+        stored = warehouse.query(
+            f"SELECT event_id, id_source, country != '' FROM {database}.events FINAL"
+        ).rows
+    assert sorted(row[0] for row in stored) == sorted(accepted)
+    assert {row[1] for row in stored} == {"server"}  # identity stated by the write-key sender
+    assert all(row[2] for row in stored)  # every simulated address is in the GeoIP database
+    assert profile_event_total(engine) == human_events(engine) > 0
 
 
 @pytest.mark.redis
