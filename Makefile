@@ -22,16 +22,17 @@ services-stop:
 	$(SERVICES) stop
 
 status:
-	$(SERVICES) status redis-state redis-profile clickhouse kafka collector
+	$(SERVICES) status redis-state redis-profile clickhouse kafka collector pipeline
 
 up: services
 	$(PYTHON) -m clicktrail.cli config check > /dev/null
-	$(SERVICES) start collector
-	@echo "Clicktrail is up: collector on http://127.0.0.1:$$(( 17080 + $${CLICKTRAIL_PORT_OFFSET:-0} ))"
+	$(SERVICES) start collector pipeline
+	@echo "Clicktrail is up: collector on http://127.0.0.1:$$(( 17080 + $${CLICKTRAIL_PORT_OFFSET:-0} )),"
+	@echo "pipeline metrics on http://127.0.0.1:$$(( 17083 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/metrics"
 	@echo "(add a site: clicktrail sites add <id> --origin https://<your site>; make status)"
 
 down:
-	$(SERVICES) stop collector
+	$(SERVICES) stop collector pipeline
 	$(SERVICES) stop
 
 lint: install

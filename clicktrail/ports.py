@@ -20,6 +20,7 @@ BASE_PORTS: dict[str, int] = {
     "collector": 17080,
     "personalizer": 17081,
     "reports": 17082,
+    "pipeline_metrics": 17083,  # a pipeline worker's /metrics (make up)
     "test_site": 17443,
     "test_collector": 17444,  # the collector over https, for the browser tests
 }

@@ -38,8 +38,19 @@ def _settings():  # noqa: ANN202 - avoids importing the CLI module here
     type=click.Path(dir_okay=False, writable=True),
     help="On exit, write counts, per-step seconds, cache hit rates and lags here.",
 )
+@click.option(
+    "--metrics-port",
+    type=int,
+    help="Serve Prometheus /metrics on 127.0.0.1:PORT (make up: the pipeline_metrics port).",
+)
+@click.option("--instance", hidden=True, help="Marks the process for the services script.")
 def pipeline(
-    consumer: str | None, exit_when_idle: float | None, sinks: str, stats_json: str | None
+    consumer: str | None,
+    exit_when_idle: float | None,
+    sinks: str,
+    stats_json: str | None,
+    metrics_port: int | None,
+    instance: str | None,
 ) -> None:
     """Run a pipeline worker: event log → enrichment → ClickHouse and profiles.
 
@@ -63,6 +74,7 @@ def pipeline(
             with_profiles=sinks in ("all", "profiles"),
             with_warehouse=sinks in ("all", "warehouse"),
             keep_lags=stats_json is not None,
+            on_start=_metrics_server(metrics_port),
         )
     except DeadLetterStorm as exc:
         click.echo(f"pipeline stopped: {exc}", err=True)
@@ -145,3 +157,15 @@ def _peak_rss_mb() -> float:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def _metrics_server(port: int | None):  # noqa: ANN202 - a callback or None
+    if port is None:
+        return None
+
+    def start(worker) -> None:  # noqa: ANN001
+        from pipelines.metrics import serve_metrics
+
+        serve_metrics(lambda: worker, port)
+
+    return start

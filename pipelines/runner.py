@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from clicktrail.settings import ChdbTarget, Settings
@@ -76,6 +76,7 @@ def run_worker(
     with_warehouse: bool = True,
     config: WorkerConfig | None = None,
     keep_lags: bool = False,
+    on_start: Callable[[PipelineWorker], None] | None = None,
 ) -> PipelineWorker:
     """Run one worker until ``stop`` is set; returns it (with its stats) after a clean stop."""
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
@@ -103,6 +104,8 @@ def run_worker(
                 stop,
             )
             log.info("pipeline worker %s reading %s", consumer, event_log.name)
+            if on_start is not None:
+                on_start(worker)
             try:
                 worker.run(idle_exit_seconds)
             finally:

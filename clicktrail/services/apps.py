@@ -1,5 +1,5 @@
-"""Clicktrail's own long-running processes, run like the services: the collector (and, as
-their issues land, the pipeline workers and the personalizer). ``make up`` starts them after
+"""Clicktrail's own long-running processes, run like the services: the collector and a
+pipeline worker (and, as its issue lands, the personalizer). ``make up`` starts them after
 the services they need."""
 
 from __future__ import annotations
@@ -57,6 +57,47 @@ class Collector(Service):
     def ready(self) -> bool:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
+                return True
+        except OSError:
+            return False
+
+
+class Pipeline(Service):
+    """One pipeline worker (``clicktrail pipeline``); ready once its /metrics answers, which
+    is after its migrations ran and it joined its consumer group."""
+
+    name = "pipeline"
+    start_timeout = 90.0  # first start: chdb opens its folder, migrations run
+
+    @property
+    def port(self) -> int:
+        return ports.port("pipeline_metrics")
+
+    @property
+    def config_file(self) -> Path:
+        return self.folder / "pipeline.instance"
+
+    def prepare(self) -> None:
+        self.config_file.touch()
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "clicktrail.cli",
+            "pipeline",
+            "--metrics-port",
+            str(self.port),
+            "--instance",
+            str(self.config_file),
+        ]
+
+    def environment(self) -> dict[str, str]:
+        return Collector.environment(self)  # type: ignore[arg-type]
+
+    def ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=1):
                 return True
         except OSError:
             return False
