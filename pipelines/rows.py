@@ -240,9 +240,10 @@ class RowBuilder:
             row["item_names"] = [item.get("name") or "" for item in items]
             row["item_prices"] = [item.get("price") or 0 for item in items]
             row["item_quantities"] = [item.get("quantity") or 1 for item in items]
+            row["item_categories"] = ["/".join(item.get("category") or ()) for item in items]
         else:
             row["item_skus"], row["item_names"] = [], []
-            row["item_prices"], row["item_quantities"] = [], []
+            row["item_prices"], row["item_quantities"], row["item_categories"] = [], [], []
         name = event.get("name")
         if name:
             row["event_name"] = name

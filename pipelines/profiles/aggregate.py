@@ -111,6 +111,12 @@ class _FragmentBuilder:
         weight = self.config.weights.get(kind, 0.0)
         if paths and weight > 0:
             self.contributions.append((at, weight, paths))
+        elif kind == "purchase" and weight > 0:
+            # A purchase names its items' categories, not one of its own.
+            for text in dict.fromkeys(row.get("item_categories") or ()):
+                if text:
+                    item_paths = category_paths(text.split(CATEGORY_SEPARATOR))
+                    self.contributions.append((at, weight, item_paths))
         if paths and kind in VIEW_TYPES:
             recency.note(self.categories, paths[-1], at)
         sku = row.get("sku") or ""

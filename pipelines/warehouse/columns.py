@@ -78,6 +78,7 @@ EVENT_COLUMNS: dict[str, str] = {
     "item_names": "Array(String)",
     "item_prices": "Array(UInt64)",
     "item_quantities": "Array(UInt32)",
+    "item_categories": "Array(String)",  # each item's category path, "Top/Sub" (schema 2)
     "target_url": "String",
     "label": "String",
     "banner_id": "String",

@@ -16,7 +16,7 @@ One logical schema: the DDL differs only where the 18.16 server lacks a feature 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from clicktrail.contract.event import SCHEMA_VERSION
 from pipelines.warehouse.columns import EVENT_COLUMNS
@@ -86,9 +86,14 @@ def identity_links_table(flavor: str, database: str) -> str:
 
 @dataclass(frozen=True)
 class Migration:
+    """``statements`` run as they are (idempotent DDL); ``add_columns`` (table -> column ->
+    type) are added where missing, so a table created by migration 1 of a later release (which
+    already has them) and one of an earlier release end up the same."""
+
     version: int
     description: str
     statements: Callable[[str, str], list[str]]  # (flavor, database) -> DDL
+    add_columns: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -97,11 +102,17 @@ MIGRATIONS: tuple[Migration, ...] = (
         "events and identity links",
         lambda flavor, db: [events_table(flavor, db), identity_links_table(flavor, db)],
     ),
+    Migration(
+        2,
+        "item categories (purchases feed category interest)",
+        lambda flavor, db: [],
+        add_columns={"events": {"item_categories": "Array(String)"}},
+    ),
 )
 
 # The event schema version each warehouse schema version stores (additive: a newer warehouse
 # schema stores every older event schema).
-EVENT_SCHEMA_OF = {1: SCHEMA_VERSION}
+EVENT_SCHEMA_OF = {1: SCHEMA_VERSION, 2: SCHEMA_VERSION}
 
 
 def migrations_table(database: str) -> str:

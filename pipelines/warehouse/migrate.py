@@ -34,6 +34,8 @@ def migrate(warehouse: Warehouse) -> MigrationReport:
             continue
         for statement in migration.statements(warehouse.flavor, warehouse.database):
             warehouse.execute(statement)
+        for table, columns in migration.add_columns.items():
+            _add_missing_columns(warehouse, table, columns)
         warehouse.insert(
             "schema_migrations",
             ("version", "event_schema", "description", "applied_ms"),
@@ -53,3 +55,18 @@ def migrate(warehouse: Warehouse) -> MigrationReport:
 
 def latest_version() -> int:
     return MIGRATIONS[-1].version
+
+
+def _add_missing_columns(warehouse: Warehouse, table: str, columns: dict[str, str]) -> None:
+    # ADD COLUMN IF NOT EXISTS is not in every engine version: look first.
+    present = {
+        name
+        for (name,) in warehouse.query(
+            "SELECT name FROM system.columns WHERE database = %(db)s AND table = %(table)s",
+            {"db": warehouse.database, "table": table},
+        ).rows
+    }
+    target = f"{quote_identifier(warehouse.database)}.{quote_identifier(table)}"
+    for name, kind in columns.items():
+        if name not in present:
+            warehouse.execute(f"ALTER TABLE {target} ADD COLUMN {quote_identifier(name)} {kind}")

@@ -43,9 +43,22 @@ def test_migrate_is_idempotent_and_records_versions(warehouse):
     again = migrate(warehouse)
     assert again.applied == () and again.before == again.after == MIGRATIONS[-1].version
     recorded = warehouse.query(
-        f"SELECT version, event_schema FROM {warehouse.database}.schema_migrations"
+        f"SELECT version, event_schema FROM {warehouse.database}.schema_migrations ORDER BY version"
     ).rows
-    assert recorded == [(1, 1)]
+    assert recorded == [(1, 1), (2, 1)]
+
+
+def test_an_older_schema_is_upgraded_in_place(warehouse):
+    db = warehouse.database
+    warehouse.execute(
+        f"ALTER TABLE {db}.events DROP COLUMN item_categories"
+    )  # as release 1 made it
+    warehouse.execute(f"DROP TABLE {db}.schema_migrations")
+    report = migrate(warehouse)
+    assert report.applied == (1, 2)
+    WarehouseSink(warehouse).write([row(item_categories=["Garden/Tools"])])
+    got = warehouse.query(f"SELECT item_categories FROM {db}.events").scalar()
+    assert got == ["Garden/Tools"]
 
 
 def test_values_round_trip_exactly(warehouse):

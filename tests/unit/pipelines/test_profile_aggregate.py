@@ -111,6 +111,21 @@ def test_category_paths_score_every_level_with_the_event_weight():
     assert CONFIG.weights["add_to_cart"] < CONFIG.weights["purchase"]
 
 
+def test_a_purchase_without_a_category_scores_its_items_categories():
+    rows = [
+        row(
+            event_type="purchase",
+            item_skus=["g1", "g2", "b1"],
+            item_categories=["Garden/Tools", "Garden/Tools", "Books"],
+            order_id="o1",
+        ),
+    ]
+    fragment = aggregate([(at(1), rows)], CONFIG)[0].segments[0].fragment
+    weight = CONFIG.weights["purchase"]
+    # Two items of one category count once: the purchase, not the basket size, is the signal.
+    assert fragment.scores == {"Garden": weight, "Garden/Tools": weight, "Books": weight}
+
+
 def test_scores_are_valid_at_the_fragments_last_event():
     week = CONFIG.half_life_ms
     rows = [
