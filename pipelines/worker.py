@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from clicktrail.contract.deadletter import DeadLetter
+from clicktrail.contract.envelope import MAX_EVENTS
 from clicktrail.contract.record import LogRecord, RecordError
 from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable
 from pipelines.positions import Position, position_of
@@ -137,6 +138,10 @@ class PipelineWorker:
         self.stats = WorkerStats()
         self._clock = clock
         self._recent: deque[bool] = deque(maxlen=self.config.dead_letter_window)
+        # Events per record so far, to size log reads. The prior is the fattest record (one
+        # request's events, at most MAX_EVENTS), so no read overshoots a batch by much.
+        self._records_seen = 1
+        self._events_seen = MAX_EVENTS
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="sink-writer")
         self._profile_writer = ThreadPoolExecutor(1, thread_name_prefix="profile-writer")
 
@@ -193,7 +198,12 @@ class PipelineWorker:
             if wait <= 0:
                 break
             try:
-                messages = self.reader.read(self.config.batch_events - batch.events, wait)
+                # The log counts records, a batch counts events: ask for as many records as
+                # should fill the batch at the events per record seen so far.
+                remaining = self.config.batch_events - batch.events
+                per_record = max(1.0, self._events_seen / max(1, self._records_seen))
+                wanted = max(1, int(remaining / per_record))
+                messages = self.reader.read(wanted, wait)
             except LogUnavailable as exc:
                 log.warning("event log unavailable, retrying: %s", exc)
                 self.stop.wait(self.config.retry_initial * 10)
@@ -212,6 +222,7 @@ class PipelineWorker:
 
     def _decode(self, messages: list[LogMessage], batch: _Batch) -> None:
         started = time.perf_counter()
+        events_before = batch.events
         for message in messages:
             batch.messages.append(message)
             try:
@@ -223,6 +234,8 @@ class PipelineWorker:
             self._recent.append(False)
             batch.records.append((message, record))
             batch.events += len(record.events)
+        self._records_seen += len(messages)
+        self._events_seen += batch.events - events_before
         self.stats.seconds["decode"] += time.perf_counter() - started
 
     # --- one batch -----------------------------------------------------------------------

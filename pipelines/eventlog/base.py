@@ -88,8 +88,10 @@ class LogReader(ABC):
 
     @abstractmethod
     def read(self, max_records: int, timeout: float) -> list[LogMessage]:
-        """Up to ``max_records`` records not yet committed by the group, waiting up to
-        ``timeout`` seconds for the first. Raises ``LogUnavailable``."""
+        """Up to ``max_records`` records (with several partitions, at least one each may come)
+        not yet committed by the group, waiting up to ``timeout`` seconds for the first.
+        Every record returned must be processed or left uncommitted: none is dropped here.
+        Raises ``LogUnavailable``."""
 
     @abstractmethod
     def commit(self, messages: Sequence[LogMessage]) -> None:

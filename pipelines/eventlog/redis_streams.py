@@ -152,18 +152,24 @@ class RedisStreamReader(LogReader):
                 self._group,
                 self._consumer,
                 dict.fromkeys(self._streams, ">"),
-                count=max_records,
+                count=self._per_stream(max_records),
                 block=max(1, int(timeout * 1000)),
             )
         except _FAILURES as exc:
             raise LogUnavailable(f"redis: {exc}") from exc
-        return self._messages(reply)[:max_records]
+        # Never cut the reply: what Redis handed out is pending for this consumer, and an
+        # entry dropped here would be read again only after a restart.
+        return self._messages(reply)
+
+    def _per_stream(self, max_records: int) -> int:
+        """COUNT applies per stream: split the wanted records over the streams."""
+        return max(1, max_records // len(self._streams))
 
     def _own_pending(self, max_records: int) -> list[LogMessage]:
         if not self._pending_cursor:
             return []
         reply = self._redis.xreadgroup(
-            self._group, self._consumer, self._pending_cursor, count=max_records
+            self._group, self._consumer, self._pending_cursor, count=self._per_stream(max_records)
         )
         for stream, entries in reply or ():
             name = stream.decode() if isinstance(stream, bytes) else stream
@@ -171,7 +177,7 @@ class RedisStreamReader(LogReader):
                 self._pending_cursor[name] = entries[-1][0].decode()
             else:
                 del self._pending_cursor[name]
-        return self._messages(reply)[:max_records]
+        return self._messages(reply)
 
     def _abandoned(self, max_records: int) -> list[LogMessage]:
         """Entries other consumers read and left unacknowledged for too long (they died)."""

@@ -86,18 +86,27 @@ def profile_event_total(engine: Engine) -> int:
 
 
 def profile_snapshot(engine: Engine) -> dict[str, dict[str, str]]:
-    """Every profile of the site with its counters, lists and location (log watermarks left
-    out: a rebuild has none). Interest scores are compared rounded."""
+    """Every profile of the site with its counters, lists and location; interest scores as
+    they stand at one common time (stored scores are valid at a reference time of their own)
+    and rounded; log watermarks left out (a rebuild has none)."""
     import redis
 
-    client = redis.Redis.from_url(engine.settings.profile_url.url, decode_responses=True)
+    from pipelines.profiles.profile import decode_profile
+
+    now_ms = 1_900_000_000_000
+    client = redis.Redis.from_url(engine.settings.profile_url.url)
     snapshot = {}
     for key in client.scan_iter(match="profile:shop:*", count=1000):
         fields = client.hgetall(key)
-        kept = {k: v for k, v in fields.items() if not k.startswith("wm:") and k != "cs"}
-        scores = json.loads(fields.get("cs", "{}") or "{}")
-        kept["cs"] = json.dumps({k: round(float(v), 6) for k, v in sorted(scores.items())})
-        snapshot[key] = kept
+        kept = {
+            k.decode(): v.decode()
+            for k, v in fields.items()
+            if not k.startswith(b"wm:") and k not in (b"cs", b"cref")
+        }
+        if b"cs" in fields:
+            interests = decode_profile(key.decode(), fields).interests(now_ms)
+            kept["interests"] = json.dumps({k: f"{v:.6e}" for k, v in sorted(interests.items())})
+        snapshot[key.decode()] = kept
     client.close()
     return snapshot
 
@@ -188,7 +197,8 @@ def test_simulated_traffic_lands_exactly(
     with open_warehouse(engine.settings.clickhouse_url) as warehouse:
         rebuild_from_warehouse(warehouse, open_profile_writer(engine.settings), "shop")
     assert profile_snapshot(engine) == incremental
-    assert count(engine, final=False) == 2 * len(expected)  # the replay was written, and collapses
+    # The replay was written (background merges may already have collapsed some of it).
+    assert len(expected) <= count(engine, final=False) <= 2 * len(expected)
 
 
 @pytest.mark.kafka
@@ -226,6 +236,28 @@ def test_simulator_through_the_collector_into_the_warehouse(
     assert {row[1] for row in stored} == {"server"}  # identity stated by the write-key sender
     assert all(row[2] for row in stored)  # every simulated address is in the GeoIP database
     assert profile_event_total(engine) == human_events(engine) > 0
+
+
+@pytest.mark.redis
+def test_a_batch_ends_near_its_event_bound_with_fat_records(
+    tmp_path, chdb_folder, shared_small_geoip_db
+):
+    from pipelines.worker import PipelineWorker
+
+    engine = pipeline_engine(tmp_path, "redis", "chdb", chdb_folder, shared_small_geoip_db)
+    fat = LogRecord(
+        "shop", "v", "cookie", 1, [{"event_id": str(n), "created_at": 1} for n in range(40)]
+    )
+    load(engine, [fat] * 500)  # 20,000 events in 500 records
+    log = open_event_log(engine.settings, ack_timeout=5)
+    reader = log.reader("sizing", "c1")
+    worker = PipelineWorker(
+        log, reader, None, None, None, WorkerConfig(batch_events=1000), threading.Event()
+    )  # type: ignore[arg-type]
+    sizes = [worker._collect().events for _ in range(5)]
+    assert all(1000 <= size <= 1100 for size in sizes), sizes  # never all 500 records at once
+    reader.close()
+    log.close()
 
 
 @pytest.mark.redis
