@@ -17,14 +17,28 @@ const browser = await chromium.launch({
 let context
 let page
 let errors = []
+let requests = [] // { url, method, type } of the current context's pages, for transport checks
+let cdp
+
+const watch = (page) => {
+  page.on('pageerror', (error) => errors.push(String(error)))
+  page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), type: r.resourceType() }))
+}
+// `before` runs in the same task, so nothing the page schedules can come in between.
+const visibility = (state, before = '') =>
+  page.evaluate(`${before};Object.defineProperty(document,'visibilityState',{value:'${state}',configurable:true});` +
+    `Object.defineProperty(document,'hidden',{value:${state === 'hidden'},configurable:true});` +
+    "document.dispatchEvent(new Event('visibilitychange'))")
 
 const ops = {
   async newContext() {
     await context?.close()
     context = await browser.newContext()
     errors = []
+    requests = []
+    cdp = undefined
     page = await context.newPage()
-    page.on('pageerror', (error) => errors.push(String(error)))
+    watch(page)
     return browser.version()
   },
   async closeContext() {
@@ -33,7 +47,8 @@ const ops = {
   },
   async newPage() {
     page = await context.newPage()
-    page.on('pageerror', (error) => errors.push(String(error)))
+    cdp = undefined
+    watch(page)
   },
   goto: async (url) => (await page.goto(url, { waitUntil: 'load' }))?.status(),
   evaluate: (expression) => page.evaluate(expression),
@@ -45,7 +60,20 @@ const ops = {
   clockInstall: (time) => context.clock.install({ time }),
   clockSetSystemTime: (time) => page.clock.setSystemTime(time),
   userAgent: () => page.evaluate('navigator.userAgent'),
-  hide: () => page.evaluate("Object.defineProperty(document,'visibilityState',{value:'hidden',configurable:true});Object.defineProperty(document,'hidden',{value:true,configurable:true});document.dispatchEvent(new Event('visibilitychange'))"),
+  hide: (before) => visibility('hidden', before),
+  show: (before) => visibility('visible', before),
+  // Runs before any script of every later page of this context (removing browser features).
+  addInitScript: (script) => context.addInitScript(script),
+  clockPauseAt: (time) => page.clock.pauseAt(time),
+  clockRunFor: (ms) => page.clock.runFor(ms),
+  clockResume: () => page.clock.resume(),
+  waitForFunction: async (expression) =>
+    (await page.waitForFunction(expression, undefined, { timeout: 10000 })).jsonValue(),
+  requests: () => requests,
+  // For bench/snippet.py: Chromium's trace of the current page, and raw DevTools Protocol calls.
+  startTracing: (path, categories) => browser.startTracing(page, { path, categories }),
+  stopTracing: async () => void (await browser.stopTracing()),
+  cdp: async (method, params) => (cdp ??= await context.newCDPSession(page)).send(method, params),
   wait: (ms) => page.waitForTimeout(ms),
 }
 
