@@ -50,6 +50,7 @@ test: lint services snippet-deps
 
 .PHONY: bench-enrich
 bench: bench-enrich bench-profiles  # before the other prerequisites, so bench-check runs last
+bench: bench-snippet
 bench: bench-simulator bench-collector bench-warehouse bench-pipeline bench-check
 
 bench-check:
@@ -96,3 +97,7 @@ bench-warehouse: install
 # One worker over 500,000 simulated events in Kafka, both engines, and lag at 5,000 events/s.
 bench-pipeline: install
 	$(PYTHON) -m bench.pipeline --events 500000
+
+.PHONY: bench-snippet
+bench-snippet: snippet-deps
+	$(PYTHON) -m bench.snippet

@@ -6,6 +6,7 @@ events are read back from the real Redis Streams event log."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import http.server
 import json
@@ -46,8 +47,11 @@ def origin(host: str) -> str:
 
 @pytest.fixture(scope="session")
 def tls(tmp_path_factory) -> tuple[Path, Path, str]:
+    return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+def make_tls(folder: Path) -> tuple[Path, Path, str]:
     """A self-signed certificate for every test host, and its SPKI hash for Chromium."""
-    folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
     names = ",".join(f"DNS:{h}" for h in (*HOSTS, COLLECTOR_HOST))
     subprocess.run(
@@ -73,6 +77,11 @@ def engine(tmp_path: Path) -> Engine:
     # The collector's 50 ms acknowledgement bound answers 503 now and then on a busy two-core
     # machine running Chromium too; a 503 is retried later, but a beacon's is lost for that
     # page. The snippet's retries have their own tests (the outage); here, a generous bound.
+    return make_e2e_engine(tmp_path)
+
+
+def make_e2e_engine(tmp_path: Path) -> Engine:
+    """A fresh Redis Streams log and the test sites, on the test hosts' origins."""
     engine = make_engine(tmp_path, "redis", ack_timeout_ms=2000)
     origins = tuple(origin(h) for h in HOSTS)
     with edit_sites(engine.settings.sites_file) as sites:
@@ -159,13 +168,14 @@ class EventLogReader:
 PAGE = """<!doctype html><html><head><title>{title}</title><script>
 window.ct=window.ct||function(){{(ct.q=ct.q||[]).push(arguments)}};
 ct('init',{config});{script}</script>
-<script async src="{collector}/v1/clicktrail.js"></script></head><body>
+{loader}</head><body>
 <a id="other" href="https://other.test:{port}/landing">other site</a>
 <a id="out" href="https://example.org/away">away</a>
 <button id="spa" onclick="history.pushState({{}},'','/spa/2')">next</button>
 <button id="buy" data-ct-event="signup">sign up</button>
 <p id="status">ok</p></body></html>"""
 
+LOADER = f'<script async src="{COLLECTOR}/v1/clicktrail.js"></script>'
 SCRIPTS = {
     "/product": "ct('product_view',{sku:'SKU-1',product_name:'Shoe',price:4999,currency:'EUR'});",
     "/broken": (
@@ -194,7 +204,8 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
             title=f"Page {url.path}",
             config=json.dumps(config),
             script=SCRIPTS.get(url.path, ""),
-            collector=COLLECTOR,
+            # ?bare=1: the host page's own part only (the stub and its calls), for comparisons
+            loader="" if "bare" in query else LOADER,
             port=SITE_PORT,
         ).encode()
         self.send_response(200)
@@ -210,6 +221,13 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="session")
 def site(tls) -> Iterator[type[SiteHandler]]:
+    with serve_site(tls) as handler:
+        yield handler
+
+
+@contextlib.contextmanager
+def serve_site(tls: tuple[Path, Path, str]) -> Iterator[type[SiteHandler]]:
+    """The test pages over https on every test host (SITE_PORT), in a thread."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", SITE_PORT), SiteHandler)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(tls[0], tls[1])
