@@ -70,9 +70,7 @@ const ops = {
   waitForFunction: async (expression) =>
     (await page.waitForFunction(expression, undefined, { timeout: 10000 })).jsonValue(),
   requests: () => requests,
-  // For bench/snippet.py: Chromium's trace of the current page, and raw DevTools Protocol calls.
-  startTracing: (path, categories) => browser.startTracing(page, { path, categories }),
-  stopTracing: async () => void (await browser.stopTracing()),
+  // For bench/snippet.py: raw DevTools Protocol calls on the current page.
   cdp: async (method, params) => (cdp ??= await context.newCDPSession(page)).send(method, params),
   wait: (ms) => page.waitForTimeout(ms),
 }
