@@ -107,12 +107,31 @@ class RedisStreamLog(EventLog):
         self._redis.close()
 
 
-class RedisStreamReader(LogReader):
-    """A consumer in a Redis consumer group over every partition stream.
+_EXTEND_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+_RELEASE_IF_MINE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+"""
 
-    After a restart it first re-reads its own pending (read, never acknowledged) entries, and
-    it claims entries another consumer left pending for longer than ``claim_idle_ms``, so a
-    crashed consumer's records are processed, not lost."""
+
+class RedisStreamReader(LogReader):
+    """A consumer in a Redis consumer group, owning some of the partition streams.
+
+    Redis hands a stream's entries to whichever consumer of a group asks, so two consumers
+    reading one stream would split a visitor's records between them, out of order. Like a
+    Kafka partition, each stream is therefore read by one consumer at a time: it holds a lease
+    (a key with a time-out, renewed on every read), and the group's live consumers share the
+    streams evenly. A consumer that takes a stream over first claims every entry left pending
+    there (by a consumer that died, or by itself before a restart) and reads them in order,
+    then new ones: nothing is lost, and what is read twice is harmless downstream.
+    """
 
     def __init__(
         self,
@@ -120,19 +139,22 @@ class RedisStreamReader(LogReader):
         streams: list[str],
         group: str,
         consumer: str,
-        claim_idle_ms: int = 30_000,
-        clock: Callable[[], float] = time.monotonic,
+        lease_ms: int = 10_000,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=None, socket_connect_timeout=5)
         self._streams = streams
         self._group = group
         self._consumer = consumer
-        self._claim_idle_ms = claim_idle_ms
+        self._lease_ms = lease_ms
         self._clock = clock
-        self._claimed_at = float("-inf")
-        # Entries this consumer read before a restart and never acknowledged, read from these
-        # cursors until each stream's pending list is exhausted.
-        self._pending_cursor = dict.fromkeys(streams, "0")
+        base = streams[0].rsplit(":", 1)[0] if len(streams) > 1 else streams[0]
+        self._members_key = f"{base}:members:{group}"
+        self._owned: list[str] = []
+        self._takeover: dict[str, str] = {}  # stream -> XAUTOCLAIM cursor of pending entries
+        self._leases_checked = float("-inf")
+        self._extend = self._redis.register_script(_EXTEND_IF_MINE)
+        self._release = self._redis.register_script(_RELEASE_IF_MINE)
         try:
             for stream in streams:
                 try:
@@ -143,60 +165,82 @@ class RedisStreamReader(LogReader):
         except _FAILURES as exc:
             raise LogUnavailable(f"redis: {exc}") from exc
 
+    def _lease_key(self, stream: str) -> str:
+        return f"{stream}:lease:{self._group}"
+
+    def _refresh_leases(self) -> None:
+        """Renew the leases held, release extras, take free streams up to a fair share."""
+        now_ms = int(self._clock() * 1000)
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zadd(self._members_key, {self._consumer: now_ms})
+        pipe.zremrangebyscore(self._members_key, "-inf", now_ms - self._lease_ms)
+        pipe.zcard(self._members_key)
+        pipe.pexpire(self._members_key, self._lease_ms * 10)
+        members = max(1, pipe.execute()[2])
+        share = -(-len(self._streams) // members)  # ceil: every stream has an owner
+        kept = [
+            s
+            for s in self._owned
+            if self._extend(keys=[self._lease_key(s)], args=[self._consumer, self._lease_ms])
+        ]
+        for stream in kept[share:]:
+            self._release(keys=[self._lease_key(stream)], args=[self._consumer])
+            self._takeover.pop(stream, None)
+        kept = kept[:share]
+        for stream in self._streams:
+            if len(kept) >= share:
+                break
+            if stream in kept:
+                continue
+            if self._redis.set(self._lease_key(stream), self._consumer, nx=True, px=self._lease_ms):
+                kept.append(stream)
+                self._takeover[stream] = "0-0"
+        for stream in set(self._takeover) - set(kept):
+            del self._takeover[stream]
+        self._owned = [s for s in self._streams if s in kept]
+        self._leases_checked = time.monotonic()
+
     def read(self, max_records: int, timeout: float) -> list[LogMessage]:
         try:
-            messages = self._own_pending(max_records) or self._abandoned(max_records)
-            if messages:
-                return messages
+            if time.monotonic() - self._leases_checked > self._lease_ms / 10_000:
+                self._refresh_leases()
+            while self._takeover:
+                messages = self._claim_pending(max_records)
+                if messages:
+                    return messages
+            if not self._owned:  # every stream has another owner: wait as a read would
+                time.sleep(min(timeout, self._lease_ms / 10_000))
+                return []
             reply = self._redis.xreadgroup(
                 self._group,
                 self._consumer,
-                dict.fromkeys(self._streams, ">"),
-                count=self._per_stream(max_records),
-                block=max(1, int(timeout * 1000)),
+                dict.fromkeys(self._owned, ">"),
+                count=max(1, max_records // len(self._owned)),
+                block=max(1, int(min(timeout, self._lease_ms / 10_000) * 1000)),
             )
         except _FAILURES as exc:
             raise LogUnavailable(f"redis: {exc}") from exc
-        # Never cut the reply: what Redis handed out is pending for this consumer, and an
-        # entry dropped here would be read again only after a restart.
+        # Never cut the reply: what Redis handed out is pending for this consumer.
         return self._messages(reply)
 
-    def _per_stream(self, max_records: int) -> int:
-        """COUNT applies per stream: split the wanted records over the streams."""
-        return max(1, max_records // len(self._streams))
-
-    def _own_pending(self, max_records: int) -> list[LogMessage]:
-        if not self._pending_cursor:
-            return []
-        reply = self._redis.xreadgroup(
-            self._group, self._consumer, self._pending_cursor, count=self._per_stream(max_records)
+    def _claim_pending(self, max_records: int) -> list[LogMessage]:
+        """Entries left pending in streams just taken over, oldest first, one stream at a
+        time (a stream's order is kept)."""
+        stream = next(iter(self._takeover))
+        cursor, claimed, *_ = self._redis.xautoclaim(
+            stream,
+            self._group,
+            self._consumer,
+            0,
+            start_id=self._takeover[stream],
+            count=max(1, max_records),
         )
-        for stream, entries in reply or ():
-            name = stream.decode() if isinstance(stream, bytes) else stream
-            if entries:
-                self._pending_cursor[name] = entries[-1][0].decode()
-            else:
-                del self._pending_cursor[name]
-        return self._messages(reply)
-
-    def _abandoned(self, max_records: int) -> list[LogMessage]:
-        """Entries other consumers read and left unacknowledged for too long (they died)."""
-        if self._clock() - self._claimed_at < self._claim_idle_ms / 2000:
-            return []
-        self._claimed_at = self._clock()
-        messages: list[LogMessage] = []
-        for stream in self._streams:
-            if len(messages) >= max_records:
-                break
-            _, claimed, _ = self._redis.xautoclaim(
-                stream,
-                self._group,
-                self._consumer,
-                self._claim_idle_ms,
-                count=max_records - len(messages),
-            )
-            messages += self._messages([[stream, claimed]])
-        return messages
+        cursor = cursor.decode() if isinstance(cursor, bytes) else cursor
+        if cursor == "0-0":
+            del self._takeover[stream]
+        else:
+            self._takeover[stream] = cursor
+        return self._messages([[stream, claimed]])
 
     def _messages(self, reply: list) -> list[LogMessage]:
         messages = []
@@ -224,4 +268,13 @@ class RedisStreamReader(LogReader):
             raise LogUnavailable(f"redis: {exc}") from exc
 
     def close(self) -> None:
+        """Leave the group: give the streams up at once (pending entries go to the next
+        owner)."""
+        try:
+            for stream in self._owned:
+                self._release(keys=[self._lease_key(stream)], args=[self._consumer])
+            self._redis.zrem(self._members_key, self._consumer)
+        except (*_FAILURES, redis.ResponseError):
+            pass  # the leases time out by themselves
+        self._owned = []
         self._redis.close()

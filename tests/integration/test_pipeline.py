@@ -239,6 +239,43 @@ def test_simulator_through_the_collector_into_the_warehouse(
 
 
 @pytest.mark.redis
+@pytest.mark.kafka
+@pytest.mark.clickhouse
+@pytest.mark.parametrize("log", ["redis", "kafka"])
+def test_two_workers_share_the_load_and_count_exactly(
+    tmp_path, log, chdb_folder, shared_small_geoip_db
+):
+    from clicktrail.sites.model import Site
+
+    bigger = SimulationConfig(seed=12, visitors=400, days=2, site_id="shop")
+    networks = load_network_pool(shared_small_geoip_db, bigger.seed)
+    result = run_simulation(bigger, networks, load_user_agents())
+    simulated = list(records_of(result.batches, Site("shop")))
+    engine = pipeline_engine(
+        tmp_path, log, "server", chdb_folder, shared_small_geoip_db, pipeline_batch_events=100
+    )
+    load(engine, simulated)
+    workers: dict[str, object] = {}
+
+    def work(name: str) -> None:
+        workers[name] = run_worker(
+            engine.settings, threading.Event(), consumer=name, idle_exit_seconds=8.0
+        )
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("w1", "w2")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    expected = len(event_ids(simulated))
+    assert count(engine) == expected
+    assert profile_event_total(engine) == human_events(engine) > 0
+    # Between them they read everything (a partition moving between them may be read twice);
+    # who reads how much depends on when each joins, so it is not asserted.
+    assert sum(worker.stats.events for worker in workers.values()) >= expected
+
+
+@pytest.mark.redis
 def test_a_batch_ends_near_its_event_bound_with_fat_records(
     tmp_path, chdb_folder, shared_small_geoip_db
 ):
