@@ -158,6 +158,7 @@ def step_figures(label: str, stats: dict, cpu: float, service_cpu: dict) -> list
 def lag_run(env: dict[str, str], log: KafkaLog, records: list[LogRecord]) -> list[Figure]:
     """Records appended at LAG_RATE events/s with a fresh received_at while a worker runs."""
     stats_file = Path(tempfile.mkstemp(suffix=".json")[1])
+    worker_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed after the worker ends
     worker = subprocess.Popen(
         [
             sys.executable,
@@ -165,14 +166,16 @@ def lag_run(env: dict[str, str], log: KafkaLog, records: list[LogRecord]) -> lis
             "clicktrail.cli",
             "pipeline",
             "--exit-when-idle",
-            "5",
+            "30",
             "--stats-json",
             str(stats_file),
         ],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # A file, not a pipe: nobody reads while the producer runs, and a full pipe would
+        # stall the worker on its next log line.
+        stderr=worker_log,
     )
     time.sleep(10)  # worker start-up: imports, GeoIP, migrations, group join (idle: 30 s)
     sent = 0
@@ -192,12 +195,21 @@ def lag_run(env: dict[str, str], log: KafkaLog, records: list[LogRecord]) -> lis
         if chunk:
             log.append(chunk, timeout=10)
         time.sleep(0.01)
-    _, stderr = worker.communicate(timeout=120)
+    worker.wait(timeout=120)
+    worker_log.seek(0)
+    stderr = worker_log.read()
+    worker_log.close()
     if worker.returncode != 0:
         raise RuntimeError(stderr.decode()[-3000:])
     stats = json.loads(stats_file.read_text())
     stats_file.unlink()
     lag = stats["lag_ms"]
+    if not lag["count"]:
+        print(
+            f"lag run: the worker wrote {stats['events']} events; its log:\n"
+            f"{stderr.decode()[-3000:]}",
+            file=sys.stderr,
+        )
     return [
         Figure("lag at 5,000 events/s: offered rate", sent / LAG_SECONDS, "events/s"),
         Figure("lag at 5,000 events/s: events measured", lag["count"], "events"),
@@ -244,6 +256,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--skip-chdb", action="store_true")
     parser.add_argument("--skip-lag", action="store_true")
+    parser.add_argument("--only-lag", action="store_true")
     args = parser.parse_args()
 
     services.start(["redis-state", "redis-profile", "kafka", "clickhouse"])
@@ -296,7 +309,7 @@ def main() -> None:
     ]
     if not args.skip_chdb:
         runs.append(("chdb, both sinks", "all", f"chdb://{work}/chdb", 4))
-    for label, sinks, url, profile_db in runs:
+    for label, sinks, url, profile_db in [] if args.only_lag else runs:
         env = {
             **base_env,
             "CLICKTRAIL_CLICKHOUSE_URL": url,
