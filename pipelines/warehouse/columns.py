@@ -94,7 +94,7 @@ Row = dict[str, Any]
 
 def empty_value(kind: str) -> Any:
     if kind.startswith("Array("):
-        return []
+        return ()
     if kind == "String":
         return ""
     if kind.startswith("Float"):
