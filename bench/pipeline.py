@@ -257,6 +257,7 @@ def main() -> None:
     parser.add_argument("--skip-chdb", action="store_true")
     parser.add_argument("--skip-lag", action="store_true")
     parser.add_argument("--only-lag", action="store_true")
+    parser.add_argument("--batch-events", type=int, default=10_000)
     args = parser.parse_args()
 
     services.start(["redis-state", "redis-profile", "kafka", "clickhouse"])
@@ -298,7 +299,7 @@ def main() -> None:
         "CLICKTRAIL_DATA_DIR": str(work),
         "CLICKTRAIL_SITES_FILE": str(sites),
         "CLICKTRAIL_EVENT_LOG_URL": f"kafka://{kafka}/{topic}",
-        "CLICKTRAIL_PIPELINE_BATCH_EVENTS": "10000",
+        "CLICKTRAIL_PIPELINE_BATCH_EVENTS": str(args.batch_events),
         "CLICKTRAIL_PIPELINE_BATCH_MS": "1000",
     }
     server_url = f"clickhouse://127.0.0.1:{ports.port('clickhouse_native')}"
