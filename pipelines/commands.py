@@ -177,8 +177,8 @@ def _tune_garbage_collector() -> None:
     freed by reference counting). With CPython's default thresholds the cyclic collector
     rescanned every batch in flight over and over: measured (both sinks, server engine) 16.3k
     events/s with the defaults, 20.8k with what was loaded at start frozen out of collection
-    and the older generations collected a thousand times less often. Young cycles are still collected every 100,000
-    allocations."""
+    and the older generations collected a thousand times less often. Young cycles are still
+    collected every 100,000 allocations."""
     import gc
 
     gc.collect()
