@@ -6,7 +6,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
+from operator import itemgetter
 from typing import Any
+
+import orjson
 
 from pipelines.warehouse.base import Result, WarehouseError
 
@@ -17,9 +20,13 @@ def insert_statement(
     from pipelines.warehouse.sql import quote_identifier
 
     names = ", ".join(quote_identifier(c) for c in columns)
-    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     # Positional arrays, not objects: half the text to make and to parse (measured 2.4x faster).
-    body = "\n".join(dumps([row[column] for column in columns]) for row in rows)
+    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    try:
+        body = b"\n".join(map(orjson.dumps, map(values, rows))).decode()
+    except TypeError:  # lone surrogates, which orjson refuses: the standard encoder escapes them
+        dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        body = "\n".join(dumps(list(values(row))) for row in rows)
     target = f"{quote_identifier(database)}.{quote_identifier(table)}"
     return f"INSERT INTO {target} ({names}) FORMAT JSONCompactEachRow\n{body}"
 

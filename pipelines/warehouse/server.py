@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from clickhouse_driver import Client
@@ -70,7 +71,7 @@ class ServerWarehouse(Warehouse):
         if not rows:
             return
         names = ", ".join(quote_identifier(c) for c in columns)
-        data = [[row[column] for row in rows] for column in columns]
+        data = [list(map(itemgetter(column), rows)) for column in columns]  # C speed
         target = f"{quote_identifier(self.database)}.{quote_identifier(table)}"
         self._run(f"INSERT INTO {target} ({names}) VALUES", params=data, columnar=True)
 

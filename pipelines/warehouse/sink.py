@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import itemgetter
 
 from pipelines.warehouse.base import Warehouse
 from pipelines.warehouse.columns import EVENT_COLUMNS, Row
@@ -27,7 +28,9 @@ def used_columns(rows: Sequence[Row]) -> tuple[str, ...]:
     engine fills in its default, which is the same empty value, and most batches leave half
     the columns (banners, orders, properties...) empty, which the client would serialize."""
     return tuple(
-        name for name in EVENT_COLUMN_NAMES if name in _ALWAYS or any(row[name] for row in rows)
+        name
+        for name in EVENT_COLUMN_NAMES
+        if name in _ALWAYS or any(map(itemgetter(name), rows))  # C speed, no generator
     )
 
 
