@@ -177,8 +177,14 @@ def test_broker_stopped_means_503_within_the_bound_then_recovery(tmp_path, own_b
     )
     acknowledged: list[str] = []
     with running_collector(engine) as base:
+        # A broker started cold a moment ago may miss the 50 ms bound on its first produces
+        # (503, as it should); the client sends the same event again until it is accepted.
         before = page_view()
-        assert post(base, [before])[0] == 202
+        deadline = time.monotonic() + 30
+        while (status := post(base, [before])[0]) != 202 and time.monotonic() < deadline:
+            assert status == 503
+            time.sleep(0.2)
+        assert status == 202
         acknowledged.append(before["event_id"])
 
         own_broker("stop")
