@@ -4,10 +4,11 @@
 // the minifier removes their code); `--out=<file>` writes elsewhere (the freshness test).
 
 import { build } from 'esbuild'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { gzipSync } from 'node:zlib'
+import { execFileSync } from 'node:child_process'
 import { minify } from 'terser'
 
 export const BUDGET_GZIP = 2560
@@ -42,10 +43,16 @@ const terse = await minify((await bundle(true)).toString(), {
 })
 // Its own scope, so no name leaks into the host page.
 const min = Buffer.from(`(()=>{${terse.code}})()`)
-const gzip = gzipSync(min, { level: 9 }).length
 const out = option('out') || join(root, 'dist/clicktrail.min.js')
 mkdirSync(dirname(out), { recursive: true })
 writeFileSync(out, min)
+// Counted as `gzip -9 <file>` counts it (GNU gzip, its header naming the file), which is how
+// anyone checks the budget; zlib in memory, without the name, counted 14 bytes fewer.
+// The stored name is always the shipped one, so a build to --out counts the same.
+const named = join(mkdtempSync(join(tmpdir(), 'ct-')), 'clicktrail.min.js')
+writeFileSync(named, min)
+const gzip = execFileSync('gzip', ['-9', '-c', named]).length
+rmSync(dirname(named), { recursive: true })
 const sizes = { raw: raw.length, min: min.length, gzip, budget: BUDGET_GZIP, goal: GOAL_GZIP, without }
 console.log(
   `${out}: raw ${raw.length} B, minified ${min.length} B, gzip -9 ${gzip} B ` +

@@ -15,5 +15,5 @@ export const fillBatch = (events) => {
   )
 }
 
-export const envelope = (siteId, sentAt, linker, events) =>
+export const envelope = (events, siteId, sentAt, linker) =>
   JSON.stringify({ schema: 1, site_id: siteId, sent_at: sentAt, linker, events })

@@ -8,7 +8,7 @@ const KEYS = ('e event_type eid event_id ct created_at vid visitor_id sid sessio
   'pv page_view_id uid user_id url url ref referrer em engaged_ms sku sku tu target_url bid banner_id ' +
   'n name cs consent').split(' ')
 
-export const pixelQuery = (siteId, sentAt, event) => {
+export const pixelQuery = (event, siteId, sentAt) => {
   const query = new URLSearchParams({ s: siteId, st: sentAt })
   for (let i = 0; i < KEYS.length; i += 2) {
     const value = event[KEYS[i + 1]]

@@ -20,6 +20,5 @@ export const attempt = (fn) => {
   } catch {}
 }
 
-export const on = (target, types, fn, options) => {
-  for (const type of types.split(' ')) target.addEventListener(type, safe(fn), options)
-}
+// A listener whose errors are warned about, never thrown into the host page.
+export const on = (target, type, fn, options) => target.addEventListener(type, safe(fn), options)

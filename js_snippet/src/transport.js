@@ -43,13 +43,13 @@ export const flush = (hiding) => {
   timer = 0
   const events = fillBatch(load().filter((event) => !busy[event.event_id]))
   const ids = events.map((event) => (busy[event.event_id] = event.event_id))
-  const body = envelope(siteId, Date.now(), linker, events)
+  const body = envelope(events, siteId, Date.now(), linker)
   if (!ids[0] || (hiding && navigator.sendBeacon?.(collector + '/v1/events', body))) {
   } else if (CT_PIXEL && !window.fetch) {
     events.map((event) => {
       const image = new Image()
       image.onload = image.onerror = safe((loaded) => answered([event.event_id], loaded.type === 'load'))
-      image.src = `${collector}/v1/pixel.gif?${pixelQuery(siteId, Date.now(), event)}`
+      image.src = `${collector}/v1/pixel.gif?${pixelQuery(event, siteId, Date.now())}`
     })
   } else {
     // 202, and 400 when every event was invalid, count `accepted`; refusals (`{"error"}`,

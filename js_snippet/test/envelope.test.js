@@ -7,12 +7,12 @@ import { fixture } from './fixtures.js'
 test('an envelope of fixture events parses back to the fixture body', () => {
   const [first] = fixture('envelopes.json').cases
   const { site_id, sent_at, events } = first.body
-  assert.deepEqual(JSON.parse(envelope(site_id, sent_at, undefined, events)), first.body)
+  assert.deepEqual(JSON.parse(envelope(events, site_id, sent_at)), first.body)
 })
 
 test('the linker rides in the envelope only when there is one', () => {
-  assert.equal(JSON.parse(envelope('shop', 1, 'v.t.h', [])).linker, 'v.t.h')
-  assert.ok(!('linker' in JSON.parse(envelope('shop', 1, undefined, []))))
+  assert.equal(JSON.parse(envelope([], 'shop', 1, 'v.t.h')).linker, 'v.t.h')
+  assert.ok(!('linker' in JSON.parse(envelope([], 'shop', 1))))
 })
 
 test('a batch stays under the character budget and within 100 events', () => {
