@@ -219,7 +219,7 @@ def lag_run(env: dict[str, str], log: KafkaLog, records: list[LogRecord]) -> lis
     ]
 
 
-def insert_ceilings(settings_env: dict[str, str], skip_chdb: bool) -> list[Figure]:
+def insert_ceilings(skip_chdb: bool) -> list[Figure]:
     from bench.warehouse import python_rows
     from clicktrail.settings import ChdbTarget, ClickHouseServerTarget
     from pipelines.warehouse.factory import open_warehouse
@@ -292,7 +292,7 @@ def main() -> None:
             "events/s",
         ),
     ]
-    figures += insert_ceilings({}, args.skip_chdb)
+    figures += insert_ceilings(args.skip_chdb)
 
     base_env = {
         **os.environ,

@@ -27,7 +27,6 @@ from clicktrail.contract.record import LogRecord, RecordError
 from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable
 from pipelines.positions import Position, position_of
 from pipelines.rows import RowBuilder
-from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
 from pipelines.warehouse.columns import Row
 from pipelines.warehouse.sink import WarehouseSink
 
@@ -183,12 +182,6 @@ class PipelineWorker:
             self._writer.shutdown(wait=True)
             self._profile_writer.shutdown(wait=True)
 
-    def process(self, batch: _Batch) -> None:
-        """One batch, start to commit, in this thread."""
-        prepared = self._prepare(batch)
-        if self._write(prepared):
-            self._commit(prepared)
-
     def _collect(self) -> _Batch:
         batch = _Batch()
         started = time.perf_counter()
@@ -319,10 +312,7 @@ class PipelineWorker:
             started = time.perf_counter()
             try:
                 write()
-            except (WarehouseUnavailable, WarehouseError, LogUnavailable, ConnectionError) as exc:
-                self.stats.retries += 1
-                log.warning("%s failed, retrying in %.1fs: %s", step, delay, exc)
-            except Exception as exc:  # noqa: BLE001 - e.g. redis errors: keep the batch, retry
+            except Exception as exc:  # noqa: BLE001 - any sink failure: keep the batch, retry
                 self.stats.retries += 1
                 log.warning("%s failed, retrying in %.1fs: %r", step, delay, exc)
             else:

@@ -13,22 +13,49 @@ from clicktrail import ports
 from clicktrail.services.base import REPO_ROOT, Service
 
 
-class Collector(Service):
-    name = "collector"
-    start_timeout = 30.0
+class App(Service):
+    """A Clicktrail process run like a service: answered over HTTP on its port once ready."""
+
+    port_name: str
+    ready_path: str
 
     @property
     def port(self) -> int:
-        return ports.port("collector")
+        return ports.port(self.port_name)
 
     @property
     def config_file(self) -> Path:
-        # No file of its own: the path is only a marker on the command line (gunicorn --name),
-        # which is how the pidfile's pid is recognised as this instance.
-        return self.folder / "collector.instance"
+        # No file of its own: the path is only a marker on the command line, which is how the
+        # pidfile's pid is recognised as this instance.
+        return self.folder / f"{self.name}.instance"
 
     def prepare(self) -> None:
         self.config_file.touch()
+
+    def environment(self) -> dict[str, str]:
+        env = dict(os.environ)
+        # The launcher runs it in its own folder: relative paths must not move with it.
+        env["CLICKTRAIL_DATA_DIR"] = str(
+            Path(env.get("CLICKTRAIL_DATA_DIR", REPO_ROOT / "var")).resolve()
+        )
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        return env
+
+    def ready(self) -> bool:
+        url = f"http://127.0.0.1:{self.port}{self.ready_path}"
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return True
+        except OSError:
+            return False
+
+
+class Collector(App):
+    name = "collector"
+    port_name = "collector"
+    ready_path = "/healthz"
+    start_timeout = 30.0
 
     def command(self) -> list[str]:
         return [
@@ -44,41 +71,15 @@ class Collector(Service):
             "tracker.wsgi:app",
         ]
 
-    def environment(self) -> dict[str, str]:
-        env = dict(os.environ)
-        # The launcher runs it in its own folder: relative paths must not move with it.
-        env["CLICKTRAIL_DATA_DIR"] = str(
-            Path(env.get("CLICKTRAIL_DATA_DIR", REPO_ROOT / "var")).resolve()
-        )
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
-        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        return env
 
-    def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=1):
-                return True
-        except OSError:
-            return False
-
-
-class Pipeline(Service):
+class Pipeline(App):
     """One pipeline worker (``clicktrail pipeline``); ready once its /metrics answers, which
-    is after its migrations ran and it joined its consumer group."""
+    is after its migrations ran and its log reader was made."""
 
     name = "pipeline"
+    port_name = "pipeline_metrics"
+    ready_path = "/metrics"
     start_timeout = 90.0  # first start: chdb opens its folder, migrations run
-
-    @property
-    def port(self) -> int:
-        return ports.port("pipeline_metrics")
-
-    @property
-    def config_file(self) -> Path:
-        return self.folder / "pipeline.instance"
-
-    def prepare(self) -> None:
-        self.config_file.touch()
 
     def command(self) -> list[str]:
         return [
@@ -91,13 +92,3 @@ class Pipeline(Service):
             "--instance",
             str(self.config_file),
         ]
-
-    def environment(self) -> dict[str, str]:
-        return Collector.environment(self)  # type: ignore[arg-type]
-
-    def ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=1):
-                return True
-        except OSError:
-            return False

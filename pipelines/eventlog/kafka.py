@@ -85,38 +85,24 @@ class KafkaLog(EventLog):
             return self._producer
 
     def append(self, records: Sequence[LogRecord], timeout: float) -> None:
-        if not records:
-            return
-        deadline = time.monotonic() + timeout
-        producer = self._get_producer()
-        try:
-            futures = [
-                producer.send(self._topic, key=record.key, value=record.encode())
-                for record in records
-            ]
-            for future in futures:
-                future.get(timeout=max(0.0, deadline - time.monotonic()))
-        except KafkaError as exc:
-            raise LogUnavailable(f"{self.name}: {exc!r}") from exc
+        self._send(self._topic, [(record.key, record.encode()) for record in records], timeout)
 
     def append_dead_letters(self, letters: Sequence[DeadLetter], timeout: float) -> None:
-        if not letters:
+        messages = [((letter.site_id or "").encode(), letter.encode()) for letter in letters]
+        self._send(self.dead_letter_name, messages, timeout)
+
+    def _send(self, topic: str, messages: list[tuple[bytes, bytes]], timeout: float) -> None:
+        """Send (key, value) messages and wait for every acknowledgement until ``timeout``."""
+        if not messages:
             return
         deadline = time.monotonic() + timeout
         producer = self._get_producer()
         try:
-            futures = [
-                producer.send(
-                    self.dead_letter_name,
-                    key=(letter.site_id or "").encode(),
-                    value=letter.encode(),
-                )
-                for letter in letters
-            ]
+            futures = [producer.send(topic, key=key, value=value) for key, value in messages]
             for future in futures:
                 future.get(timeout=max(0.0, deadline - time.monotonic()))
         except KafkaError as exc:
-            raise LogUnavailable(f"{self.dead_letter_name}: {exc!r}") from exc
+            raise LogUnavailable(f"kafka:{topic}: {exc!r}") from exc
 
     def read_dead_letters(self, limit: int, timeout: float) -> list[DeadLetter]:
         try:

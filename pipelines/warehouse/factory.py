@@ -19,16 +19,20 @@ def open_warehouse(target: ClickHouseServerTarget | ChdbTarget, timeout: float =
         from pipelines.warehouse.server import ServerWarehouse
 
         return ServerWarehouse(target, timeout)
-    if socket_path(target.path).exists():
-        remote = ChdbRemote(target.path, target.database)
-        if remote.ping():
-            return remote
-        remote.close()
+    if socket_path(target.path).exists() and (remote := _answering(target)):
+        return remote
     try:
         return ChdbWarehouse(target.path, target.database)
     except FolderLocked:
-        # The owner is starting up and has not opened its socket yet, or it serves none.
-        remote = ChdbRemote(target.path, target.database)
-        if remote.ping():
+        # The owner may have opened its socket between the two checks.
+        if remote := _answering(target):
             return remote
         raise
+
+
+def _answering(target: ChdbTarget) -> ChdbRemote | None:
+    remote = ChdbRemote(target.path, target.database)
+    if remote.ping():
+        return remote
+    remote.close()
+    return None

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,3 +110,28 @@ def warehouse(request: pytest.FixtureRequest, chdb_folder: Path):
         migrate(opened)
         yield opened
         opened.execute(f"DROP DATABASE IF EXISTS {target.database}")
+
+
+# --- a service of a test's own, to stop and start for real ------------------------------------
+
+ROOT = Path(__file__).parents[2]
+
+
+def own_service(tmp_path: Path, name: str, offset: int) -> Iterator[Callable[[str], None]]:
+    """Start ``name`` at port ``offset`` in the test's folder, so stopping it disturbs no other
+    test; yields ``control("stop" | "start")``, and stops it at the end."""
+    env = {
+        **os.environ,
+        "CLICKTRAIL_PORT_OFFSET": str(offset),
+        "CLICKTRAIL_SERVICES_DIR": str(tmp_path / "services"),
+    }
+    script = str(ROOT / "scripts" / "services")
+
+    def control(command: str) -> None:
+        subprocess.run([script, command, name], env=env, check=True, capture_output=True)
+
+    control("start")
+    try:
+        yield control
+    finally:
+        subprocess.run([script, "stop", name], env=env, capture_output=True)

@@ -18,7 +18,7 @@ import pytest
 
 from clicktrail import ports
 from clicktrail.contract.record import LogRecord
-from tests.integration.conftest import Engine, make_engine
+from tests.integration.conftest import Engine, make_engine, own_service
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
@@ -148,17 +148,7 @@ def test_metrics_add_up_across_worker_processes(kafka_engine):
 @pytest.fixture
 def own_broker(tmp_path):
     """A Kafka broker of this test's own (port offset 600), so stopping it disturbs no other."""
-    env = {
-        **os.environ,
-        "CLICKTRAIL_PORT_OFFSET": "600",
-        "CLICKTRAIL_SERVICES_DIR": str(tmp_path / "services"),
-    }
-    services = [str(ROOT / "scripts" / "services")]
-    subprocess.run([*services, "start", "kafka"], env=env, check=True, capture_output=True)
-    yield lambda command: subprocess.run(
-        [*services, command, "kafka"], env=env, check=True, capture_output=True
-    )
-    subprocess.run([*services, "stop", "kafka"], env=env, capture_output=True)
+    yield from own_service(tmp_path, "kafka", 600)
 
 
 def test_broker_stopped_means_503_within_the_bound_then_recovery(tmp_path, own_broker):

@@ -27,7 +27,13 @@ from pipelines.eventlog import open_event_log
 from pipelines.runner import run_worker
 from pipelines.warehouse.factory import open_warehouse
 from pipelines.worker import DeadLetterStorm, WorkerConfig
-from tests.integration.conftest import ENGINES, Engine, make_engine, warehouse_target
+from tests.integration.conftest import (
+    ENGINES,
+    Engine,
+    make_engine,
+    own_service,
+    warehouse_target,
+)
 
 ROOT = Path(__file__).parents[2]
 SIMULATION = SimulationConfig(seed=11, visitors=60, days=2, site_id="shop")
@@ -412,17 +418,7 @@ def _count_or_zero(engine: Engine) -> int:
 def own_clickhouse(tmp_path):
     """A ClickHouse server of this test's own (port offset 700), so stopping it disturbs no
     other test."""
-    env = {
-        **os.environ,
-        "CLICKTRAIL_PORT_OFFSET": "700",
-        "CLICKTRAIL_SERVICES_DIR": str(tmp_path / "services"),
-    }
-    services = [str(ROOT / "scripts" / "services")]
-    subprocess.run([*services, "start", "clickhouse"], env=env, check=True, capture_output=True)
-    yield lambda command: subprocess.run(
-        [*services, command, "clickhouse"], env=env, check=True, capture_output=True
-    )
-    subprocess.run([*services, "stop", "clickhouse"], env=env, capture_output=True)
+    yield from own_service(tmp_path, "clickhouse", 700)
 
 
 @pytest.mark.redis
