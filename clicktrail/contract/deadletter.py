@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from clicktrail.contract import jsontext
 from clicktrail.contract.event import SCHEMA_VERSION
 
 
@@ -23,7 +24,9 @@ class DeadLetter:
 
     @classmethod
     def decode(cls, payload: bytes) -> DeadLetter:
-        data = json.loads(payload)
+        data = jsontext.loads(payload)
+        if not isinstance(data, dict):
+            raise jsontext.JsonError("a dead letter must be a JSON object")
         known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
         return cls(**known)
 

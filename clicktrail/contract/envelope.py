@@ -6,13 +6,13 @@ rejects only itself, so its valid neighbours are kept.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from clicktrail.contract import jsontext
 from clicktrail.contract.event import _TEXT, EARLIEST_MS, LATEST_MS, Event
 
 MAX_BODY_BYTES = 64 * 1024
@@ -47,12 +47,8 @@ class Batch:
     rejected: list[Rejection] = field(default_factory=list)
 
 
-def _reject_constant(name: str) -> None:
-    raise ValueError(f"{name} is not valid JSON")
-
-
 def decode_json(body: bytes) -> Any:
-    """Strict JSON: UTF-8 only, no NaN or Infinity."""
+    """Strict JSON: UTF-8 only, no NaN or Infinity, nested at most ``jsontext.MAX_DEPTH``."""
     if len(body) > MAX_BODY_BYTES:
         raise EnvelopeError(f"body is {len(body)} bytes; the limit is {MAX_BODY_BYTES}", 413)
     try:
@@ -60,8 +56,8 @@ def decode_json(body: bytes) -> Any:
     except UnicodeDecodeError as exc:
         raise EnvelopeError(f"body is not UTF-8 (byte {exc.start})") from None
     try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except ValueError as exc:
+        return jsontext.loads(text)
+    except jsontext.JsonError as exc:
         raise EnvelopeError(f"body is not valid JSON: {exc}") from None
 
 

@@ -243,6 +243,35 @@ def test_odd_text_is_refused_per_event(client, log_reader, name, body, status):
     assert len(read_records(log_reader, 1)[0].events) == 1
 
 
+@pytest.mark.parametrize(
+    "deep",
+    ["[" * 5_000 + "]" * 5_000, '{"a":' * 5_000 + "1" + "}" * 5_000],
+    ids=["arrays", "objects"],
+)
+@pytest.mark.parametrize("where", ["body", "event", "context"])
+def test_deeply_nested_json_is_a_clear_400(client, log_reader, deep, where):
+    good = json.dumps(page_view())
+    body = {
+        "body": deep,
+        "event": '{"site_id":"shop","events":[%s,%s]}' % (good, deep),
+        "context": '{"site_id":"shop","events":[%s]}' % good.replace("{", '{"context":%s,' % deep, 1),
+    }[where]
+    assert len(body) < 64 * 1024
+    response = post(client, body.encode())
+    assert response.status_code == 400
+    assert "nested deeper than 64 levels" in response.get_json()["error"]
+    assert read_records(log_reader, 0) == []
+    assert post(client, {"site_id": "shop", "events": [page_view()]}).status_code == 202
+
+
+def test_pixel_with_many_odd_keys_is_a_clear_answer(client):
+    keys = "&".join(f"a[{i}][b][c]=1&p.{i}=x" for i in range(300))
+    response = client.get(f"/v1/pixel.gif?s=shop&e=page_view&{keys}", headers={"Origin": SHOP})
+    assert response.status_code == 400
+    assert response.content_type == "image/gif"
+    assert response.headers["X-Clicktrail-Error"]
+
+
 def test_oversize_body_with_a_lying_content_length_is_refused(client):
     response = client.post(
         "/v1/events", data=b"x" * 70000, headers={"Origin": SHOP}, content_type="text/plain"
