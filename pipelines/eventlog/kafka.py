@@ -1,13 +1,18 @@
 """The event log on Apache Kafka (``kafka-python``).
 
-Records are keyed by ``<site>:<visitor>``, so the default partitioner keeps a visitor's records
-in one partition, in order. The producer is idempotent with ``acks=all``: an acknowledged record
-is on every in-sync replica, and a retry inside the producer never duplicates it.
+Records are keyed by ``<site>:<visitor>`` and placed by Kafka's default rule (murmur2 of the
+key), so a visitor's records stay in one partition, in order. The producer is idempotent with
+``acks=all``: an acknowledged record is on every in-sync replica, and a retry inside the
+producer never duplicates it.
+
+A producer that stops delivering while its broker answers is replaced (``DeliveryWatch``):
+kafka-python 3.0.12 wedges for good after an outage that expired batches it had already sent.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import socket
 import threading
 import time
@@ -16,11 +21,15 @@ from collections.abc import Sequence
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata, TopicPartition
 
 from clicktrail.contract.deadletter import DeadLetter
 from clicktrail.contract.record import LogRecord
 from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable
+from pipelines.eventlog.delivery import DeliveryWatch
+
+log = logging.getLogger(__name__)
 
 
 class KafkaLog(EventLog):
@@ -34,7 +43,12 @@ class KafkaLog(EventLog):
         linger_ms: int = 5,
         ack_timeout: float = 0.05,
         client_id: str = "clicktrail",
+        unready_after: float = 1.0,
+        replace_after: float = 3.0,
     ) -> None:
+        """``unready_after``: seconds a partition may go without an acknowledgement before
+        ``ping`` says the log is not ready; ``replace_after``: seconds before a producer that
+        delivers nothing while the broker answers is replaced by a new one."""
         self.name = f"kafka:{topic}"
         self.dead_letter_name = f"{topic}.deadletter"
         self._servers = list(bootstrap_servers)
@@ -47,6 +61,9 @@ class KafkaLog(EventLog):
         self._client_id = client_id
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()  # the producer is made on first use: after a fork
+        self._watch = DeliveryWatch(unready_after, replace_after)
+        self._next_replace_check = 0.0
+        self.producers_replaced = 0
 
     def connect(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -96,13 +113,49 @@ class KafkaLog(EventLog):
         if not messages:
             return
         deadline = time.monotonic() + timeout
-        producer = self._get_producer()
+        sent: list[tuple[tuple[str, int | None], object]] = []
         try:
-            futures = [producer.send(topic, key=key, value=value) for key, value in messages]
-            for future in futures:
-                future.get(timeout=max(0.0, deadline - time.monotonic()))
-        except KafkaError as exc:
+            producer = self._get_producer()
+            # The partition is chosen here, by Kafka's default rule, so the watch knows it.
+            partitions = sorted(producer.partitions_for(topic))
+            for key, value in messages:
+                partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+                future = producer.send(topic, key=key, value=value, partition=partition)
+                sent.append(((topic, partition), future))
+            for where, future in sent:
+                future.get(timeout=max(0.0, deadline - time.monotonic()))  # type: ignore[attr-defined]
+                self._watch.acknowledged(where)
+            self._watch.acknowledged((topic, None))
+        except (KafkaError, LogUnavailable) as exc:
+            now = time.monotonic()
+            unsent = [where for where, future in sent if not future.succeeded()]  # type: ignore[attr-defined]
+            for where in unsent or [(topic, None)]:
+                self._watch.failed(where, now)
+            self._replace_if_stuck(now)
+            if isinstance(exc, LogUnavailable):
+                raise
             raise LogUnavailable(f"kafka:{topic}: {exc!r}") from exc
+
+    def _replace_if_stuck(self, now: float) -> None:
+        """Replace a producer that has delivered nothing for ``replace_after`` seconds on some
+        partition although a broker accepts connections (checked at most once a second)."""
+        if not self._watch.stuck(now) or now < self._next_replace_check:
+            return
+        self._next_replace_check = now + 1.0
+        if not self._broker_reachable(timeout=0.2):
+            return
+        with self._lock:
+            old, self._producer = self._producer, None
+            self._watch.reset()
+            self.producers_replaced += 1
+        log.warning(
+            "%s: the producer acknowledged nothing for %.1f s while the broker answers;"
+            " replaced by a new one",
+            self.name,
+            self._watch.stuck_after,
+        )
+        if old is not None:  # its unacknowledged records were answered 503: let them go
+            threading.Thread(target=old.close, kwargs={"timeout": 0}, daemon=True).start()
 
     def read_dead_letters(self, limit: int, timeout: float) -> list[DeadLetter]:
         try:
@@ -151,7 +204,17 @@ class KafkaLog(EventLog):
             admin.close()
 
     def ping(self, timeout: float) -> bool:
-        """A broker accepts connections (cheap enough for a readiness probe)."""
+        """A broker accepts connections and no partition has gone ``unready_after`` seconds
+        without acknowledging what was sent to it (cheap enough for a readiness probe). A
+        stuck producer is replaced here too, so a collector that gets no traffic while it is
+        not ready still recovers."""
+        if not self._broker_reachable(timeout):
+            return False
+        now = time.monotonic()
+        self._replace_if_stuck(now)
+        return not self._watch.unready(now)
+
+    def _broker_reachable(self, timeout: float) -> bool:
         for server in self._servers:
             host, _, port = server.rpartition(":")
             try:

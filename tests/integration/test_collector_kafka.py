@@ -45,6 +45,9 @@ def running_collector(engine: Engine, workers: int = 1, extra_env: dict | None =
     port = free_port()
     env = {**os.environ, **engine.env(), **(extra_env or {})}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # A file, not a pipe: a pipe nobody reads fills up during an outage (kafka-python logs
+    # every refused connection) and then blocks the workers' writes, freezing the collector.
+    output = (engine.data_dir / f"collector-{port}.log").open("w+b")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -60,7 +63,7 @@ def running_collector(engine: Engine, workers: int = 1, extra_env: dict | None =
         ],
         env=env,
         cwd=ROOT,
-        stdout=subprocess.PIPE,
+        stdout=output,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -72,13 +75,14 @@ def running_collector(engine: Engine, workers: int = 1, extra_env: dict | None =
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(process.stdout.read().decode()) from None
+                    output.seek(0)
+                    raise RuntimeError(output.read().decode()[-5000:]) from None
                 time.sleep(0.1)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
-        process.stdout.close()
+        output.close()
 
 
 def post(base: str, events: list[dict], timeout: float = 5) -> tuple[int, dict, dict]:
