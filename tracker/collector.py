@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 
 import redis
 
+from clicktrail.identity import new_visitor_id
 from clicktrail.secrets.salt import DailySalts
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable
-from tracker.identity import new_visitor_id
 
 
 @dataclass

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 
 from clicktrail.contract.envelope import parse_batch
 from clicktrail.contract.record import LogRecord
+from clicktrail.identity import RequestFacts, build_records
 from clicktrail.simulator.batching import Batch
 from clicktrail.sites.model import Site
 
@@ -16,9 +17,6 @@ def records_of(
 ) -> Iterator[LogRecord]:
     """One record per batch and (ip, user agent), received ``received_delay_ms`` after sending.
     Identity is the sender's visitor id (``id_source`` ``server``), as with a write key."""
-    from tracker.identity import RequestFacts
-    from tracker.intake import build_records
-
     for batch in batches:
         parsed = parse_batch(batch.body)
         if parsed.rejected:

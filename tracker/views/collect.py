@@ -23,20 +23,17 @@ from clicktrail.contract.protocol import (
     PIXEL_PATH,
     WRITE_KEY_HEADER,
 )
+from clicktrail.identity import build_records, request_facts
 from clicktrail.sites.model import Site
 from pipelines.eventlog import LogUnavailable
 from tracker import metrics
-from tracker.client_ip import client_ip
 from tracker.collector import Collector
-from tracker.identity import RequestFacts
-from tracker.intake import build_records
 
 bp = Blueprint("collect", __name__)
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
 CORS_MAX_AGE = "86400"
-VALID_COOKIE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
 
 
 class Refused(Exception):
@@ -137,19 +134,13 @@ def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = No
         body = {"accepted": 0, "rejected": _rejections(rejected), "error": "no valid event"}
         return _json(400, body)
 
-    cookie = request.cookies.get(COLLECTOR_COOKIE)
-    facts = RequestFacts(
-        site=site,
-        ip=client_ip(
-            request.remote_addr or "",
-            request.headers.get("X-Forwarded-For"),
-            collector.settings.trusted_proxies,
-        ),
-        user_agent=request.headers.get("User-Agent", "")[:1024],
-        collector_cookie=cookie if cookie and _valid_id(cookie) else None,
+    facts = request_facts(
+        site,
+        peer=request.remote_addr or "",
+        headers=request.headers,
+        cookies=request.cookies,
+        trusted_proxies=collector.settings.trusted_proxies,
         linker=linker if linker is not None else batch.linker,
-        do_not_track=request.headers.get("DNT") == "1",
-        global_privacy_control=request.headers.get("Sec-GPC") == "1",
         server_side=server_side,
     )
     try:
@@ -191,10 +182,6 @@ def _set_visitor_cookie(response: Response, visitor_id: str) -> None:
         httponly=True,
         samesite="None" if cross_site and secure else "Lax",
     )
-
-
-def _valid_id(value: str) -> bool:
-    return 0 < len(value) <= 64 and set(value) <= VALID_COOKIE
 
 
 def _allow_origin(response: Response, origin: str) -> None:

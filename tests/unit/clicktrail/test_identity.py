@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 from clicktrail.contract.linker import make_linker
+from clicktrail.identity.visitor import RequestFacts, cookieless_id, resolve
 from clicktrail.sites.model import Site
-from tracker.identity import RequestFacts, cookieless_id, resolve
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0.0.0"
 NOW_MS = 1_764_000_000_000

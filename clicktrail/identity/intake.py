@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from clicktrail.contract.event import Event
 from clicktrail.contract.record import LogRecord
-from tracker.identity import Identity, RequestFacts, resolve
+from clicktrail.identity.visitor import Identity, RequestFacts, resolve
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ import ipaddress
 
 import pytest
 
-from tracker.client_ip import client_ip
+from clicktrail.identity.client_ip import client_ip
 
 PROXIES = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("::1/128")]
 
