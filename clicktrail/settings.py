@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from clicktrail import ports
 
@@ -198,302 +198,278 @@ def _existing_file(raw: str) -> Path:
     return path
 
 
-# --- the variables ---------------------------------------------------------------------------
+# --- the variables: each declared once, as a field of Settings ----------------------------
 
 
-@dataclass(frozen=True)
-class Variable:
-    """One environment variable: ``default`` may name other settings as ``{data_dir}``, ports
-    as ``{port:redis_state}``."""
-
-    field: str
-    parse: Callable[[str], Any]
-    default: str
-    doc: str
-
-    @property
-    def name(self) -> str:
-        return PREFIX + self.field.upper()
+def _text(raw: str) -> str:
+    return raw
 
 
-VARIABLES: tuple[Variable, ...] = (
-    Variable(
-        "port_offset",
-        _int_range(0, 40000),
-        "0",
-        "Added to every port of the port map (docs/services.md), so several copies of "
-        "Clicktrail run side by side.",
-    ),
-    Variable(
-        "data_dir",
-        Path,
-        "var",
-        "Folder for local state: the site registry, secrets, the chdb database.",
-    ),
-    Variable(
-        "sites_file",
-        Path,
-        "{data_dir}/sites.json",
-        "The site registry (docs/sites.md). Running services pick up changes by themselves.",
-    ),
-    Variable(
-        "sites_reload_seconds",
-        _float_range(0.0, 3600.0),
-        "1.0",
-        "How often a running service checks the site registry file for changes.",
-    ),
-    Variable(
-        "secrets_file",
-        Path,
-        "{data_dir}/secrets.json",
-        "Signing keys (docs/secrets.md). Created on first use with mode 0600.",
-    ),
-    Variable(
-        "signing_key_grace_days",
-        _int_range(0, 365),
-        "30",
-        "How long a rotated-out signing key still verifies.",
-    ),
-    Variable(
-        "salt_rotation_hour",
-        _int_range(0, 23),
-        "0",
-        "Hour of the day (UTC) at which the cookieless daily salt is replaced.",
-    ),
-    Variable(
-        "salt_grace_minutes",
-        _int_range(0, 720),
-        "30",
-        "How long the previous daily salt is kept after a rotation (to match sessions "
-        "that span it); then it is deleted.",
-    ),
-    Variable(
-        "event_log_url",
-        parse_event_log_url,
-        "redis://127.0.0.1:{port:redis_state}/0?stream=events",
-        "The event log: kafka://host:port[,host:port]/topic or redis://host:port/db?stream=name.",
-    ),
-    Variable(
-        "event_log_partitions",
-        _int_range(1, 1024),
-        "4",
-        "Partitions of the event log (Kafka partitions, or Redis streams <name>:<n>); a "
-        "visitor's records stay in one.",
-    ),
-    Variable(
-        "event_log_replication",
-        _int_range(1, 16),
-        "1",
-        "Kafka replication factor of a topic Clicktrail creates (min.insync.replicas is one less).",
-    ),
-    Variable(
-        "event_log_retention_hours",
-        _int_range(1, 24 * 365),
-        "168",
-        "How long the event log keeps records. They hold raw IP addresses: keep it short.",
-    ),
-    Variable(
-        "ack_timeout_ms",
-        _int_range(1, 10_000),
-        "50",
-        "How long the collector waits for the event log's acknowledgement before answering 503.",
-    ),
-    Variable(
-        "kafka_linger_ms",
-        _int_range(0, 1000),
-        "5",
-        "Kafka producer batching delay (measured: docs/benchmarks.md).",
-    ),
-    Variable(
-        "collector_bind",
-        str,
-        "127.0.0.1:{port:collector}",
-        "Address the collector (gunicorn) listens on.",
-    ),
-    Variable(
-        "collector_workers",
-        _int_range(1, 64),
-        "2",
-        "Collector worker processes (measured best on 2 cores: docs/benchmarks.md).",
-    ),
-    Variable(
-        "collector_worker_class",
-        _choice("gevent", "gthread"),
-        "gevent",
-        "gunicorn worker class of the collector (gevent measured best: docs/benchmarks.md).",
-    ),
-    Variable(
-        "collector_connections",
-        _int_range(1, 10_000),
-        "256",
-        "Requests one gevent worker serves at once (their log acknowledgements overlap).",
-    ),
-    Variable(
-        "collector_threads",
-        _int_range(1, 256),
-        "16",
-        "Threads per worker with the gthread worker class.",
-    ),
-    Variable(
-        "state_url",
-        parse_redis_url,
-        "redis://127.0.0.1:{port:redis_state}/0",
-        "Redis for durable state (daily salts, dedup marks). Must not evict: "
-        "maxmemory-policy noeviction.",
-    ),
-    Variable(
-        "profile_url",
-        parse_redis_url,
-        "redis://127.0.0.1:{port:redis_profile}/0",
-        "Redis for visitor profiles and caches; may evict (allkeys-lru).",
-    ),
-    Variable(
-        "profile_half_life_days",
-        _float_range(0.01, 365.0),
-        "7",
-        "Half-life of a visitor's category interest scores, decayed on event time "
-        "(docs/profiles.md).",
-    ),
-    Variable(
-        "profile_recent_products",
-        _int_range(1, 200),
-        "20",
-        "Recently viewed products kept per profile (also the co-view neighbours' pool).",
-    ),
-    Variable(
-        "profile_recent_categories",
-        _int_range(1, 200),
-        "10",
-        "Recently viewed categories kept per profile.",
-    ),
-    Variable(
-        "profile_purchased_items",
-        _int_range(1, 200),
-        "20",
-        "Purchased products kept per profile.",
-    ),
-    Variable(
-        "profile_ttl_days",
-        _int_range(1, 3650),
-        "30",
-        "A profile (and a co-view list) expires after this many days without events.",
-    ),
-    Variable(
-        "profile_include_bots",
-        _flag,
-        "false",
-        "Whether events flagged as bots update profiles and co-views.",
-    ),
-    Variable(
-        "profile_coview_window_minutes",
-        _int_range(1, 7 * 24 * 60),
-        "30",
-        "Two products viewed by one visitor within this time count as viewed together.",
-    ),
-    Variable(
-        "profile_coview_neighbours",
-        _int_range(0, 200),
-        "5",
-        "Most co-view pairs one product view adds (0: no co-views); at most "
-        "CLICKTRAIL_PROFILE_RECENT_PRODUCTS.",
-    ),
-    Variable(
-        "clickhouse_url",
-        parse_clickhouse_url,
-        "chdb://{data_dir}/chdb",
-        "The event store: clickhouse://[user[:password]@]host:port/database (server, "
-        "native protocol) or chdb:///path/to/dir (embedded, one process owns the folder).",
-    ),
-    Variable(
-        "geoip_db",
-        _existing_file,
-        "{geolite2}",
-        "MaxMind DB file (GeoIP2/GeoLite2 City). Default: the 2018 GeoLite2 City file "
-        "from the maxminddb-geolite2 package (docs/geoip.md).",
-    ),
-    Variable(
-        "pipeline_group",
-        str,
-        "pipeline",
-        "Consumer group of the pipeline workers; workers of one group share the partitions.",
-    ),
-    Variable(
-        "pipeline_batch_events",
-        _int_range(1, 100_000),
-        "10000",
-        "A pipeline batch ends at this many events...",
-    ),
-    Variable(
-        "pipeline_batch_ms",
-        _int_range(10, 60_000),
-        "1000",
-        "...or this long after its first record, whichever comes first.",
-    ),
-    Variable(
-        "dead_letter_max_share",
-        _float_range(0.0, 1.0),
-        "0.2",
-        "A worker stops (exit 3) when more than this share of the last 1,000 records went to "
-        "the dead-letter log: a bad deploy must not dead-letter everything.",
-    ),
-    Variable(
-        "trusted_proxies",
-        _networks,
-        "",
-        "Comma-separated networks (CIDR) whose X-Forwarded-For the collector believes.",
-    ),
-    Variable("log_level", _log_level, "INFO", "Python logging level."),
-)
+def _host_port(raw: str) -> str:
+    if not _is_host_port(raw):
+        raise ValueError(f"must be host:port, got {raw!r}")
+    return raw
 
-# Variables read by other tools that are not settings of a service.
-OTHER_VARIABLES = {
-    "CLICKTRAIL_SERVICES_DIR": "Run folder of `scripts/services` (default var/run/<offset>).",
-}
+
+def setting(section: str, parse: Callable[[str], Any], default: str, doc: str) -> Any:
+    """Declare one ``CLICKTRAIL_<FIELD>`` variable: the section (service) it belongs to, how
+    its text is parsed and checked, its default (may name other settings as ``{data_dir}`` and
+    ports as ``{port:redis_state}``) and what it means (``docs/configuration.md``)."""
+    return dataclasses.field(
+        metadata={"section": section, "parse": parse, "default": default, "doc": doc}
+    )
 
 
 @dataclass(frozen=True)
 class Settings:
-    port_offset: int
-    data_dir: Path
-    sites_file: Path
-    sites_reload_seconds: float
-    secrets_file: Path
-    signing_key_grace_days: int
-    salt_rotation_hour: int
-    salt_grace_minutes: int
-    event_log_url: EventLogTarget
-    event_log_partitions: int
-    event_log_replication: int
-    event_log_retention_hours: int
-    ack_timeout_ms: int
-    kafka_linger_ms: int
-    collector_bind: str
-    collector_workers: int
-    collector_worker_class: str
-    collector_connections: int
-    collector_threads: int
-    state_url: RedisTarget
-    profile_url: RedisTarget
-    profile_half_life_days: float
-    profile_recent_products: int
-    profile_recent_categories: int
-    profile_purchased_items: int
-    profile_ttl_days: int
-    profile_include_bots: bool
-    profile_coview_window_minutes: int
-    profile_coview_neighbours: int
-    clickhouse_url: ClickHouseTarget
-    geoip_db: Path
-    pipeline_group: str
-    pipeline_batch_events: int
-    pipeline_batch_ms: int
-    dead_letter_max_share: float
-    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
-    log_level: str
+    """Every ``CLICKTRAIL_*`` variable, parsed. Build with ``from_env``; ``to_env`` gives the
+    variables back (tests and benches start processes with it)."""
+
+    # general
+    port_offset: int = setting(
+        "general",
+        _int_range(0, 40000),
+        "0",
+        "Added to every port of the port map (docs/services.md), so several copies of "
+        "Clicktrail run side by side.",
+    )
+    data_dir: Path = setting(
+        "general",
+        Path,
+        "var",
+        "Folder for local state: the site registry, secrets, the chdb database.",
+    )
+    sites_file: Path = setting(
+        "general",
+        Path,
+        "{data_dir}/sites.json",
+        "The site registry (docs/sites.md). Running services pick up changes by themselves.",
+    )
+    sites_reload_seconds: float = setting(
+        "general",
+        _float_range(0.0, 3600.0),
+        "1.0",
+        "How often a running service checks the site registry file for changes.",
+    )
+    log_level: str = setting("general", _log_level, "INFO", "Python logging level.")
+
+    # identity and privacy
+    secrets_file: Path = setting(
+        "identity",
+        Path,
+        "{data_dir}/secrets.json",
+        "Signing keys (docs/secrets.md). Created on first use with mode 0600.",
+    )
+    signing_key_grace_days: int = setting(
+        "identity",
+        _int_range(0, 365),
+        "30",
+        "How long a rotated-out signing key still verifies.",
+    )
+    salt_rotation_hour: int = setting(
+        "identity",
+        _int_range(0, 23),
+        "0",
+        "Hour of the day (UTC) at which the cookieless daily salt is replaced.",
+    )
+    salt_grace_minutes: int = setting(
+        "identity",
+        _int_range(0, 720),
+        "30",
+        "How long the previous daily salt is kept after a rotation (to match sessions "
+        "that span it); then it is deleted.",
+    )
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = setting(
+        "identity",
+        _networks,
+        "",
+        "Comma-separated networks (CIDR) whose X-Forwarded-For the services believe.",
+    )
+    state_url: RedisTarget = setting(
+        "identity",
+        parse_redis_url,
+        "redis://127.0.0.1:{port:redis_state}/0",
+        "Redis for durable state (daily salts, dedup marks). Must not evict: "
+        "maxmemory-policy noeviction.",
+    )
+
+    # event log
+    event_log_url: EventLogTarget = setting(
+        "event log",
+        parse_event_log_url,
+        "redis://127.0.0.1:{port:redis_state}/0?stream=events",
+        "The event log: kafka://host:port[,host:port]/topic or redis://host:port/db?stream=name.",
+    )
+    event_log_partitions: int = setting(
+        "event log",
+        _int_range(1, 1024),
+        "4",
+        "Partitions of the event log (Kafka partitions, or Redis streams <name>:<n>); a "
+        "visitor's records stay in one.",
+    )
+    event_log_replication: int = setting(
+        "event log",
+        _int_range(1, 16),
+        "1",
+        "Kafka replication factor of a topic Clicktrail creates (min.insync.replicas is one less).",
+    )
+    event_log_retention_hours: int = setting(
+        "event log",
+        _int_range(1, 24 * 365),
+        "168",
+        "How long the event log keeps records. They hold raw IP addresses: keep it short.",
+    )
+    kafka_linger_ms: int = setting(
+        "event log",
+        _int_range(0, 1000),
+        "5",
+        "Kafka producer batching delay (measured: docs/benchmarks.md); less than "
+        "CLICKTRAIL_ACK_TIMEOUT_MS.",
+    )
+
+    # collector
+    ack_timeout_ms: int = setting(
+        "collector",
+        _int_range(1, 10_000),
+        "50",
+        "How long the collector waits for the event log's acknowledgement before answering 503.",
+    )
+    collector_bind: str = setting(
+        "collector",
+        _host_port,
+        "127.0.0.1:{port:collector}",
+        "Address the collector (gunicorn) listens on.",
+    )
+    collector_workers: int = setting(
+        "collector",
+        _int_range(1, 64),
+        "2",
+        "Collector worker processes (measured best on 2 cores: docs/benchmarks.md).",
+    )
+    collector_worker_class: str = setting(
+        "collector",
+        _choice("gevent", "gthread"),
+        "gevent",
+        "gunicorn worker class of the collector (gevent measured best: docs/benchmarks.md).",
+    )
+    collector_connections: int = setting(
+        "collector",
+        _int_range(1, 10_000),
+        "256",
+        "Requests one gevent worker serves at once (their log acknowledgements overlap).",
+    )
+    collector_threads: int = setting(
+        "collector",
+        _int_range(1, 256),
+        "16",
+        "Threads per worker with the gthread worker class.",
+    )
+
+    # profiles
+    profile_url: RedisTarget = setting(
+        "profiles",
+        parse_redis_url,
+        "redis://127.0.0.1:{port:redis_profile}/0",
+        "Redis for visitor profiles and caches; may evict (allkeys-lru).",
+    )
+    profile_half_life_days: float = setting(
+        "profiles",
+        _float_range(0.01, 365.0),
+        "7",
+        "Half-life of a visitor's category interest scores, decayed on event time "
+        "(docs/profiles.md).",
+    )
+    profile_recent_products: int = setting(
+        "profiles",
+        _int_range(1, 200),
+        "20",
+        "Recently viewed products kept per profile (also the co-view neighbours' pool).",
+    )
+    profile_recent_categories: int = setting(
+        "profiles",
+        _int_range(1, 200),
+        "10",
+        "Recently viewed categories kept per profile.",
+    )
+    profile_purchased_items: int = setting(
+        "profiles",
+        _int_range(1, 200),
+        "20",
+        "Purchased products kept per profile.",
+    )
+    profile_ttl_days: int = setting(
+        "profiles",
+        _int_range(1, 3650),
+        "30",
+        "A profile (and a co-view list) expires after this many days without events.",
+    )
+    profile_include_bots: bool = setting(
+        "profiles",
+        _flag,
+        "false",
+        "Whether events flagged as bots update profiles and co-views.",
+    )
+    profile_coview_window_minutes: int = setting(
+        "profiles",
+        _int_range(1, 7 * 24 * 60),
+        "30",
+        "Two products viewed by one visitor within this time count as viewed together.",
+    )
+    profile_coview_neighbours: int = setting(
+        "profiles",
+        _int_range(0, 200),
+        "5",
+        "Most co-view pairs one product view adds (0: no co-views); at most "
+        "CLICKTRAIL_PROFILE_RECENT_PRODUCTS.",
+    )
+
+    # warehouse
+    clickhouse_url: ClickHouseTarget = setting(
+        "warehouse",
+        parse_clickhouse_url,
+        "chdb://{data_dir}/chdb",
+        "The event store: clickhouse://[user[:password]@]host:port/database (server, "
+        "native protocol) or chdb:///path/to/dir (embedded, one process owns the folder).",
+    )
+
+    # pipeline
+    geoip_db: Path = setting(
+        "pipeline",
+        _existing_file,
+        "{geolite2}",
+        "MaxMind DB file (GeoIP2/GeoLite2 City). Default: the 2018 GeoLite2 City file "
+        "from the maxminddb-geolite2 package (docs/geoip.md).",
+    )
+    pipeline_group: str = setting(
+        "pipeline",
+        _text,
+        "pipeline",
+        "Consumer group of the pipeline workers; workers of one group share the partitions.",
+    )
+    pipeline_batch_events: int = setting(
+        "pipeline",
+        _int_range(1, 100_000),
+        "10000",
+        "A pipeline batch ends at this many events...",
+    )
+    pipeline_batch_ms: int = setting(
+        "pipeline",
+        _int_range(10, 60_000),
+        "1000",
+        "...or this long after its first record, whichever comes first.",
+    )
+    dead_letter_max_share: float = setting(
+        "pipeline",
+        _float_range(0.0, 1.0),
+        "0.2",
+        "A worker stops (exit 3) when more than this share of the last 1,000 records went to "
+        "the dead-letter log: a bad deploy must not dead-letter everything.",
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Read every variable (``overrides`` win, already parsed) and validate them together."""
+        """Read every variable (``overrides`` win, already parsed) and validate them, each on
+        its own and then together (``RULES``). Raises ``ConfigError`` naming every bad one."""
         env = dict(os.environ if environ is None else environ)
         errors = _unknown_variables(env)
         raw: dict[str, str] = {}
@@ -502,6 +478,9 @@ class Settings:
         for variable in VARIABLES:
             if variable.field in overrides:
                 values[variable.field] = overrides[variable.field]
+                raw[variable.field] = _format(overrides[variable.field])
+                if variable.field == "port_offset":
+                    offset = overrides["port_offset"]
                 continue
             text = env.get(variable.name)
             if text is None:
@@ -516,10 +495,124 @@ class Settings:
                 offset = values["port_offset"]
         if errors:
             raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
-        return cls(**values)
+        settings = cls(**values)
+        settings.check()
+        return settings
+
+    def check(self) -> None:
+        """The rules that tie variables together; ``ConfigError`` naming each broken one."""
+        errors = [message for rule in RULES if (message := rule(self))]
+        if errors:
+            raise ConfigError("invalid configuration:\n  " + "\n  ".join(errors))
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        """A copy with ``changes`` (parsed values), checked by the same rules."""
+        settings = dataclasses.replace(self, **changes)
+        settings.check()
+        return settings
+
+    def to_env(self) -> dict[str, str]:
+        """Every variable as text, such that ``Settings.from_env(s.to_env()) == s``."""
+        return {variable.name: _format(getattr(self, variable.field)) for variable in VARIABLES}
+
+    def section(self, name: str) -> dict[str, Any]:
+        """The settings of one section (``SECTIONS``), by field name."""
+        return {v.field: getattr(self, v.field) for v in VARIABLES if v.section == name}
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One environment variable, as ``setting`` declared it on a ``Settings`` field."""
+
+    field: str
+    section: str
+    parse: Callable[[str], Any]
+    default: str
+    doc: str
+
+    @property
+    def name(self) -> str:
+        return PREFIX + self.field.upper()
+
+
+VARIABLES: tuple[Variable, ...] = tuple(
+    Variable(field.name, **field.metadata) for field in dataclasses.fields(Settings)
+)
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(v.section for v in VARIABLES))
+
+# Variables read by other tools that are not settings of a service.
+OTHER_VARIABLES = {
+    "CLICKTRAIL_SERVICES_DIR": "Run folder of `scripts/services` (default var/run/<offset>).",
+}
+
+
+# --- rules between variables -----------------------------------------------------------------
+
+
+def _coviews_within_recent_products(settings: Settings) -> str | None:
+    if settings.profile_coview_neighbours > settings.profile_recent_products:
+        return (
+            "CLICKTRAIL_PROFILE_COVIEW_NEIGHBOURS: at most CLICKTRAIL_PROFILE_RECENT_PRODUCTS "
+            f"({settings.profile_recent_products}), got {settings.profile_coview_neighbours}"
+        )
+    return None
+
+
+def _linger_within_ack_bound(settings: Settings) -> str | None:
+    if (
+        isinstance(settings.event_log_url, KafkaTarget)
+        and settings.kafka_linger_ms >= settings.ack_timeout_ms
+    ):
+        return (
+            f"CLICKTRAIL_KAFKA_LINGER_MS: must be less than CLICKTRAIL_ACK_TIMEOUT_MS "
+            f"({settings.ack_timeout_ms}), got {settings.kafka_linger_ms}: every request "
+            "would wait out the bound and answer 503"
+        )
+    return None
+
+
+def _durable_log_on_the_state_redis(settings: Settings) -> str | None:
+    log = settings.event_log_url
+    if isinstance(log, RedisTarget) and log.url == settings.profile_url.url:
+        return (
+            "CLICKTRAIL_EVENT_LOG_URL: must not be the profile Redis "
+            f"(CLICKTRAIL_PROFILE_URL, {log.url}), which may evict: records would be lost"
+        )
+    if settings.state_url.url == settings.profile_url.url:
+        return (
+            "CLICKTRAIL_STATE_URL: must not be the profile Redis (CLICKTRAIL_PROFILE_URL), "
+            "which may evict: salts would be lost"
+        )
+    return None
+
+
+RULES: tuple[Callable[[Settings], str | None], ...] = (
+    _coviews_within_recent_products,
+    _linger_within_ack_bound,
+    _durable_log_on_the_state_redis,
+)
+
+
+# --- text back from values ---------------------------------------------------------------------
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, RedisTarget):
+        return f"{value.url}?stream={value.stream}" if value.stream else value.url
+    if isinstance(value, KafkaTarget):
+        return f"kafka://{','.join(value.bootstrap_servers)}/{value.topic}"
+    if isinstance(value, ClickHouseServerTarget):
+        user = quote(value.user, safe="")
+        password = f":{quote(value.password, safe='')}" if value.password else ""
+        return f"clickhouse://{user}{password}@{value.host}:{value.port}/{value.database}"
+    if isinstance(value, ChdbTarget):
+        text = f"chdb://{quote(str(value.path), safe='/')}"
+        return text if value.database == "clicktrail" else f"{text}?database={value.database}"
+    if isinstance(value, tuple):
+        return ",".join(_format(item) for item in value)
+    return str(value)
 
 
 def _expand_default(template: str, raw: Mapping[str, str], offset: int) -> str:
@@ -543,15 +636,21 @@ def _unknown_variables(env: Mapping[str, str]) -> list[str]:
 
 
 def configuration_markdown() -> str:
-    """The variable table of ``docs/configuration.md``."""
-    lines = ["| Variable | Default | Meaning |", "|---|---|---|"]
-    for variable in VARIABLES:
-        if variable.default == "{geolite2}":
-            shown = "GeoLite2 City from `maxminddb-geolite2`"
-        else:
-            default = _expand_default(variable.default, {"data_dir": "var"}, 0)
-            shown = f"`{default}`" if default else "(empty)"
-        lines.append(f"| `{variable.name}` | {shown} | {variable.doc} |")
+    """The variable tables of ``docs/configuration.md``, one per section."""
+    lines: list[str] = []
+    for section in SECTIONS:
+        lines += [f"### {section}", "", "| Variable | Default | Meaning |", "|---|---|---|"]
+        for variable in VARIABLES:
+            if variable.section != section:
+                continue
+            if variable.default == "{geolite2}":
+                shown = "GeoLite2 City from `maxminddb-geolite2`"
+            else:
+                default = _expand_default(variable.default, {"data_dir": "var"}, 0)
+                shown = f"`{default}`" if default else "(empty)"
+            lines.append(f"| `{variable.name}` | {shown} | {variable.doc} |")
+        lines.append("")
+    lines += ["### other tools", "", "| Variable | Meaning |", "|---|---|"]
     for name, doc in OTHER_VARIABLES.items():
-        lines.append(f"| `{name}` | | {doc} |")
+        lines.append(f"| `{name}` | {doc} |")
     return "\n".join(lines) + "\n"

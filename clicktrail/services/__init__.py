@@ -130,12 +130,17 @@ def status(names: Sequence[str] | None = None) -> dict[str, ServiceStatus]:
     return {s.name: s.status() for s in _services(names)}
 
 
-def urls() -> dict[str, str]:
-    """Connection URLs of the services at the current port offset, as ``CLICKTRAIL_*`` values."""
+def urls(kafka: bool = False) -> dict[str, str]:
+    """Connection URLs of the services at the current port offset, as ``CLICKTRAIL_*`` settings
+    (each one a variable the services accept). ``kafka``: the event log on the broker."""
     state = ports.port("redis_state")
+    log = (
+        f"kafka://{process.HOST}:{ports.port('kafka')}/events"
+        if kafka
+        else f"redis://{process.HOST}:{state}/0?stream=events"
+    )
     return {
-        "CLICKTRAIL_EVENT_LOG_URL": f"redis://{process.HOST}:{state}/0?stream=events",
-        "CLICKTRAIL_KAFKA_URL": f"kafka://{process.HOST}:{ports.port('kafka')}/events",
+        "CLICKTRAIL_EVENT_LOG_URL": log,
         "CLICKTRAIL_STATE_URL": f"redis://{process.HOST}:{state}/0",
         "CLICKTRAIL_PROFILE_URL": f"redis://{process.HOST}:{ports.port('redis_profile')}/0",
         "CLICKTRAIL_CLICKHOUSE_URL": (

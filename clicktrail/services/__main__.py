@@ -24,6 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("command", choices=("install", "start", "stop", "status", "urls"))
     parser.add_argument(
+        "--kafka",
+        action="store_true",
+        help="urls: the event log on the Kafka broker instead of Redis Streams",
+    )
+    parser.add_argument(
         "names",
         nargs="*",
         default=[],
@@ -55,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "status":
             return _print_status(names)
         else:
-            for key, value in services.urls().items():
+            for key, value in services.urls(kafka=args.kafka).items():
                 print(f"{key}={value}")
     except ServiceError as error:
         print(f"services: error: {error}", file=sys.stderr)

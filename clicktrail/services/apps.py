@@ -42,8 +42,13 @@ class App(Service):
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         return env
 
+    @property
+    def address(self) -> str:
+        """host:port to probe for readiness."""
+        return f"127.0.0.1:{self.port}"
+
     def ready(self) -> bool:
-        url = f"http://127.0.0.1:{self.port}{self.ready_path}"
+        url = f"http://{self.address}{self.ready_path}"
         try:
             with urllib.request.urlopen(url, timeout=1):
                 return True
@@ -54,8 +59,20 @@ class App(Service):
 class Collector(App):
     name = "collector"
     port_name = "collector"
-    ready_path = "/healthz"
+    ready_path = "/readyz"
     start_timeout = 30.0
+
+    @property
+    def address(self) -> str:
+        # gunicorn binds where CLICKTRAIL_COLLECTOR_BIND says (its config reads the settings);
+        # a wildcard address is probed on loopback.
+        bind = os.environ.get("CLICKTRAIL_COLLECTOR_BIND")
+        if not bind:
+            return super().address
+        host, _, port = bind.rpartition(":")
+        if host in ("", "0.0.0.0", "::", "[::]"):
+            host = "127.0.0.1"
+        return f"{host}:{port}"
 
     def command(self) -> list[str]:
         return [
@@ -64,8 +81,6 @@ class Collector(App):
             "gunicorn",
             "-c",
             "python:tracker.gunicorn_conf",
-            "--bind",
-            f"127.0.0.1:{self.port}",
             "--name",
             str(self.config_file),
             "tracker.wsgi:app",

@@ -29,19 +29,7 @@ class Engine:
 
     def env(self) -> dict[str, str]:
         """The same settings as environment variables, for a server started as a process."""
-        target = self.settings.event_log_url
-        if hasattr(target, "topic"):
-            log_url = f"kafka://{','.join(target.bootstrap_servers)}/{target.topic}"
-        else:
-            log_url = f"{target.url}?stream={target.stream}"
-        return {
-            "CLICKTRAIL_DATA_DIR": str(self.data_dir),
-            "CLICKTRAIL_EVENT_LOG_URL": log_url,
-            "CLICKTRAIL_EVENT_LOG_PARTITIONS": str(self.settings.event_log_partitions),
-            "CLICKTRAIL_ACK_TIMEOUT_MS": str(self.settings.ack_timeout_ms),
-            "CLICKTRAIL_SITES_RELOAD_SECONDS": "0.1",
-            "CLICKTRAIL_TRUSTED_PROXIES": ",".join(str(n) for n in self.settings.trusted_proxies),
-        }
+        return self.settings.to_env()
 
 
 def make_engine(tmp_path: Path, log: str, **overrides) -> Engine:

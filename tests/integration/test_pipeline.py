@@ -350,18 +350,7 @@ def test_a_flood_of_bad_records_stops_the_worker_loudly(
 
 
 def _worker_process(engine: Engine, extra: list[str] | None = None) -> subprocess.Popen:
-    target = engine.settings.clickhouse_url
-    env = {
-        **os.environ,
-        **engine.env(),
-        "CLICKTRAIL_CLICKHOUSE_URL": f"clickhouse://{target.host}:{target.port}/{target.database}",
-        "CLICKTRAIL_GEOIP_DB": str(engine.settings.geoip_db),
-        "CLICKTRAIL_PIPELINE_BATCH_EVENTS": str(engine.settings.pipeline_batch_events),
-        "CLICKTRAIL_PIPELINE_BATCH_MS": str(engine.settings.pipeline_batch_ms),
-        "CLICKTRAIL_SITES_FILE": str(engine.settings.sites_file),
-        "CLICKTRAIL_PROFILE_URL": engine.settings.profile_url.url,
-        "CLICKTRAIL_PIPELINE_GROUP": engine.settings.pipeline_group,
-    }
+    env = {**os.environ, **engine.env()}
     return subprocess.Popen(
         [sys.executable, "-m", "clicktrail.cli", "pipeline", *(extra or [])],
         env=env,

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from clicktrail.settings import Settings
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "services"
 BASE_REDIS_STATE = 17379  # clicktrail.ports.BASE_PORTS, restated so a change there is noticed
@@ -199,11 +201,15 @@ def test_urls_follow_the_port_offset(tmp_path: Path) -> None:
     urls = dict(line.split("=", 1) for line in result.stdout.splitlines())
     assert urls == {
         "CLICKTRAIL_EVENT_LOG_URL": "redis://127.0.0.1:17879/0?stream=events",
-        "CLICKTRAIL_KAFKA_URL": "kafka://127.0.0.1:17592/events",
         "CLICKTRAIL_STATE_URL": "redis://127.0.0.1:17879/0",
         "CLICKTRAIL_PROFILE_URL": "redis://127.0.0.1:17880/0",
         "CLICKTRAIL_CLICKHOUSE_URL": "clickhouse://127.0.0.1:18400/clicktrail",
     }
+    kafka = ok(run(500, tmp_path, "urls", "--kafka"))
+    with_kafka = dict(line.split("=", 1) for line in kafka.stdout.splitlines())
+    assert with_kafka["CLICKTRAIL_EVENT_LOG_URL"] == "kafka://127.0.0.1:17592/events"
+    for printed in (urls, with_kafka):  # every line is a setting the services accept
+        Settings.from_env({**printed, "CLICKTRAIL_PORT_OFFSET": "500"})
 
 
 def test_unknown_service_and_command_are_usage_errors(tmp_path: Path) -> None:

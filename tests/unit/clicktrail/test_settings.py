@@ -78,3 +78,73 @@ def test_trusted_proxies_parse():
 
 def test_docs_list_every_variable_with_its_default():
     assert configuration_markdown() in DOCS.read_text(), "run: clicktrail config docs"
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {},
+        {
+            "CLICKTRAIL_PORT_OFFSET": "300",
+            "CLICKTRAIL_DATA_DIR": "/tmp/ct data",
+            "CLICKTRAIL_EVENT_LOG_URL": "kafka://a:1,b:2/clicks",
+            "CLICKTRAIL_CLICKHOUSE_URL": "clickhouse://app:s%40c:r%2Ft@db:9440/analytics",
+            "CLICKTRAIL_TRUSTED_PROXIES": "10.0.0.0/8,::1",
+            "CLICKTRAIL_PROFILE_INCLUDE_BOTS": "yes",
+        },
+        {"CLICKTRAIL_CLICKHOUSE_URL": "chdb:///srv/ch%20db?database=other"},
+    ],
+)
+def test_to_env_gives_back_the_same_settings(environ):
+    settings = Settings.from_env(environ)
+    assert Settings.from_env(settings.to_env()) == settings
+
+
+def test_overridden_data_dir_moves_the_defaults_with_it(tmp_path):
+    settings = Settings.from_env({}, data_dir=tmp_path)
+    assert settings.sites_file == tmp_path / "sites.json"
+    assert settings.clickhouse_url == ChdbTarget(path=tmp_path / "chdb")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        (
+            {"CLICKTRAIL_PROFILE_COVIEW_NEIGHBOURS": "50"},
+            "CLICKTRAIL_PROFILE_COVIEW_NEIGHBOURS: at most CLICKTRAIL_PROFILE_RECENT_PRODUCTS",
+        ),
+        (
+            {"CLICKTRAIL_EVENT_LOG_URL": "kafka://k:1/e", "CLICKTRAIL_KAFKA_LINGER_MS": "50"},
+            "CLICKTRAIL_KAFKA_LINGER_MS: must be less than CLICKTRAIL_ACK_TIMEOUT_MS",
+        ),
+        (
+            {"CLICKTRAIL_EVENT_LOG_URL": "redis://127.0.0.1:17380/0?stream=e"},
+            "CLICKTRAIL_EVENT_LOG_URL: must not be the profile Redis",
+        ),
+        (
+            {"CLICKTRAIL_STATE_URL": "redis://127.0.0.1:17380/0"},
+            "CLICKTRAIL_STATE_URL: must not be the profile Redis",
+        ),
+        ({"CLICKTRAIL_COLLECTOR_BIND": "localhost"}, "must be host:port"),
+    ],
+)
+def test_rules_between_variables(environ, message):
+    with pytest.raises(ConfigError, match=message):
+        Settings.from_env(environ)
+
+
+def test_replace_checks_the_rules_too():
+    with pytest.raises(ConfigError, match="COVIEW"):
+        Settings.from_env({}).replace(profile_coview_neighbours=21)
+
+
+def test_a_redis_log_with_a_long_linger_is_fine():
+    assert Settings.from_env({"CLICKTRAIL_KAFKA_LINGER_MS": "500"}).kafka_linger_ms == 500
+
+
+def test_every_variable_has_a_section_and_a_doc():
+    from clicktrail.settings import SECTIONS, VARIABLES
+
+    assert {v.section for v in VARIABLES} == set(SECTIONS)
+    assert all(v.doc and v.name.startswith("CLICKTRAIL_") for v in VARIABLES)
+    assert Settings.from_env({}).section("collector")["ack_timeout_ms"] == 50
