@@ -17,7 +17,8 @@ class DeliveryWatch:
 
     A partition is *failing* from its first failure after its last acknowledgement, once it has
     failed twice (one late acknowledgement under load, with no traffic after it, is not a
-    failing partition); one acknowledgement clears it. Thread-safe: request threads report, the probe reads."""
+    failing partition); one acknowledgement clears it. Thread-safe: request threads report,
+    the readiness probe reads."""
 
     def __init__(self, unready_after: float, stuck_after: float) -> None:
         self.unready_after = unready_after  # failing this long: not ready

@@ -251,10 +251,11 @@ def test_odd_text_is_refused_per_event(client, log_reader, name, body, status):
 @pytest.mark.parametrize("where", ["body", "event", "context"])
 def test_deeply_nested_json_is_a_clear_400(client, log_reader, deep, where):
     good = json.dumps(page_view())
+    with_context = good.replace("{", '{"context":' + deep + ",", 1)
     body = {
         "body": deep,
-        "event": '{"site_id":"shop","events":[%s,%s]}' % (good, deep),
-        "context": '{"site_id":"shop","events":[%s]}' % good.replace("{", '{"context":%s,' % deep, 1),
+        "event": '{"site_id":"shop","events":[' + good + "," + deep + "]}",
+        "context": '{"site_id":"shop","events":[' + with_context + "]}",
     }[where]
     assert len(body) < 64 * 1024
     response = post(client, body.encode())
