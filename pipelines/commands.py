@@ -28,10 +28,10 @@ def _settings():  # noqa: ANN202 - avoids importing the CLI module here
 )
 @click.option(
     "--sinks",
-    type=click.Choice(["all", "warehouse", "profiles"]),
     default="all",
     show_default=True,
-    help="Write only one sink (benchmarks, rebuilding one side).",
+    help="Writer steps to run, comma-separated (warehouse, profiles, ...): benchmarks, "
+    "rebuilding one side.",
 )
 @click.option(
     "--stats-json",
@@ -72,14 +72,15 @@ def pipeline(
             stop,
             consumer=consumer,
             idle_exit_seconds=exit_when_idle,
-            with_profiles=sinks in ("all", "profiles"),
-            with_warehouse=sinks in ("all", "warehouse"),
+            steps=None if sinks == "all" else [name.strip() for name in sinks.split(",")],
             keep_lags=stats_json is not None,
             on_start=_metrics_server(metrics_port),
         )
     except DeadLetterStorm as exc:
         click.echo(f"pipeline stopped: {exc}", err=True)
         sys.exit(3)
+    except ValueError as exc:  # an unknown step name
+        raise click.BadParameter(str(exc), param_hint="--sinks") from None
     stats = worker.stats
     if stats_json:
         import json

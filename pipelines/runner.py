@@ -7,7 +7,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from clicktrail.settings import ChdbTarget, Settings
@@ -15,13 +15,16 @@ from clicktrail.sites.registry import SiteRegistry
 from pipelines.enrich import DeviceDetector, GeoLocator
 from pipelines.eventlog.factory import open_event_log
 from pipelines.rows import RowBuilder
+from pipelines.steps.base import WriteStep
+from pipelines.steps.profiles import ProfileStep, ProfileWriter
+from pipelines.steps.warehouse import WarehouseStep
 from pipelines.warehouse.base import Warehouse, WarehouseUnavailable
 from pipelines.warehouse.embedded import ChdbWarehouse, FolderLocked
 from pipelines.warehouse.factory import open_warehouse
 from pipelines.warehouse.host import ChdbHost
 from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.sink import WarehouseSink
-from pipelines.worker import PipelineWorker, ProfileWriter, WorkerConfig
+from pipelines.worker import PipelineWorker, WorkerConfig
 
 log = logging.getLogger("clicktrail.pipeline")
 
@@ -67,18 +70,38 @@ def open_profile_writer(settings: Settings) -> ProfileWriter:
     return ProfileSink(client, ProfileConfig.from_settings(settings))
 
 
+# The writer steps, by name, in the order they are listed (``--sinks``); each is built from the
+# settings and the warehouse this worker holds. A new store: one module in pipelines/steps/ and
+# one line here.
+STEPS: dict[str, Callable[[Settings, Warehouse], WriteStep]] = {
+    "warehouse": lambda settings, warehouse: WarehouseStep(WarehouseSink(warehouse)),
+    "profiles": lambda settings, warehouse: ProfileStep(open_profile_writer(settings)),
+}
+
+
+def build_steps(
+    settings: Settings, warehouse: Warehouse, names: Sequence[str] | None = None
+) -> list[WriteStep]:
+    """The steps named (default: all of ``STEPS``), in ``STEPS`` order."""
+    chosen = list(STEPS) if names is None else list(names)
+    unknown = [name for name in chosen if name not in STEPS]
+    if unknown:
+        raise ValueError(f"unknown step {', '.join(unknown)}; known: {', '.join(STEPS)}")
+    return [STEPS[name](settings, warehouse) for name in STEPS if name in chosen]
+
+
 def run_worker(
     settings: Settings,
     stop: threading.Event,
     consumer: str | None = None,
     idle_exit_seconds: float | None = None,
-    with_profiles: bool = True,
-    with_warehouse: bool = True,
+    steps: Sequence[str] | None = None,
     config: WorkerConfig | None = None,
     keep_lags: bool = False,
     on_start: Callable[[PipelineWorker], None] | None = None,
 ) -> PipelineWorker:
-    """Run one worker until ``stop`` is set; returns it (with its stats) after a clean stop."""
+    """Run one worker until ``stop`` is set; returns it (with its stats) after a clean stop.
+    ``steps``: the writer steps to run, by name (default: every one of ``STEPS``)."""
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     event_log = open_event_log(settings, ack_timeout=WORKER_LOG_TIMEOUT)
     event_log.ensure_created()
@@ -87,13 +110,13 @@ def run_worker(
     try:
         with owned_warehouse(settings) as warehouse:
             _migrate_with_retry(warehouse, stop)
+            writers = build_steps(settings, warehouse, steps)
             reader = event_log.reader(settings.pipeline_group, consumer)
             worker = PipelineWorker(
                 event_log,
                 reader,
                 RowBuilder(geo, DeviceDetector(), registry.get),
-                WarehouseSink(warehouse) if with_warehouse else None,
-                open_profile_writer(settings) if with_profiles else None,
+                writers,
                 config
                 or WorkerConfig(
                     batch_events=settings.pipeline_batch_events,
@@ -102,18 +125,31 @@ def run_worker(
                     keep_lags=keep_lags,
                 ),
                 stop,
+                timezone_of=lambda site_id: _timezone(registry, site_id),
             )
-            log.info("pipeline worker %s reading %s", consumer, event_log.name)
+            log.info(
+                "pipeline worker %s reading %s, writing %s",
+                consumer,
+                event_log.name,
+                ", ".join(step.name for step in writers),
+            )
             if on_start is not None:
                 on_start(worker)
             try:
                 worker.run(idle_exit_seconds)
             finally:
                 reader.close()
+                for step in writers:
+                    step.close()
             return worker
     finally:
         geo.close()
         event_log.close()
+
+
+def _timezone(registry: SiteRegistry, site_id: str) -> str:
+    site = registry.get(site_id)
+    return site.timezone if site is not None else "UTC"
 
 
 def _migrate_with_retry(warehouse: Warehouse, stop: threading.Event) -> None:

@@ -1,11 +1,12 @@
-"""The pipeline worker: decode → enrich → batch → write ClickHouse → write profiles → commit.
+"""The pipeline worker: decode → enrich → batch → writer steps → dead letters → commit.
 
-A batch ends at ``batch_events`` events or ``batch_seconds`` after its first record. Offsets are
-committed only after both sinks and the dead-letter log have acknowledged the whole batch, so a
-crash at any point replays records instead of losing them, and both sinks make a replay
-harmless (the warehouse collapses rows by their client-set key, the profile sink skips positions
-it has applied). A sink that is down is retried with backoff, holding the batch in memory and
-committing nothing, until it is back.
+A batch ends at ``batch_events`` events or ``batch_seconds`` after its first record. The writer
+steps (``pipelines.steps``: ClickHouse, profiles, ...) write it at once, each on its own
+thread; offsets are committed only after every step and the dead-letter log have acknowledged
+the whole batch, so a crash at any point replays records instead of losing them, and every step
+makes a replay harmless (the warehouse collapses rows by their client-set key, the profile sink
+skips positions it has applied). A step whose store is down is retried with backoff, holding the
+batch in memory and committing nothing, until it is back.
 """
 
 from __future__ import annotations
@@ -19,22 +20,21 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from clicktrail.contract.deadletter import DeadLetter
 from clicktrail.contract.envelope import MAX_EVENTS
 from clicktrail.contract.record import LogRecord, RecordError
 from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable
-from pipelines.positions import Position, position_of
+from pipelines.positions import position_of
 from pipelines.rows import RowBuilder
-from pipelines.warehouse.columns import Row
-from pipelines.warehouse.sink import WarehouseSink
+from pipelines.steps.base import PreparedBatch, WriteStep
+from pipelines.steps.days import SiteDays
 
 log = logging.getLogger("clicktrail.pipeline")
 
-
-class ProfileWriter(Protocol):
-    def apply(self, batch: Sequence[tuple[Position, Sequence[Row]]]) -> Any: ...
+# Steps of the worker's own, timed beside the writer steps.
+OWN_STEPS = ("read", "decode", "enrich", "days", "dead_letters", "commit")
 
 
 class DeadLetterStorm(RuntimeError):
@@ -61,11 +61,7 @@ class WorkerStats:
     events: int = 0
     dead_letters: int = 0
     retries: int = 0
-    seconds: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys(
-            ("read", "decode", "enrich", "warehouse", "profiles", "dead_letters", "commit"), 0.0
-        )
-    )
+    seconds: dict[str, float] = field(default_factory=lambda: dict.fromkeys(OWN_STEPS, 0.0))
     lags_ms: array = field(default_factory=lambda: array("d"))
     first_read: float = 0.0  # time.monotonic() of the first record read
     last_commit: float = 0.0  # and of the last commit
@@ -97,17 +93,6 @@ class WorkerStats:
 
 
 @dataclass
-class _Prepared:
-    """A batch enriched and ready for the sinks."""
-
-    messages: list[LogMessage]
-    events: list[Row]
-    links: list[Row]
-    by_position: list[tuple[Position, Sequence[Row]]]
-    dead: list[DeadLetter]
-
-
-@dataclass
 class _Batch:
     messages: list[LogMessage] = field(default_factory=list)
     records: list[tuple[LogMessage, LogRecord]] = field(default_factory=list)
@@ -121,28 +106,37 @@ class PipelineWorker:
         event_log: EventLog,
         reader: LogReader,
         builder: RowBuilder,
-        warehouse: WarehouseSink | None,
-        profiles: ProfileWriter | None,
+        steps: Sequence[WriteStep],
         config: WorkerConfig | None = None,
         stop: threading.Event | None = None,
         clock: Callable[[], float] = time.time,
+        timezone_of: Callable[[str], str] = lambda site_id: "UTC",
     ) -> None:
+        """``steps`` write each batch (in parallel); ``timezone_of(site_id)`` names a site's
+        time zone, for the site-local days a batch touched."""
+        names = [step.name for step in steps]
+        if len(set(names)) != len(names) or set(names) & set(OWN_STEPS):
+            raise ValueError(f"step names must be unique and not {OWN_STEPS}: {names}")
         self.event_log = event_log
         self.reader = reader
         self.builder = builder
-        self.warehouse = warehouse
-        self.profiles = profiles
+        self.steps = tuple(steps)
         self.config = config or WorkerConfig()
         self.stop = stop or threading.Event()
         self.stats = WorkerStats()
+        self.stats.seconds.update(dict.fromkeys(names, 0.0))
+        self._days = SiteDays(timezone_of)
         self._clock = clock
         self._recent: deque[bool] = deque(maxlen=self.config.dead_letter_window)
         # Events per record so far, to size log reads. The prior is the fattest record (one
         # request's events, at most MAX_EVENTS), so no read overshoots a batch by much.
         self._records_seen = 1
         self._events_seen = MAX_EVENTS
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="sink-writer")
-        self._profile_writer = ThreadPoolExecutor(1, thread_name_prefix="profile-writer")
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="batch-writer")
+        self._step_threads = {
+            step.name: ThreadPoolExecutor(1, thread_name_prefix=f"step-{step.name}")
+            for step in self.steps
+        }
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -155,7 +149,7 @@ class PipelineWorker:
         N+1; N is committed (here: consumers are not thread-safe) before N+1 is handed over,
         so sinks see batches in log order and nothing is committed before it is written."""
         idle_since = time.monotonic()
-        pending: tuple[Future[bool], _Prepared] | None = None
+        pending: tuple[Future[bool], PreparedBatch] | None = None
         try:
             while not self.stop.is_set():
                 batch = self._collect()
@@ -180,7 +174,8 @@ class PipelineWorker:
             if pending is not None:
                 self._finish(pending)
             self._writer.shutdown(wait=True)
-            self._profile_writer.shutdown(wait=True)
+            for thread in self._step_threads.values():
+                thread.shutdown(wait=True)
 
     def _collect(self) -> _Batch:
         batch = _Batch()
@@ -233,9 +228,9 @@ class PipelineWorker:
 
     # --- one batch -----------------------------------------------------------------------
 
-    def _prepare(self, batch: _Batch) -> _Prepared:
+    def _prepare(self, batch: _Batch) -> PreparedBatch:
         started = time.perf_counter()
-        prepared = _Prepared(batch.messages, [], [], [], batch.dead)
+        prepared = PreparedBatch(batch.messages, dead=batch.dead)
         for message, record in batch.records:
             try:
                 built = self.builder.build(record)
@@ -254,27 +249,23 @@ class PipelineWorker:
             if built.events:
                 position = position_of(self.event_log.name, message)
                 prepared.by_position.append((position, built.events))
-        self.stats.seconds["enrich"] += time.perf_counter() - started
+        counted = time.perf_counter()
+        self.stats.seconds["enrich"] += counted - started
+        prepared.touched_days = self._days.touched(prepared.events)
+        self.stats.seconds["days"] += time.perf_counter() - counted
         self._check_dead_letter_share()
         return prepared
 
-    def _write(self, prepared: _Prepared) -> bool:
-        """Both sinks at once (each waits on its server), then the dead letters. False: the
+    def _write(self, prepared: PreparedBatch) -> bool:
+        """Every step at once (each waits on its store), then the dead letters. False: the
         worker was stopped before everything was written (nothing may be committed)."""
-        profiles = self.profiles
-        profile_write: Future[bool] | None = None
-        if profiles is not None and prepared.by_position:
-            profile_write = self._profile_writer.submit(
-                self._retry, "profiles", lambda: profiles.apply(prepared.by_position)
+        writes = [
+            self._step_threads[step.name].submit(
+                self._retry, step.name, lambda step=step: step.write(prepared)
             )
-        written = True
-        warehouse = self.warehouse
-        if warehouse is not None:
-            written = self._retry(
-                "warehouse", lambda: warehouse.write(prepared.events, prepared.links)
-            )
-        if profile_write is not None:
-            written = profile_write.result() and written
+            for step in self.steps
+        ]
+        written = all([write.result() for write in writes])  # a list: wait for every one
         if written and prepared.dead:
             written = self._retry(
                 "dead_letters",
@@ -285,17 +276,17 @@ class PipelineWorker:
             self.stats.lags_ms.extend(now_ms - row["received_ms"] for row in prepared.events)
         return written
 
-    def _finish(self, pending: tuple[Future[bool], _Prepared]) -> None:
+    def _finish(self, pending: tuple[Future[bool], PreparedBatch]) -> None:
         written, prepared = pending
         if written.result():
             self._commit(prepared)
 
-    def _commit(self, prepared: _Prepared) -> None:
+    def _commit(self, prepared: PreparedBatch) -> None:
         committed = time.perf_counter()
         try:
             self.reader.commit(prepared.messages)
         except LogUnavailable as exc:
-            # Written but not committed: the records come again and both sinks skip them.
+            # Written but not committed: the records come again and every step skips them.
             log.warning("commit failed, the batch will be replayed harmlessly: %s", exc)
         self.stats.seconds["commit"] += time.perf_counter() - committed
         self.stats.last_commit = time.monotonic()

@@ -4,6 +4,7 @@ server change nothing."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -295,7 +296,7 @@ def test_a_batch_ends_near_its_event_bound_with_fat_records(
     log = open_event_log(engine.settings, ack_timeout=5)
     reader = log.reader("sizing", "c1")
     worker = PipelineWorker(
-        log, reader, None, None, None, WorkerConfig(batch_events=1000), threading.Event()
+        log, reader, None, [], WorkerConfig(batch_events=1000), threading.Event()
     )  # type: ignore[arg-type]
     sizes = [worker._collect().events for _ in range(5)]
     assert all(1000 <= size <= 1100 for size in sizes), sizes  # never all 500 records at once
@@ -454,3 +455,55 @@ def test_clickhouse_stopped_during_ingest_loses_and_doubles_nothing(
     assert count(engine) == expected
     assert count(engine, final=False) == expected  # nothing written twice either
     assert profile_event_total(engine) == human_events(engine) > 0
+
+
+class RecordingStep:
+    """A third store, wired as a new step is: one line in ``STEPS``. Fails its first two
+    writes, to show every step gets the same retries."""
+
+    name = "recording"
+
+    def __init__(self) -> None:
+        self.failures = 2
+        self.events: list[str] = []
+        self.touched: set = set()
+
+    def write(self, batch) -> None:  # noqa: ANN001
+        if self.failures:
+            self.failures -= 1
+            raise ConnectionError("the store is warming up")
+        self.events += [row["event_id"] for row in batch.events]
+        self.touched |= batch.touched_days
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.redis
+def test_a_new_writer_step_gets_every_batch_retries_and_site_days(
+    tmp_path, chdb_folder, shared_small_geoip_db, simulated, monkeypatch
+):
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from clicktrail.sites.registry import edit_sites
+    from pipelines import runner
+
+    engine = pipeline_engine(tmp_path, "redis", "chdb", chdb_folder, shared_small_geoip_db)
+    with edit_sites(engine.settings.sites_file) as sites:
+        sites["shop"] = dataclasses.replace(sites["shop"], timezone="America/New_York")
+    step = RecordingStep()
+    monkeypatch.setitem(runner.STEPS, "recording", lambda settings, warehouse: step)
+    load(engine, simulated)
+    worker = drain(engine)
+    assert worker.stats.retries >= 2 and worker.stats.seconds["recording"] > 0
+    assert sorted(step.events) == sorted(event_ids(simulated))
+    assert count(engine) == len(event_ids(simulated))  # the other steps ran as before
+    zone = ZoneInfo("America/New_York")
+    target = engine.settings.clickhouse_url
+    with open_warehouse(target) as warehouse:
+        times = warehouse.query(
+            f"SELECT toUInt64(derived_time) FROM {target.database}.events FINAL"
+        ).rows
+    expected = {("shop", datetime.fromtimestamp(t, UTC).astimezone(zone).date()) for (t,) in times}
+    assert step.touched == expected

@@ -1,0 +1,51 @@
+"""What a writer step receives and promises."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from clicktrail.contract.deadletter import DeadLetter
+from pipelines.eventlog.base import LogMessage
+from pipelines.positions import Position
+from pipelines.warehouse.columns import Row
+
+SiteDay = tuple[str, date]  # (site id, a day in the site's own time zone)
+
+
+@dataclass
+class PreparedBatch:
+    """A batch read from the log, enriched and ready to write.
+
+    ``events`` and ``links`` are warehouse rows; ``by_position`` groups the event rows by the
+    log record they came from (for stores that skip records they already applied);
+    ``touched_days`` are the site-local days of the events' times (``derived_ms`` in each
+    site's time zone), for steps that keep per-day state and must recompute what a late or
+    replayed event changed."""
+
+    messages: list[LogMessage]
+    events: list[Row] = field(default_factory=list)
+    links: list[Row] = field(default_factory=list)
+    by_position: list[tuple[Position, Sequence[Row]]] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    touched_days: frozenset[SiteDay] = frozenset()
+
+
+class WriteStep(ABC):
+    """One store the worker writes every batch to.
+
+    Contract: ``write`` blocks until the store has acknowledged the whole batch, and raises
+    (any exception) if it did not; the worker then retries the same batch with backoff, so a
+    write must be idempotent: writing a batch twice (a retry, or a replay after a crash, when
+    the batch was written but not committed) leaves the store as writing it once. Batches come
+    in log order; ``write`` is called from one thread at a time."""
+
+    name: str  # for logs, ``--sinks`` and ``clicktrail_pipeline_step_seconds{step=...}``
+
+    @abstractmethod
+    def write(self, batch: PreparedBatch) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - most steps hold nothing of their own
+        """Release what the step opened itself (called once, after the last batch)."""
