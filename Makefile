@@ -39,6 +39,7 @@ lint: install
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
+	lint-imports
 
 test-unit: install
 	$(PYTHON) -m pytest tests/unit -q

@@ -6,7 +6,7 @@ those of the shipped ``js_snippet/dist/clicktrail.min.js`` (gzip level 9, as the
 it), and the bench says if that file differs from a fresh build.
 
 In the browser, the end-to-end machinery of ``tests/e2e`` runs as in the tests: the driver
-(``tests/e2e/driver.mjs``, playwright-core), the test pages on real host names over https
+(``bench/harness/driver.mjs``, playwright-core), the test pages on real host names over https
 (host-resolver rules, a self-signed certificate), the real collector over https writing to a
 fresh Redis Streams event log. Each figure comes from a *new visitor* (a fresh browser context
 each load: nothing cached, no cookie, the parent-domain probe runs) and a *returning visitor*
@@ -50,11 +50,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script: make the repository's `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.report import Figure, report  # noqa: E402
-from clicktrail import services  # noqa: E402
-from clicktrail.contract.record import LogRecord  # noqa: E402
-from pipelines.eventlog import open_event_log  # noqa: E402
-from tests.e2e.conftest import (  # noqa: E402
+from bench.harness.browser import (  # noqa: E402
     Browser,
     Collector,
     make_e2e_engine,
@@ -62,6 +58,10 @@ from tests.e2e.conftest import (  # noqa: E402
     origin,
     serve_site,
 )
+from bench.report import Figure, report  # noqa: E402
+from clicktrail import services  # noqa: E402
+from clicktrail.contract.record import LogRecord  # noqa: E402
+from pipelines.eventlog import open_event_log  # noqa: E402
 
 SNIPPET = Path(__file__).resolve().parents[1] / "js_snippet"
 SHOP = origin("shop.example.test")

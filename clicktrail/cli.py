@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 import sys
 import time
+from importlib.metadata import EntryPoint, entry_points
 
 import click
 
 from clicktrail.settings import ConfigError, Settings, configuration_markdown
 from clicktrail.simulator.command import simulate
 from clicktrail.sites.commands import sites
-from pipelines.commands import migrate, pipeline, profiles
+
+# Services add their commands through this entry point group (setup.cfg), so the core never
+# imports a service package: ``clicktrail pipeline``, ``clicktrail collector``, ...
+COMMANDS_GROUP = "clicktrail.commands"
 
 
 def load_settings() -> Settings:
@@ -22,7 +26,24 @@ def load_settings() -> Settings:
         raise click.ClickException(str(exc)) from None
 
 
-@click.group()
+class ServiceCommands(click.Group):
+    """The core's commands plus each service's, loaded from the entry points only when named
+    (``clicktrail sites list`` does not import the pipeline)."""
+
+    def _entry_points(self) -> dict[str, EntryPoint]:
+        return {point.name: point for point in entry_points(group=COMMANDS_GROUP)}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._entry_points()})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and (point := self._entry_points().get(cmd_name)) is not None:
+            command = point.load()
+        return command
+
+
+@click.group(cls=ServiceCommands)
 @click.version_option(package_name="clicktrail")
 def cli() -> None:
     """Clicktrail: self-hosted web tracking and personalization."""
@@ -92,31 +113,8 @@ def contract_schema() -> None:
     click.echo()
 
 
-@cli.command()
-@click.option(
-    "--workers", type=int, help="Worker processes (default CLICKTRAIL_COLLECTOR_WORKERS)."
-)
-@click.option(
-    "--threads", type=int, help="Threads per worker (default CLICKTRAIL_COLLECTOR_THREADS)."
-)
-@click.option("--bind", help="host:port (default CLICKTRAIL_COLLECTOR_BIND).")
-def collector(workers: int | None, threads: int | None, bind: str | None) -> None:
-    """Run the collector under gunicorn (replaces this process)."""
-    import os
-
-    load_settings()  # fail here, with the variable's name, rather than in every worker
-    args = ["gunicorn", "-c", "python:tracker.gunicorn_conf"]
-    for flag, value in (("--workers", workers), ("--threads", threads), ("--bind", bind)):
-        if value is not None:
-            args += [flag, str(value)]
-    os.execvp(sys.executable, [sys.executable, "-m", *args, "tracker.wsgi:app"])
-
-
 cli.add_command(sites)
 cli.add_command(simulate)
-cli.add_command(pipeline)
-cli.add_command(migrate)
-cli.add_command(profiles)
 
 
 def main() -> None:

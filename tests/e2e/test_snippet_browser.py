@@ -7,8 +7,8 @@ import time
 
 import pytest
 
+from bench.harness.browser import origin
 from clicktrail.contract.linker import make_linker
-from tests.e2e.conftest import origin
 
 pytestmark = [pytest.mark.redis, pytest.mark.browser, pytest.mark.slow]
 

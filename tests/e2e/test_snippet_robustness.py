@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import COLLECTOR, origin
+from bench.harness.browser import COLLECTOR, origin
 
 pytestmark = [pytest.mark.redis, pytest.mark.browser, pytest.mark.slow]
 
