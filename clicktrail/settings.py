@@ -423,6 +423,26 @@ class Settings:
         "CLICKTRAIL_PROFILE_RECENT_PRODUCTS.",
     )
 
+    profile_read_timeout_ms: int = setting(
+        "profiles",
+        _int_range(1, 10_000),
+        "50",
+        "How long a serving read of a profile (the decision service) waits for Redis before "
+        "it answers without the profile.",
+    )
+    profile_connect_timeout_ms: int = setting(
+        "profiles",
+        _int_range(1, 10_000),
+        "50",
+        "How long a serving read waits to connect to Redis, or for a free pooled connection.",
+    )
+    profile_read_pool_size: int = setting(
+        "profiles",
+        _int_range(1, 1024),
+        "16",
+        "Connections a serving process keeps to the profile Redis (reads beyond wait).",
+    )
+
     # warehouse
     clickhouse_url: ClickHouseTarget = setting(
         "warehouse",

@@ -145,7 +145,7 @@ def profiles_rebuild(sites: tuple[str, ...]) -> None:
         with open_warehouse(settings.clickhouse_url, timeout=600) as warehouse:
             sink = open_profile_writer(settings)
             for site_id in sites:
-                result = rebuild_from_warehouse(warehouse, sink, site_id)  # type: ignore[arg-type]
+                result = rebuild_from_warehouse(warehouse, sink, site_id)
                 click.echo(f"{site_id}: {result.events} events into {result.profiles} profiles")
     except (WarehouseUnavailable, WarehouseError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -14,9 +14,11 @@ from clicktrail.settings import ChdbTarget, Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.enrich import DeviceDetector, GeoLocator
 from pipelines.eventlog.factory import open_event_log
+from pipelines.profiles.config import ProfileConfig
+from pipelines.profiles.sink import ProfileSink
 from pipelines.rows import RowBuilder
 from pipelines.steps.base import WriteStep
-from pipelines.steps.profiles import ProfileStep, ProfileWriter
+from pipelines.steps.profiles import ProfileStep
 from pipelines.steps.warehouse import WarehouseStep
 from pipelines.warehouse.base import Warehouse, WarehouseUnavailable
 from pipelines.warehouse.embedded import ChdbWarehouse, FolderLocked
@@ -58,16 +60,9 @@ def owned_warehouse(settings: Settings, wait_seconds: float = 60.0) -> Iterator[
         warehouse.close()
 
 
-def open_profile_writer(settings: Settings) -> ProfileWriter:
-    import redis
-
-    from pipelines.profiles.config import ProfileConfig
-    from pipelines.profiles.sink import ProfileSink
-
-    client = redis.Redis.from_url(
-        settings.profile_url.url, socket_timeout=10, socket_connect_timeout=5
-    )
-    return ProfileSink(client, ProfileConfig.from_settings(settings))
+def open_profile_writer(settings: Settings) -> ProfileSink:
+    """The profile sink, with a writer's timeouts (seconds) and no resends of its own."""
+    return ProfileSink.from_url(settings.profile_url.url, ProfileConfig.from_settings(settings))
 
 
 # The writer steps, by name, in the order they are listed (``--sinks``); each is built from the

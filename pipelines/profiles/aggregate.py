@@ -9,12 +9,11 @@ first and last log positions of its records, which the script checks against the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipelines.profiles import decay, recency
+from pipelines.profiles import decay, recency, stored
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.position import Position
 
@@ -41,8 +40,8 @@ class Fragment:
     views: list[tuple[str, int]]  # every product view (sku, ms) in log order: co-views
     purchased: recency.Recent
     orders: recency.Recent  # every distinct order id: purchases are counted by order
-    location: str  # JSON [ms, country, region, city, lat, lon], or ""
-    device: str  # JSON [ms, device_type, browser, os], or ""
+    location: str  # stored.LOCATION's encoding, or ""
+    device: str  # stored.DEVICE's encoding, or ""
 
 
 @dataclass
@@ -167,7 +166,7 @@ def _later(
 def _encode(value: list[object]) -> str:
     # Only this side ever encodes these values; the script compares the strings as they are,
     # so equal times are broken the same way everywhere.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return stored.encode_array(value)
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 import redis
 from redis.exceptions import NoScriptError
 
-from pipelines.profiles import keys, wire
+from pipelines.profiles import clients, stored, wire
 from pipelines.profiles.aggregate import Batch, Row, VisitorDelta, aggregate
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.position import Position
@@ -49,11 +49,27 @@ class ProfileSink:
     """
 
     def __init__(self, client: redis.Redis, config: ProfileConfig) -> None:
+        """``client`` should not retry on its own (``clients.writer_client`` does not)."""
         self.client = client
         self.config = config
         self._settings = wire.script_settings(config)
         self._sha: str | None = None
         self.round_trips = 0  # since creation, for the benchmark
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        config: ProfileConfig,
+        *,
+        timeout_s: float = clients.DEFAULT_WRITER_TIMEOUT_S,
+        connect_timeout_s: float = clients.DEFAULT_WRITER_CONNECT_TIMEOUT_S,
+    ) -> ProfileSink:
+        """A sink with its own writer client (``clients.writer_client``)."""
+        client = clients.writer_client(
+            url, timeout_s=timeout_s, connect_timeout_s=connect_timeout_s
+        )
+        return cls(client, config)
 
     def apply(self, batch: Batch) -> ApplyResult:
         """Apply ``(position, rows)`` records; a position of ``None`` skips the watermark."""
@@ -81,7 +97,7 @@ class ProfileSink:
     def clear_site(self, site_id: str) -> int:
         """Delete every profile, alias, session set and co-view list of a site."""
         deleted = 0
-        for pattern in keys.site_patterns(site_id):
+        for pattern in stored.site_patterns(site_id):
             chunk: list[Any] = []
             for key in self.client.scan_iter(match=pattern, count=1000):
                 chunk.append(key)
@@ -127,7 +143,7 @@ class ProfileSink:
             pipe.evalsha(
                 self._sha,
                 1,
-                keys.visitor_key(delta.site_id, delta.visitor_id),
+                stored.visitor_key(delta.site_id, delta.visitor_id),
                 delta.site_id,
                 delta.partition,
                 self._settings,
@@ -169,7 +185,7 @@ def _after(
     mark: bytes,
     sink: ProfileSink,
 ) -> list[VisitorDelta]:
-    major, minor = (int(part) for part in mark.decode().split("-"))
+    major, minor = stored.decode_watermark(mark.decode())
     after = Position(delta.partition, major, minor)
     kept = [
         (position, [r for r in rows if r["visitor_id"] == delta.visitor_id])

@@ -1,5 +1,5 @@
-"""The profile sink against the real profile Redis: exact values, replays, merges, TTLs and
-rebuild equal to incremental updates."""
+"""The profile sink against the real profile Redis, read back through the store: exact values,
+replays, merges, TTLs and rebuild equal to incremental updates."""
 
 from __future__ import annotations
 
@@ -13,16 +13,10 @@ import pytest
 import redis
 
 from clicktrail.settings import Settings
-from pipelines.profiles import (
-    Position,
-    ProfileConfig,
-    ProfileSink,
-    load_coviews,
-    load_profile,
-    rebuild,
-)
+from pipelines.profiles import Position, ProfileConfig, ProfileSink, RedisProfileStore
 from pipelines.profiles.decay import rescale
-from pipelines.profiles.keys import site_patterns
+from pipelines.profiles.rebuild import rebuild
+from pipelines.profiles.stored import site_patterns
 
 pytestmark = pytest.mark.redis
 
@@ -32,13 +26,24 @@ DAY = 86_400_000
 CONFIG = ProfileConfig(ttl_ms=3 * 86_400_000)
 
 
+def redis_url() -> str:
+    # database 14 keeps the tests' profiles away from a running engine's
+    return Settings.from_env().profile_url.url.rsplit("/", 1)[0] + "/14"
+
+
 @pytest.fixture
 def client() -> Iterator[redis.Redis]:
-    # database 14 keeps the tests' profiles away from a running engine's
-    url = Settings.from_env().profile_url.url.rsplit("/", 1)[0] + "/14"
-    connection = redis.Redis.from_url(url)
+    connection = redis.Redis.from_url(redis_url())
     yield connection
     connection.close()
+
+
+@pytest.fixture
+def store() -> Iterator[RedisProfileStore]:
+    # seconds, not the serving default: these tests check values on a shared, busy machine;
+    # test_profile_store.py checks the timeouts
+    with RedisProfileStore.from_url(redis_url(), read_timeout_ms=5000) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -142,13 +147,13 @@ def tolerant(keys: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def test_a_batch_reads_back_exactly(client: redis.Redis, site: str):
+def test_a_batch_reads_back_exactly(client: redis.Redis, site: str, store: RedisProfileStore):
     sink = ProfileSink(client, CONFIG)
     result = sink.apply(shop_batch(site))
     assert (result.profiles, result.events, result.segments_applied) == (2, 7, 2)
     assert result.round_trips <= 2  # the script is loaded on first use
 
-    profile = load_profile(client, site, "v1")
+    profile = store.get(site, "v1")
     assert profile.key == f"{site}:v:v1"
     assert (profile.first_seen_ms, profile.last_seen_ms) == (T, T + 90 * MINUTE)
     assert (profile.events, profile.visits, profile.purchases) == (6, 2, 1)
@@ -168,10 +173,10 @@ def test_a_batch_reads_back_exactly(client: redis.Redis, site: str):
     assert later["Books"] == pytest.approx(interests["Books"] / 2, rel=1e-9)
 
     # b1 and b2 viewed within 30 minutes: one pair; the bot's view and the re-view of b1 add none
-    assert load_coviews(client, site, "b1") == [("b2", 1)]
-    assert load_coviews(client, site, "b2") == [("b1", 1)]
-    assert load_profile(client, site, "v2").recent_products == (("g1", T),)
-    assert load_profile(client, site, "bot").events == 0
+    assert store.coviews(site, "b1") == [("b2", 1)]
+    assert store.coviews(site, "b2") == [("b1", 1)]
+    assert store.get(site, "v2").recent_products == (("g1", T),)
+    assert store.get(site, "bot").events == 0
     assert client.hget(f"profile:{site}:v:v1", "wm:events:0") == b"14-0"
     assert client.hget(f"profile:{site}:v:v2", "wm:events:1") == b"4-0"
 
@@ -203,7 +208,9 @@ def test_a_crash_after_part_of_a_batch_then_the_whole_batch_counts_exactly(
         ProfileSink(client, CONFIG).clear_site(reference)
 
 
-def test_identify_merges_visitor_profiles_into_the_users(client: redis.Redis, site: str):
+def test_identify_merges_visitor_profiles_into_the_users(
+    client: redis.Redis, site: str, store: RedisProfileStore
+):
     sink = ProfileSink(client, CONFIG)
     sink.apply(
         [
@@ -212,7 +219,7 @@ def test_identify_merges_visitor_profiles_into_the_users(client: redis.Redis, si
                                      session_id="s9", device_type="mobile")]),
         ]
     )  # fmt: skip
-    assert load_profile(client, site, "laptop").events == 1
+    assert store.get(site, "laptop").events == 1
     sink.apply(
         [
             (Position("p0", 2), [row(site, "laptop", 20, "identify", user_id="jane")]),
@@ -220,8 +227,8 @@ def test_identify_merges_visitor_profiles_into_the_users(client: redis.Redis, si
                                      session_id="s9", device_type="mobile")]),
         ]
     )  # fmt: skip
-    both = load_profile(client, site, "laptop")
-    assert both == load_profile(client, site, "phone")
+    both = store.get(site, "laptop")
+    assert both == store.get(site, "phone")
     assert both.user_id == "jane"
     assert (both.events, both.visits) == (4, 2)
     assert both.recent_products == (("b", T + 10), ("a", T))
@@ -229,12 +236,14 @@ def test_identify_merges_visitor_profiles_into_the_users(client: redis.Redis, si
     assert both.device is not None and both.device.device_type == "mobile"
     # later events of either device go to the user's profile
     sink.apply([(Position("p0", 3), [row(site, "laptop", 40, "product_view", sku="c")])])
-    assert load_profile(client, site, "phone").events == 5
+    assert store.get(site, "phone").events == 5
     assert client.hget(f"profile:{site}:v:laptop", "->") == f"profile:{site}:u:jane".encode()
     assert client.hget(f"profile:{site}:v:laptop", "wm:p0") == b"3-0"
 
 
-def test_a_cross_domain_replacement_merges_the_replaced_visitor(client: redis.Redis, site: str):
+def test_a_cross_domain_replacement_merges_the_replaced_visitor(
+    client: redis.Redis, site: str, store: RedisProfileStore
+):
     sink = ProfileSink(client, CONFIG)
     sink.apply([(Position("p0", 1), [row(site, "local", 0, "product_view", sku="a")])])
     sink.apply(
@@ -245,14 +254,14 @@ def test_a_cross_domain_replacement_merges_the_replaced_visitor(client: redis.Re
             )
         ]
     )
-    merged = load_profile(client, site, "local")
+    merged = store.get(site, "local")
     assert merged.key == f"{site}:v:linked"
     assert (merged.events, merged.visits) == (2, 2)
     assert merged.recent_products == (("a", T),)
     # the replaced visitor's watermark stays with it: its replayed record is still skipped
     again = sink.apply([(Position("p0", 1), [row(site, "local", 0, "product_view", sku="a")])])
     assert again.segments_skipped == 1
-    assert load_profile(client, site, "linked").events == 2
+    assert store.get(site, "linked").events == 2
 
 
 def test_every_key_expires_after_inactivity(client: redis.Redis, site: str):
@@ -266,13 +275,13 @@ def test_every_key_expires_after_inactivity(client: redis.Redis, site: str):
         assert 0 < client.pttl(key) <= CONFIG.ttl_ms, key
 
 
-def test_coviews_are_bounded_per_view(client: redis.Redis, site: str):
+def test_coviews_are_bounded_per_view(client: redis.Redis, site: str, store: RedisProfileStore):
     config = ProfileConfig(coview_neighbours=3, recent_products=10)
     sink = ProfileSink(client, config)
     views = [row(site, "busy", i * 1000, "product_view", sku=f"p{i}") for i in range(100)]
     result = sink.apply([(Position("p", 1), views)])
     assert result.coview_pairs == 0 + 1 + 2 + 97 * 3  # the first views have fewer neighbours
-    assert sorted(load_coviews(client, site, "p50", limit=20)) == [
+    assert sorted(store.coviews(site, "p50", limit=20)) == [
         ("p47", 1), ("p48", 1), ("p49", 1), ("p51", 1), ("p52", 1), ("p53", 1),
     ]  # fmt: skip
     # viewing them all again within the window adds nothing
@@ -283,12 +292,14 @@ def test_coviews_are_bounded_per_view(client: redis.Redis, site: str):
     assert sink.apply([(Position("p", 3), later)]).coview_pairs == 1
 
 
-def test_a_flushed_script_cache_is_reloaded(client: redis.Redis, site: str):
+def test_a_flushed_script_cache_is_reloaded(
+    client: redis.Redis, site: str, store: RedisProfileStore
+):
     sink = ProfileSink(client, CONFIG)
     sink.apply(shop_batch(site)[:1])
     client.script_flush()
     sink.apply(shop_batch(site))
-    assert load_profile(client, site, "v1").events == 6
+    assert store.get(site, "v1").events == 6
 
 
 def random_log(site: str, seed: int) -> list[tuple[Position, list[dict]]]:
@@ -331,7 +342,9 @@ def random_log(site: str, seed: int) -> list[tuple[Position, list[dict]]]:
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_rebuild_equals_incremental_updates_with_replays(client: redis.Redis, site: str, seed: int):
+def test_rebuild_equals_incremental_updates_with_replays(
+    client: redis.Redis, site: str, store: RedisProfileStore, seed: int
+):
     rng = random.Random(seed)
     incremental = ProfileSink(client, CONFIG)
     log = random_log(site, seed)
@@ -350,8 +363,8 @@ def test_rebuild_equals_incremental_updates_with_replays(client: redis.Redis, si
         rebuild(rows, ProfileSink(client, CONFIG), sites=[rebuilt], batch_rows=37)
         assert dump(client, rebuilt) == tolerant(dump(client, site, watermarks=False))
         for visitor in {r["visitor_id"] for _, record in log for r in record}:
-            one = load_profile(client, site, visitor)
-            two = load_profile(client, rebuilt, visitor)
+            one = store.get(site, visitor)
+            two = store.get(rebuilt, visitor)
             later = T + 365 * DAY  # after every event, so both decay from their reference
             assert one.interests(later) == pytest.approx(two.interests(later), rel=1e-9)
             assert one.events == two.events

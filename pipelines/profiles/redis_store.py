@@ -1,0 +1,158 @@
+"""``ProfileStore`` on the profile Redis: one round trip per call, a serving client.
+
+A profile is read by ``read.lua``, which follows the visitor's links (``=>``, else the ``->``
+chain) and returns the hash the visitor's data lives in, so a merged visitor still costs one
+round trip; ``get_many`` pipelines one script call per visitor. Co-views are sorted sets read
+with ``ZREVRANGE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import redis
+from redis.exceptions import NoScriptError, ResponseError
+
+from pipelines.profiles import clients, stored
+from pipelines.profiles.profile import Profile, decode_profile
+from pipelines.profiles.store import (
+    Coview,
+    ProfileStore,
+    ProfileStoreError,
+    ProfileStoreUnavailable,
+)
+
+READ_SCRIPT = (Path(__file__).parent / "read.lua").read_text()
+READ_SHA = hashlib.sha1(READ_SCRIPT.encode()).hexdigest()
+
+# Errors by which a Redis that is up says it cannot serve now: a long script or a replica
+# without its primary. They are the same to a caller as a timeout.
+_BUSY_PREFIXES = ("BUSY", "LOADING", "MASTERDOWN", "TRYAGAIN")
+
+T = TypeVar("T")
+
+
+class RedisProfileStore(ProfileStore):
+    """Reads the profiles ``ProfileSink`` writes.
+
+    A call costs one round trip (two, once, after Redis lost its script cache: a restart or
+    ``SCRIPT FLUSH``) and blocks at most as long as the client's timeouts allow; with
+    ``from_url``'s client that is a pool wait and a connect of ``connect_timeout_ms`` each, plus
+    ``read_timeout_ms`` per answer waited for. Failures are raised as the ``ProfileStore`` contract
+    says; nothing is retried.
+    """
+
+    def __init__(self, client: redis.Redis) -> None:
+        """``client`` should not retry on its own (``clients.serving_client`` does not)."""
+        self.client = client
+
+    @classmethod
+    def from_url(
+        cls,
+        url: str,
+        *,
+        connect_timeout_ms: int = clients.DEFAULT_CONNECT_TIMEOUT_MS,
+        read_timeout_ms: int = clients.DEFAULT_READ_TIMEOUT_MS,
+        max_connections: int = clients.DEFAULT_MAX_CONNECTIONS,
+    ) -> RedisProfileStore:
+        """A store with its own serving client (``clients.serving_client``)."""
+        return cls(
+            clients.serving_client(
+                url,
+                connect_timeout_ms=connect_timeout_ms,
+                read_timeout_ms=read_timeout_ms,
+                max_connections=max_connections,
+            )
+        )
+
+    def get(self, site_id: str, visitor_id: str) -> Profile:
+        return self.get_many(site_id, [visitor_id])[visitor_id]
+
+    def get_many(self, site_id: str, visitor_ids: Iterable[str]) -> dict[str, Profile]:
+        _check_site(site_id)
+        ids = list(dict.fromkeys(visitor_ids))
+        if not ids:
+            return {}
+        keys = [stored.visitor_key(site_id, visitor_id) for visitor_id in ids]
+        replies = self._call(lambda: self._read_profiles(keys))
+        return {visitor_id: _decode(reply) for visitor_id, reply in zip(ids, replies, strict=True)}
+
+    def coviews(self, site_id: str, sku: str, limit: int = 10) -> list[Coview]:
+        return self.coviews_many(site_id, [sku], limit)[sku]
+
+    def coviews_many(
+        self, site_id: str, skus: Iterable[str], limit: int = 10
+    ) -> dict[str, list[Coview]]:
+        _check_site(site_id)
+        if limit < 0:
+            raise ValueError(f"limit must not be negative, got {limit}")
+        wanted = list(dict.fromkeys(skus))
+        if not wanted or limit == 0:  # ZREVRANGE 0 -1 would answer the whole list
+            return {sku: [] for sku in wanted}
+
+        def read() -> list[Any]:
+            pipe = self.client.pipeline(transaction=False)
+            for sku in wanted:
+                pipe.zrevrange(stored.coview_key(site_id, sku), 0, limit - 1, withscores=True)
+            return list(pipe.execute())
+
+        replies = self._call(read)
+        return {
+            sku: [Coview(name.decode(), int(count)) for name, count in pairs]
+            for sku, pairs in zip(wanted, replies, strict=True)
+        }
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _read_profiles(self, keys: Sequence[str]) -> list[Any]:
+        replies = self._pipeline(keys, with_body=False)
+        missing = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if missing:  # a restarted or flushed Redis; EVAL caches the script again
+            again = self._pipeline([keys[i] for i in missing], with_body=True)
+            for i, reply in zip(missing, again, strict=True):
+                replies[i] = reply
+        for reply in replies:
+            if isinstance(reply, Exception):
+                raise reply
+        return replies
+
+    def _pipeline(self, keys: Sequence[str], with_body: bool) -> list[Any]:
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            if with_body:
+                pipe.eval(READ_SCRIPT, 1, key)
+            else:
+                pipe.evalsha(READ_SHA, 1, key)
+        return list(pipe.execute(raise_on_error=False))
+
+    @staticmethod
+    def _call(read: Callable[[], T]) -> T:
+        """Run ``read``, turning redis-py's exceptions into the store's."""
+        try:
+            return read()
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise ProfileStoreUnavailable(f"profile Redis unavailable: {exc}") from exc
+        except ResponseError as exc:
+            if str(exc).startswith(_BUSY_PREFIXES):
+                raise ProfileStoreUnavailable(f"profile Redis busy: {exc}") from exc
+            raise ProfileStoreError(f"profile Redis refused a read: {exc}") from exc
+        except redis.RedisError as exc:
+            raise ProfileStoreError(f"profile read failed: {exc}") from exc
+
+
+def _decode(reply: Any) -> Profile:
+    key = reply[0].decode()
+    flat: list[bytes] = reply[1]
+    try:
+        return decode_profile(key, dict(zip(flat[::2], flat[1::2], strict=True)))
+    except ValueError as exc:
+        raise ProfileStoreError(f"{key} holds a value that does not decode: {exc}") from exc
+
+
+def _check_site(site_id: str) -> None:
+    if not stored.SITE_ID.fullmatch(site_id):
+        raise ValueError(f"not a site id: {site_id!r}")
