@@ -1,11 +1,14 @@
-"""A pipeline worker's Prometheus metrics, read from its stats when scraped (nothing is
-counted twice on the hot path)."""
+"""A pipeline worker's HTTP side: Prometheus ``/metrics`` read from its stats when scraped
+(nothing is counted twice on the hot path), ``/readyz`` (joined and reading) and ``/healthz``."""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
@@ -43,8 +46,39 @@ class WorkerCollector(Collector):
         yield caches
 
 
-def serve_metrics(worker: Callable[[], PipelineWorker | None], port: int) -> None:
-    """``/metrics`` on 127.0.0.1:``port`` from a daemon thread."""
+def serve_metrics(worker: Callable[[], PipelineWorker | None], port: int) -> ThreadingHTTPServer:
+    """``/metrics``, ``/readyz`` and ``/healthz`` on 127.0.0.1:``port``, from a daemon thread."""
     registry = CollectorRegistry()
     registry.register(WorkerCollector(worker))
-    start_http_server(port, addr="127.0.0.1", registry=registry)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the standard library's name
+            path = self.path.split("?", 1)[0]
+            if path == "/metrics":
+                self._answer(200, generate_latest(registry), CONTENT_TYPE_LATEST)
+            elif path == "/readyz":
+                current = worker()
+                ready = current is not None and current.ready()
+                body = {"status": "ready" if ready else "unavailable"}
+                if current is not None:
+                    body["event_log"] = current.event_log.name
+                self._answer(200 if ready else 503, json.dumps(body).encode())
+            elif path == "/healthz":
+                self._answer(200, b'{"status": "ok"}')
+            else:
+                self._answer(404, b'{"error": "not found"}')
+
+        def _answer(self, status: int, body: bytes, kind: str = "application/json") -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server

@@ -126,6 +126,7 @@ class PipelineWorker:
         self.stats = WorkerStats()
         self.stats.seconds.update(dict.fromkeys(names, 0.0))
         self._days = SiteDays(timezone_of)
+        self.last_read: float | None = None  # time.monotonic() of the last read that answered
         self._clock = clock
         self._recent: deque[bool] = deque(maxlen=self.config.dead_letter_window)
         # Events per record so far, to size log reads. The prior is the fattest record (one
@@ -177,6 +178,16 @@ class PipelineWorker:
             for thread in self._step_threads.values():
                 thread.shutdown(wait=True)
 
+    def ready(self, now: float | None = None) -> bool:
+        """Is this worker in its group and reading? True while its reads of the log answer (a
+        read returns at the latest after ``batch_seconds``, records or not); false before the
+        first read, while the log is away, and while a step's store is down (the loop waits on
+        the unwritten batch instead of reading)."""
+        if self.last_read is None or self.stop.is_set():
+            return False
+        now = time.monotonic() if now is None else now
+        return now - self.last_read <= max(5.0, 3 * self.config.batch_seconds)
+
     def _collect(self) -> _Batch:
         batch = _Batch()
         started = time.perf_counter()
@@ -192,6 +203,7 @@ class PipelineWorker:
                 per_record = max(1.0, self._events_seen / max(1, self._records_seen))
                 wanted = max(1, int(remaining / per_record))
                 messages = self.reader.read(wanted, wait)
+                self.last_read = time.monotonic()
             except LogUnavailable as exc:
                 log.warning("event log unavailable, retrying: %s", exc)
                 self.stop.wait(self.config.retry_initial * 10)

@@ -39,6 +39,13 @@ class DailySalts:
         self._grace = grace
         self._cached: tuple[datetime, bytes] | None = None
 
+    def ping(self) -> bool:
+        """Does the state Redis answer now? Never raises (a readiness probe)."""
+        try:
+            return bool(self._redis.ping())
+        except redis.RedisError:
+            return False
+
     def current(self, now: datetime) -> bytes:
         """The salt of the period holding ``now``, created if this is its first use."""
         start, end = salt_period(now, self._rotation_hour)

@@ -88,12 +88,12 @@ class Collector(App):
 
 
 class Pipeline(App):
-    """One pipeline worker (``clicktrail pipeline``); ready once its /metrics answers, which
-    is after its migrations ran and its log reader was made."""
+    """One pipeline worker (``clicktrail pipeline``); ready once its /readyz answers 200: its
+    migrations ran, it joined its group and its reads of the log answer."""
 
     name = "pipeline"
     port_name = "pipeline_metrics"
-    ready_path = "/metrics"
+    ready_path = "/readyz"
     start_timeout = 90.0  # first start: chdb opens its folder, migrations run
 
     def command(self) -> list[str]:

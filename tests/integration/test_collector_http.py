@@ -378,15 +378,44 @@ def test_trusted_proxy_forwarded_for(tmp_path, log_reader):
     reader.close()
 
 
+def metric(client, line_start: str) -> float:
+    """The value of the sample whose line starts with ``line_start`` (0 when absent)."""
+    for line in client.get("/metrics").data.decode().splitlines():
+        if line.startswith(line_start + " "):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
 def test_health_ready_and_metrics(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").status_code == 200
-    post(client, {"site_id": "shop", "events": [page_view(), {"bad": 1}]})
-    text = client.get("/metrics").data.decode()
-    assert "clicktrail_collector_events_accepted_total" in text
-    assert 'clicktrail_collector_events_rejected_total{reason="event_id"}' in text
-    assert 'clicktrail_collector_requests_total{endpoint="/v1/events",status="202"}' in text
-    assert "clicktrail_collector_log_ack_seconds_bucket" in text
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["checks"] == {"event_log": "ok", "state": "ok"}
+    names = (
+        "clicktrail_collector_events_accepted_total",
+        'clicktrail_collector_events_rejected_total{reason="event_id"}',
+        'clicktrail_collector_requests_total{endpoint="/v1/events",status="202"}',
+        "clicktrail_collector_log_ack_seconds_count",
+    )
+    before = {name: metric(client, name) for name in names}
+    post(client, {"site_id": "shop", "events": [page_view(), page_view(), {"bad": 1}]})
+    after = {name: metric(client, name) for name in names}
+    assert {name: after[name] - before[name] for name in names} == {
+        names[0]: 2,  # two events accepted
+        names[1]: 1,  # one refused for its event_id
+        names[2]: 1,  # one request answered 202
+        names[3]: 1,  # one acknowledgement waited for
+    }
+
+
+def test_state_redis_away_is_not_ready(tmp_path):
+    from clicktrail.settings import RedisTarget
+
+    engine = make_engine(tmp_path, "redis")
+    client = create_app(engine.settings.replace(state_url=RedisTarget("redis://127.0.0.1:1/0")))
+    answer = client.test_client().get("/readyz")
+    assert answer.status_code == 503
+    assert answer.get_json()["checks"] == {"event_log": "ok", "state": "failing"}
 
 
 def test_unreachable_log_answers_503_never_202(tmp_path):

@@ -1,67 +1,131 @@
-"""`make up` starts the collector as a detached process beside the services, idempotently."""
+"""The engine as `make up` starts it (scripts/services: detached processes beside the services,
+idempotently, on a port offset of its own): an event sent to the collector reaches the
+pipeline worker, which writes and commits it; readiness follows the event log."""
 
 from __future__ import annotations
 
 import json
 import os
 import subprocess
+import time
+import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
 
 from clicktrail import ports
 
-pytestmark = pytest.mark.services
+pytestmark = [pytest.mark.services, pytest.mark.redis]
 
 ROOT = Path(__file__).parents[2]
 OFFSET = 700
+SHOP = "https://shop.example.test"
 
 
-def services(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
+def environment(tmp_path: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "CLICKTRAIL_PORT_OFFSET": str(OFFSET),
         "CLICKTRAIL_SERVICES_DIR": str(tmp_path / "run"),
         "CLICKTRAIL_DATA_DIR": str(tmp_path / "data"),
     }
+
+
+def services(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [str(ROOT / "scripts" / "services"), *args],
-        env=env,
+        env=environment(tmp_path),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=120,
     )
 
 
-def test_collector_starts_once_answers_and_stops(tmp_path):
+def get(port_name: str, path: str) -> tuple[int, str]:
+    url = f"http://127.0.0.1:{ports.BASE_PORTS[port_name] + OFFSET}{path}"
     try:
-        first = services(tmp_path, "start", "collector")
-        assert first.returncode == 0, first.stderr
-        second = services(tmp_path, "start", "collector")
-        assert "already running" in second.stderr
-        port = ports.BASE_PORTS["collector"] + OFFSET
-        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz").read())
-        assert health == {"status": "ok"}
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+    except OSError as error:
+        return 0, str(error)
+
+
+def events_committed() -> float:
+    _, text = get("pipeline_metrics", "/metrics")
+    for line in text.splitlines():
+        if line.startswith("clicktrail_pipeline_events_total "):
+            return float(line.split()[1])
+    return -1.0
+
+
+def wait_for(condition, seconds: float) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return condition()
+
+
+def send_page_view() -> int:
+    event = {
+        "event_id": str(uuid.uuid4()),
+        "event_type": "page_view",
+        "visitor_id": "v_engine_up",
+        "created_at": int(time.time() * 1000),
+        "url": f"{SHOP}/",
+    }
+    port = ports.BASE_PORTS["collector"] + OFFSET
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/events",
+        data=json.dumps({"site_id": "shop", "events": [event]}).encode(),
+        headers={"Origin": SHOP, "Content-Type": "text/plain"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_an_event_goes_through_the_started_engine(tmp_path):
+    names = ("redis-state", "redis-profile", "collector", "pipeline")
+    try:
+        added = subprocess.run(
+            ["python", "-m", "clicktrail.cli", "sites", "add", "shop", "--origin", SHOP],
+            env=environment(tmp_path),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert added.returncode == 0, added.stderr
+        started = services(tmp_path, "start", *names)
+        assert started.returncode == 0, started.stderr
+        assert "already running" in services(tmp_path, "start", "collector", "pipeline").stderr
+        status, body = get("collector", "/readyz")
+        assert status == 200, body
+        assert get("pipeline_metrics", "/readyz")[0] == 200  # joined and reading
+        assert (tmp_path / "data" / "chdb").is_dir()  # it owns the embedded warehouse
+
+        assert events_committed() == 0
+        assert wait_for(lambda: send_page_view() == 202, 10)
+        assert wait_for(lambda: events_committed() == 1, 30), "the worker never committed it"
+
+        # The event log (redis-state) away: neither the collector nor the worker is ready.
+        assert services(tmp_path, "stop", "redis-state").returncode == 0
+        assert wait_for(lambda: get("collector", "/readyz")[0] == 503, 10)
+        assert wait_for(lambda: get("pipeline_metrics", "/readyz")[0] == 503, 20)
+        assert get("pipeline_metrics", "/healthz")[0] == 200  # alive all the same
+        assert services(tmp_path, "start", "redis-state").returncode == 0
+        assert wait_for(lambda: get("pipeline_metrics", "/readyz")[0] == 200, 30)
+        assert wait_for(lambda: get("collector", "/readyz")[0] == 200, 10)
         assert "collector      up" in services(tmp_path, "status", "collector").stdout
     finally:
-        stopped = services(tmp_path, "stop", "collector")
-    assert "stopped" in stopped.stderr
-    assert services(tmp_path, "status", "collector").returncode == 3
-
-
-def test_pipeline_worker_starts_once_serves_metrics_and_stops_cleanly(tmp_path):
-    """The worker of `make up`: redis log, chdb warehouse in the data folder, profiles."""
-    try:
-        assert services(tmp_path, "start", "redis-state", "redis-profile").returncode == 0
-        first = services(tmp_path, "start", "pipeline")
-        assert first.returncode == 0, first.stderr
-        assert "already running" in services(tmp_path, "start", "pipeline").stderr
-        port = ports.BASE_PORTS["pipeline_metrics"] + OFFSET
-        metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
-        assert "clicktrail_pipeline_events_total 0.0" in metrics
-        assert (tmp_path / "data" / "chdb").is_dir()  # it owns the embedded warehouse
-    finally:
-        stopped = services(tmp_path, "stop", "pipeline")
+        stopped = services(tmp_path, "stop", "collector", "pipeline")
         services(tmp_path, "stop", "redis-state", "redis-profile")
     assert "stopped" in stopped.stderr and "killed" not in stopped.stderr  # SIGTERM was enough
+    assert services(tmp_path, "status", "collector").returncode == 3

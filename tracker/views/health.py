@@ -17,11 +17,18 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """The event log is reachable: this collector can accept events."""
-    log = current_app.extensions["clicktrail"].event_log
-    if log.ping(timeout=0.5):
-        return jsonify(status="ready", event_log=log.name), 200
-    return jsonify(status="unavailable", event_log=log.name), 503
+    """This collector can accept events: the event log acknowledges, and the state Redis
+    (the cookieless salt) answers."""
+    collector = current_app.extensions["clicktrail"]
+    log = collector.event_log
+    checks = {"event_log": log.ping(timeout=0.5), "state": collector.salts.ping()}
+    ready = all(checks.values())
+    body = {
+        "status": "ready" if ready else "unavailable",
+        "event_log": log.name,
+        "checks": {name: "ok" if ok else "failing" for name, ok in checks.items()},
+    }
+    return jsonify(body), 200 if ready else 503
 
 
 @bp.get("/metrics")
