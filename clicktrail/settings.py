@@ -452,6 +452,27 @@ class Settings:
         "native protocol) or chdb:///path/to/dir (embedded, one process owns the folder).",
     )
 
+    warehouse_connections: int = setting(
+        "warehouse",
+        _int_range(1, 256),
+        "4",
+        "Queries one serving process (personalizer, reports) runs at once: server connections "
+        "in its pool, or sockets to the chdb folder's owner.",
+    )
+    warehouse_read_timeout_ms: int = setting(
+        "warehouse",
+        _int_range(100, 3_600_000),
+        "30000",
+        "How long a serving read may take (and wait for a free connection) before it fails.",
+    )
+    chdb_read_sessions: int = setting(
+        "warehouse",
+        _int_range(1, 64),
+        "2",
+        "chdb only: read-only sessions the folder's owner runs beside its ingest session, so a "
+        "long report never stalls ingest (docs/warehouse.md).",
+    )
+
     # pipeline
     geoip_db: Path = setting(
         "pipeline",

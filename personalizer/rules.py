@@ -123,19 +123,23 @@ class OneOf(Rule):
 
     kind: ClassVar[str] = ""
     values: frozenset[str]
-    read: ClassVar[Callable[[Visitor], str]]
+
+    @abstractmethod
+    def read(self, visitor: Visitor) -> str: ...
 
     def matches(self, visitor: Visitor) -> bool:
-        return type(self).read(visitor).casefold() in self.values
+        return self.read(visitor).casefold() in self.values
 
     def describe(self, visitor: Visitor) -> str:
-        return f"{type(self).read(visitor) or '(unknown)'} in {sorted(self.values)}"
+        return f"{self.read(visitor) or '(unknown)'} in {sorted(self.values)}"
 
 
 @dataclass(frozen=True)
 class Country(OneOf):
     kind: ClassVar[str] = "country"
-    read = staticmethod(lambda visitor: visitor.geo.country)
+
+    def read(self, visitor: Visitor) -> str:
+        return visitor.geo.country
 
 
 @dataclass(frozen=True)
@@ -143,15 +147,17 @@ class Region(OneOf):
     """``DE-BY``: the country and its ISO 3166-2 subdivision."""
 
     kind: ClassVar[str] = "region"
-    read = staticmethod(
-        lambda visitor: f"{visitor.geo.country}-{visitor.geo.region}" if visitor.geo.region else ""
-    )
+
+    def read(self, visitor: Visitor) -> str:
+        return f"{visitor.geo.country}-{visitor.geo.region}" if visitor.geo.region else ""
 
 
 @dataclass(frozen=True)
 class City(OneOf):
     kind: ClassVar[str] = "city"
-    read = staticmethod(lambda visitor: visitor.geo.city)
+
+    def read(self, visitor: Visitor) -> str:
+        return visitor.geo.city
 
 
 @dataclass(frozen=True)
@@ -193,19 +199,25 @@ def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float
 @dataclass(frozen=True)
 class DeviceType(OneOf):
     kind: ClassVar[str] = "device"
-    read = staticmethod(lambda visitor: visitor.device_type)
+
+    def read(self, visitor: Visitor) -> str:
+        return visitor.device_type
 
 
 @dataclass(frozen=True)
 class Browser(OneOf):
     kind: ClassVar[str] = "browser"
-    read = staticmethod(lambda visitor: visitor.browser)
+
+    def read(self, visitor: Visitor) -> str:
+        return visitor.browser
 
 
 @dataclass(frozen=True)
 class OperatingSystem(OneOf):
     kind: ClassVar[str] = "os"
-    read = staticmethod(lambda visitor: visitor.os)
+
+    def read(self, visitor: Visitor) -> str:
+        return visitor.os
 
 
 @dataclass(frozen=True)
@@ -227,31 +239,39 @@ class Language(Rule):
 class Flag(Rule):
     kind: ClassVar[str] = ""
     wanted: bool
-    read: ClassVar[Callable[[Visitor], bool]]
+
+    @abstractmethod
+    def read(self, visitor: Visitor) -> bool: ...
 
     def matches(self, visitor: Visitor) -> bool:
-        return type(self).read(visitor) is self.wanted
+        return self.read(visitor) is self.wanted
 
     def describe(self, visitor: Visitor) -> str:
-        return f"{type(self).read(visitor)}, wanted {self.wanted}"
+        return f"{self.read(visitor)}, wanted {self.wanted}"
 
 
 @dataclass(frozen=True)
 class Returning(Flag):
     kind: ClassVar[str] = "returning"
-    read = staticmethod(lambda visitor: visitor.returning)
+
+    def read(self, visitor: Visitor) -> bool:
+        return visitor.returning
 
 
 @dataclass(frozen=True)
 class Identified(Flag):
     kind: ClassVar[str] = "identified"
-    read = staticmethod(lambda visitor: visitor.identified)
+
+    def read(self, visitor: Visitor) -> bool:
+        return visitor.identified
 
 
 @dataclass(frozen=True)
 class Consent(Flag):
     kind: ClassVar[str] = "consent"
-    read = staticmethod(lambda visitor: visitor.consent)
+
+    def read(self, visitor: Visitor) -> bool:
+        return visitor.consent
 
 
 @dataclass(frozen=True)

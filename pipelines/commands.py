@@ -111,7 +111,7 @@ def migrate(status: bool) -> None:
 
     settings = _settings()
     try:
-        with open_warehouse(settings.clickhouse_url) as warehouse:
+        with open_warehouse(settings.clickhouse_url, role="tool") as warehouse:
             if status:
                 click.echo(f"schema version {current_version(warehouse)} of {latest_version()}")
                 return
@@ -142,7 +142,7 @@ def profiles_rebuild(sites: tuple[str, ...]) -> None:
 
     settings = _settings()
     try:
-        with open_warehouse(settings.clickhouse_url, timeout=600) as warehouse:
+        with open_warehouse(settings.clickhouse_url, timeout=600, role="tool") as warehouse:
             sink = open_profile_writer(settings)
             for site_id in sites:
                 result = rebuild_from_warehouse(warehouse, sink, site_id)

@@ -46,7 +46,9 @@ def owned_warehouse(settings: Settings, wait_seconds: float = 60.0) -> Iterator[
     deadline = time.monotonic() + wait_seconds
     while True:
         try:
-            warehouse = ChdbWarehouse(target.path, target.database)
+            warehouse = ChdbWarehouse(
+                target.path, target.database, read_sessions=settings.chdb_read_sessions
+            )
             break
         except FolderLocked:
             if time.monotonic() > deadline:

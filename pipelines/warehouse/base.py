@@ -34,6 +34,9 @@ class Result:
 
 
 class Warehouse(ABC):
+    """Raw SQL on one engine, safe to share between threads (statements may wait for a free
+    connection). Readers should use named queries through ``reader.EventStore`` instead."""
+
     flavor: str  # "server" (ClickHouse 18.16+) or "chdb" (embedded, current ClickHouse)
     database: str
 
@@ -43,8 +46,9 @@ class Warehouse(ABC):
 
     @abstractmethod
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
-        """Run a SELECT; values come back as Python values (int, float, str, list, date,
-        datetime in UTC), the same on both engines."""
+        """Run a read (SELECT); values come back as Python values (int, float, str, list, date,
+        datetime in UTC), the same on both engines. Never a write: on chdb reads run on
+        read-only sessions, apart from ingest, and a write is refused (``WarehouseError``)."""
 
     @abstractmethod
     def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:

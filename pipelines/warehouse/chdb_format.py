@@ -4,7 +4,7 @@ and rows into the JSONCompactEachRow text chdb inserts fastest."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from operator import itemgetter
 from typing import Any
@@ -48,7 +48,7 @@ def parse_result(raw: bytes) -> Result:
     return Result(tuple(column["name"] for column in meta), rows)
 
 
-def _converter(kind: str):  # noqa: ANN202 - returns a function of one JSON value
+def _converter(kind: str) -> Callable[[Any], Any]:
     if kind.startswith("Nullable("):
         inner = _converter(kind[len("Nullable(") : -1])
         return lambda value: None if value is None else inner(value)

@@ -48,6 +48,14 @@ LOW_CARDINALITY = frozenset(
 
 EVENTS_SORT_KEY = ("site_id", "day", "visitor_id", "created_ms", "event_id")
 
+# The engine of every table the migrations make. Readers need it: an exact read of a
+# ReplacingMergeTree says FINAL, and FINAL on a plain MergeTree is an error on both engines.
+TABLE_ENGINES = {
+    "events": "ReplacingMergeTree",
+    "identity_links": "ReplacingMergeTree",
+    "schema_migrations": "MergeTree",
+}
+
 
 def events_table(flavor: str, database: str) -> str:
     columns = []

@@ -3,17 +3,24 @@
 chdb locks its folder to the process that opened it. The owner (the pipeline worker in
 one-machine mode) runs ``ChdbHost``: a small server on a Unix socket next to the folder that
 runs SQL for other processes (``clicktrail migrate``, profile rebuilds, reports, the
-personalizer). They use ``ChdbRemote``, which speaks the same ``Warehouse`` interface.
+personalizer). They use ``ChdbRemote``, which speaks the same ``Warehouse`` interface and never
+opens the folder itself.
 
 Wire format, both ways: a 4-byte big-endian length, then the payload. A request is
-``<kind byte><SQL text>`` with kind ``q`` (answer in JSONCompact) or ``x`` (no answer);
-a reply is ``<status byte><body>`` with status ``0`` (body: the answer) or ``1``/``2``
+``<kind byte><SQL text>`` with kind ``q`` (a read: answer in JSONCompact) or ``x`` (a statement:
+no answer); a reply is ``<status byte><body>`` with status ``0`` (body: the answer) or ``1``/``2``
 (body: the error message; ``2`` means the engine itself is unavailable).
+
+In the owner, ``q`` runs on one of the warehouse's read sessions and ``x`` on its ingest
+session, so a long read through the socket never holds up an insert. Each client connection
+has a thread in the host, and carries one request at a time.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import socket
 import socketserver
 import struct
@@ -22,10 +29,29 @@ from pathlib import Path
 
 from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
 from pipelines.warehouse.embedded import ChdbStatements, ChdbWarehouse
+from pipelines.warehouse.pool import Pool
+
+log = logging.getLogger("clicktrail.warehouse")
 
 _LENGTH = struct.Struct(">I")
-MAX_MESSAGE = 256 * 1024 * 1024
+MAX_MESSAGE = 256 * 1024 * 1024  # the default limit of a frame, each way
 _SUN_PATH_MAX = 100  # AF_UNIX paths are limited to 108 bytes on Linux
+
+
+class NoOwner(WarehouseUnavailable):
+    """No process serves the chdb folder now (none owns it yet, or its owner stopped): retry
+    later; the next call connects again."""
+
+
+class MessageTooLarge(WarehouseError):
+    """A frame announced more bytes than the receiver accepts (retrying gets the same)."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(
+            f"chdb host: a message of {length} bytes is over the limit of {limit} bytes "
+            "(ask for fewer rows)"
+        )
+        self.length = length
 
 
 def socket_path(folder: Path) -> Path:
@@ -42,13 +68,15 @@ def _send(sock: socket.socket, payload: bytes) -> None:
     sock.sendall(_LENGTH.pack(len(payload)) + payload)
 
 
-def _receive(sock: socket.socket) -> bytes | None:
+def _receive(sock: socket.socket, limit: int) -> bytes | None:
+    """One frame's payload; None when the peer closed the connection. Raises
+    ``MessageTooLarge`` after reading only the header: the payload is still unread."""
     header = _read_exact(sock, _LENGTH.size)
     if header is None:
         return None
     (length,) = _LENGTH.unpack(header)
-    if length > MAX_MESSAGE:
-        raise WarehouseError(f"chdb host: message of {length} bytes is over the limit")
+    if length > limit:
+        raise MessageTooLarge(length, limit)
     return _read_exact(sock, length)
 
 
@@ -62,20 +90,35 @@ def _read_exact(sock: socket.socket, size: int) -> bytes | None:
     return bytes(chunks)
 
 
-class ChdbHost:
-    """Serves ``warehouse`` (owned by this process) to other processes until ``close()``."""
+def _skip(sock: socket.socket, size: int) -> bool:
+    """Read and drop ``size`` bytes; False when the peer closed the connection first."""
+    while size > 0:
+        chunk = sock.recv(min(size, 1 << 20))
+        if not chunk:
+            return False
+        size -= len(chunk)
+    return True
 
-    def __init__(self, warehouse: ChdbWarehouse) -> None:
+
+class ChdbHost:
+    """Serves ``warehouse`` (owned by this process) to other processes until ``close()``.
+
+    ``max_message``: the largest request accepted and answer sent, in bytes; a larger one gets
+    an error reply and the connection stays usable."""
+
+    def __init__(self, warehouse: ChdbWarehouse, max_message: int = MAX_MESSAGE) -> None:
         self.warehouse = warehouse
         self.path = socket_path(warehouse.path)
+        self._max_message = max_message
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
         if self.path.exists():  # left by an owner that died: we hold the folder lock now
             self.path.unlink()
         host = self
 
         class Handler(socketserver.BaseRequestHandler):
             def handle(self) -> None:
-                while (request := _receive(self.request)) is not None:
-                    _send(self.request, host._answer(request))
+                host._serve(self.request)
 
         self._server = socketserver.ThreadingUnixStreamServer(str(self.path), Handler)
         self._server.daemon_threads = True
@@ -84,38 +127,101 @@ class ChdbHost:
         )
         self._thread.start()
 
+    def _serve(self, sock: socket.socket) -> None:
+        """Answer one client's requests, one at a time, until it goes away."""
+        with self._connections_lock:
+            self._connections.add(sock)
+        try:
+            while True:
+                try:
+                    request = _receive(sock, self._max_message)
+                except MessageTooLarge as exc:
+                    # Drop the rest of that request, so the next one starts on a frame.
+                    if not _skip(sock, exc.length):
+                        return
+                    _send(sock, b"1" + str(exc).encode())
+                    continue
+                if request is None:
+                    return
+                _send(sock, self._answer(request))
+        except OSError as exc:  # the client went away mid-answer, or close() shut the socket
+            log.debug("chdb host: a client connection ended: %r", exc)
+        finally:
+            with self._connections_lock:
+                self._connections.discard(sock)
+
     def _answer(self, request: bytes) -> bytes:
         kind, sql = request[:1], request[1:].decode("utf-8", "replace")
         try:
-            body = self.warehouse._run(sql, "JSONCompact" if kind == b"q" else None)
+            if kind == b"q":
+                body = self.warehouse._select(sql)
+            elif kind == b"x":
+                self.warehouse._run(sql)
+                body = b""
+            else:
+                return b"1" + f"chdb host: unknown request kind {kind!r}".encode()
         except WarehouseUnavailable as exc:
             return b"2" + str(exc).encode()
         except WarehouseError as exc:
             return b"1" + str(exc).encode()
+        if len(body) + 1 > self._max_message:
+            return b"1" + str(MessageTooLarge(len(body) + 1, self._max_message)).encode()
         return b"0" + body
 
     def close(self) -> None:
+        """Stop serving: no new connections, and open ones are shut so their clients reconnect
+        to the next owner. A statement still running finishes, its answer is dropped."""
         self._server.shutdown()
         self._server.server_close()
+        with self._connections_lock:
+            connections = list(self._connections)
+        for sock in connections:
+            with contextlib.suppress(OSError):  # already closed by its client
+                sock.shutdown(socket.SHUT_RDWR)
         self.path.unlink(missing_ok=True)
 
 
 class ChdbRemote(ChdbStatements):
-    """The ``Warehouse`` of a chdb folder another process owns."""
+    """The ``Warehouse`` of a chdb folder another process owns; safe to share between threads.
 
-    def __init__(self, folder: Path, database: str, timeout: float = 30.0) -> None:
+    Up to ``connections`` sockets to the owner, one statement each at a time; a statement
+    waits up to ``timeout`` seconds for a free socket and up to ``timeout`` seconds for its
+    answer. A socket that failed in any way (timeout, closed, a frame over ``max_message``) is
+    discarded, never reused. Never opens the folder itself: while no process owns it every call
+    raises ``NoOwner``, and the next call tries again."""
+
+    def __init__(
+        self,
+        folder: Path,
+        database: str,
+        timeout: float = 30.0,
+        connections: int = 4,
+        max_message: int = MAX_MESSAGE,
+    ) -> None:
         self.path = Path(folder)
         self.database = database
         self._socket_path = socket_path(self.path)
         self._timeout = timeout
-        self._sock: socket.socket | None = None
-        self._lock = threading.Lock()
+        self._max_message = max_message
+        self._sockets: Pool[socket.socket] = Pool(
+            self._connect,
+            _close_socket,
+            size=connections,
+            wait=timeout,
+            name=f"connections to the chdb owner on {self._socket_path}",
+        )
 
     def _connect(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self._timeout)
         try:
             sock.connect(str(self._socket_path))
+        except (FileNotFoundError, ConnectionRefusedError):
+            sock.close()
+            raise NoOwner(
+                f"chdb folder {self.path} has no owner now: the pipeline worker serves it "
+                f"(nothing answers on {self._socket_path})"
+            ) from None
         except OSError as exc:
             sock.close()
             raise WarehouseUnavailable(
@@ -124,19 +230,15 @@ class ChdbRemote(ChdbStatements):
             ) from None
         return sock
 
-    def _run(self, sql: str, output_format: str | None) -> bytes:
-        request = (b"q" if output_format else b"x") + sql.encode()
-        with self._lock:
+    def _exchange(self, kind: bytes, sql: str) -> bytes:
+        # Any error inside the lease discards the socket: it may hold part of an answer.
+        with self._sockets.lease() as sock:
             try:
-                if self._sock is None:
-                    self._sock = self._connect()
-                _send(self._sock, request)
-                reply = _receive(self._sock)
+                _send(sock, kind + sql.encode())
+                reply = _receive(sock, self._max_message)
             except OSError as exc:
-                self._drop()
                 raise WarehouseUnavailable(f"chdb host {self._socket_path}: {exc!r}") from None
             if reply is None:
-                self._drop()
                 raise WarehouseUnavailable(f"chdb host {self._socket_path} closed the connection")
         status, body = reply[:1], reply[1:]
         if status == b"0":
@@ -145,18 +247,16 @@ class ChdbRemote(ChdbStatements):
             raise WarehouseUnavailable(body.decode())
         raise WarehouseError(body.decode())
 
-    def _drop(self) -> None:
-        if self._sock is not None:
-            self._sock.close()
-            self._sock = None
+    def _run(self, sql: str) -> None:
+        self._exchange(b"x", sql)
 
-    def ping(self) -> bool:
-        try:
-            self._run("SELECT 1", "JSONCompact")
-        except (WarehouseError, WarehouseUnavailable):
-            return False
-        return True
+    def _select(self, sql: str) -> bytes:
+        return self._exchange(b"q", sql)
 
     def close(self) -> None:
-        with self._lock:
-            self._drop()
+        """Close idle sockets now, busy ones when their statement ends."""
+        self._sockets.close()
+
+
+def _close_socket(sock: socket.socket) -> None:
+    sock.close()

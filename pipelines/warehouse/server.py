@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from clickhouse_driver import Client
+from clickhouse_driver import Client  # type: ignore[import-untyped]
 from clickhouse_driver import errors as ch_errors
 
 from clicktrail.settings import ClickHouseServerTarget
 from pipelines.warehouse.base import Result, Warehouse, WarehouseError, WarehouseUnavailable
+from pipelines.warehouse.pool import Pool
 from pipelines.warehouse.sql import bind, quote_identifier
 
 # Errors that say "the server is away or slow", as opposed to "the server refused this".
@@ -26,34 +26,59 @@ _UNAVAILABLE = (
 
 
 class ServerWarehouse(Warehouse):
+    """A ClickHouse server, safe to share between threads.
+
+    A clickhouse-driver ``Client`` is one connection and not thread-safe, so this keeps a pool
+    of up to ``pool_size`` clients, made when concurrent statements need them (a pipeline
+    worker alone uses one). A statement waits up to ``pool_wait`` seconds (default:
+    ``timeout``) for a free client, then raises ``WarehouseUnavailable``; it may take
+    ``timeout`` seconds on the server. A client whose connection failed is discarded.
+    """
+
     flavor = "server"
 
-    def __init__(self, target: ClickHouseServerTarget, timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        target: ClickHouseServerTarget,
+        timeout: float = 10.0,
+        pool_size: int = 4,
+        pool_wait: float | None = None,
+    ) -> None:
         self.database = target.database
         self._target = target
-        self._client = Client(
-            target.host,
-            port=target.port,
-            user=target.user,
-            password=target.password,
+        self._timeout = timeout
+        self._clients: Pool[Client] = Pool(
+            self._client,
+            _disconnect,
+            size=pool_size,
+            wait=timeout if pool_wait is None else pool_wait,
+            reusable_after=(WarehouseError,),  # the server refused a statement: still connected
+            name=f"clickhouse {self._address} connections",
+        )
+
+    def _client(self) -> Client:
+        # Connects on its first statement; pings before each later one, and reconnects a
+        # connection the server closed while it sat in the pool.
+        timeout = self._timeout
+        return Client(
+            self._target.host,
+            port=self._target.port,
+            user=self._target.user,
+            password=self._target.password,
             connect_timeout=min(timeout, 5.0),
             send_receive_timeout=timeout,
             sync_request_timeout=min(timeout, 5.0),
             settings={"use_numpy": False},
         )
-        self._lock = threading.Lock()  # one connection: one statement at a time
 
     def _run(self, sql: str, **kwargs: Any) -> Any:
-        with self._lock:
+        with self._clients.lease() as client:
             try:
-                return self._client.execute(sql, **kwargs)
+                return client.execute(sql, **kwargs)
             except ch_errors.ServerException as exc:
                 raise WarehouseError(f"clickhouse: {exc.message.splitlines()[0]}") from exc
-            except _UNAVAILABLE as exc:
-                self._client.disconnect()
-                raise WarehouseUnavailable(f"clickhouse {self._address}: {exc!r}") from exc
-            except ch_errors.Error as exc:
-                self._client.disconnect()
+            except (*_UNAVAILABLE, ch_errors.Error) as exc:
+                # Leaving the lease with this error discards the client and its connection.
                 raise WarehouseUnavailable(f"clickhouse {self._address}: {exc!r}") from exc
 
     @property
@@ -83,7 +108,12 @@ class ServerWarehouse(Warehouse):
         return True
 
     def close(self) -> None:
-        self._client.disconnect()
+        """Disconnect idle clients now, busy ones when their statement ends."""
+        self._clients.close()
+
+
+def _disconnect(client: Client) -> None:
+    client.disconnect()
 
 
 def _utc_row(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from clickhouse_driver.util.escape import escape_param
+from clickhouse_driver.util.escape import escape_param  # type: ignore[import-untyped]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
