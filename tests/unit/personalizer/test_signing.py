@@ -1,0 +1,71 @@
+"""Signed impression and click URLs: every tampering, expiry and key rotation is refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from clicktrail.secrets.keyring import Keyring, SigningKey
+from personalizer.signing import FIELDS, SignatureError, Signed, sign, verify
+
+NOW = 1_780_000_000
+SIGNED = Signed("dec-1", "shop", "spring", "spring-a", "top", "v1", False, NOW + 3600)
+KEYRING = Keyring((SigningKey.new(NOW - 100),), grace_seconds=86_400)
+
+
+def test_round_trip():
+    query = sign("click", SIGNED, KEYRING)
+    assert verify("click", query, KEYRING, NOW) == SIGNED
+
+
+@pytest.mark.parametrize("key", [key for key, _ in FIELDS])
+def test_any_changed_value_is_refused(key):
+    query = sign("click", SIGNED, KEYRING)
+    query[key] = query[key] + "x" if key != "h" else "1"
+    with pytest.raises(SignatureError, match="bad signature|expiry"):
+        verify("click", query, KEYRING, NOW)
+
+
+def test_values_cannot_move_between_fields():
+    shifted = Signed("dec-1s", "hop", *list(SIGNED.__dict__.values())[2:])
+    query = sign("click", shifted, KEYRING)
+    query["d"], query["s"] = "dec-1", "shop"  # the same characters, split differently
+    with pytest.raises(SignatureError):
+        verify("click", query, KEYRING, NOW)
+
+
+def test_an_impression_signature_is_not_a_click_signature():
+    with pytest.raises(SignatureError):
+        verify("click", sign("impression", SIGNED, KEYRING), KEYRING, NOW)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda q: q.pop("sig"), "missing parameters: sig"),
+        (lambda q: q.pop("c"), "missing parameters: c"),
+        (lambda q: q.update(url="https://evil.example"), "unexpected parameters: url"),
+        (lambda q: q.update(sig="nokey.abc"), "bad signature"),
+        (lambda q: q.update(d="x" * 500), "too long"),
+    ],
+)
+def test_malformed_queries(change, message):
+    query = sign("click", SIGNED, KEYRING)
+    change(query)
+    with pytest.raises(SignatureError, match=message):
+        verify("click", query, KEYRING, NOW)
+
+
+def test_expired_links_are_refused():
+    query = sign("click", SIGNED, KEYRING)
+    with pytest.raises(SignatureError, match="expired"):
+        verify("click", query, KEYRING, SIGNED.expires + 1)
+
+
+def test_a_rotated_key_verifies_for_its_grace_only():
+    query = sign("click", SIGNED, KEYRING)
+    rotated = KEYRING.rotated(NOW)
+    assert verify("click", query, rotated, NOW + 10) == SIGNED
+    late = Signed(*list(SIGNED.__dict__.values())[:-1], NOW + 10 * 86_400)
+    old_link = sign("click", late, KEYRING)
+    with pytest.raises(SignatureError, match="retired"):
+        verify("click", old_link, rotated, NOW + 2 * 86_400)
