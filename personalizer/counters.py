@@ -1,0 +1,199 @@
+"""Caps, pacing, goals and click-through counts, in the durable Redis (``CLICKTRAIL_STATE_URL``:
+noeviction, append-only), never in a cookie.
+
+Every key expires with its period, because that Redis also holds the Redis Streams event log
+and nothing may grow there without bound:
+
+- ``pz:day:<site>:<campaign>:<YYYYMMDD>``: impressions on the site's day; 2 days.
+- ``pz:total:<site>:<campaign>``: impressions in all; the campaign's end + 7 days, else 400
+  days after the last impression.
+- ``pz:cap:<site>:<campaign>:<visitor>:<period>``: a visitor's impressions in one cap period;
+  the period.
+- ``pz:ctr:<site>:<campaign>:<creative>``: hash of ``i`` impressions and ``c`` clicks; 90 days
+  after the last.
+- ``pz:seen:<i|c>:<site>:<decision>:<placement>``: one impression / click counted; 2 days.
+
+An impression or a click is counted once per decision and placement, whatever the retries:
+the mark and the increments are one Lua script, atomic in Redis.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import redis
+
+from personalizer.campaigns import Campaign
+from personalizer.select import CreativeStats, Delivery
+
+DAY_SECONDS = 86_400
+SEEN_SECONDS = 2 * DAY_SECONDS
+CTR_SECONDS = 90 * DAY_SECONDS
+OPEN_TOTAL_SECONDS = 400 * DAY_SECONDS
+AFTER_END_SECONDS = 7 * DAY_SECONDS
+
+
+class CountersUnavailable(Exception):
+    """The counter store did not answer: serve only what needs no counter."""
+
+
+_COUNT_IMPRESSION = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
+redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('INCR', KEYS[3])
+if tonumber(ARGV[4]) > 0 then redis.call('EXPIREAT', KEYS[3], ARGV[4])
+else redis.call('EXPIRE', KEYS[3], ARGV[3]) end
+redis.call('HINCRBY', KEYS[4], 'i', 1); redis.call('EXPIRE', KEYS[4], ARGV[5])
+if KEYS[5] ~= '' then redis.call('INCR', KEYS[5]); redis.call('EXPIRE', KEYS[5], ARGV[6]) end
+return 1
+"""
+
+_COUNT_CLICK = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
+redis.call('HINCRBY', KEYS[2], 'c', 1); redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+class CounterStore:
+    """Thread-safe (the client's pool); every call is one round trip or raises
+    ``CountersUnavailable`` within the client's timeout."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._impression = client.register_script(_COUNT_IMPRESSION)
+        self._click = client.register_script(_COUNT_CLICK)
+
+    def snapshot(
+        self,
+        site_id: str,
+        campaigns: Sequence[Campaign],
+        visitor_id: str,
+        now: datetime,
+        site_time_zone: str,
+    ) -> tuple[dict[str, Delivery], dict[tuple[str, str], CreativeStats]]:
+        """Each campaign's deliveries and each creative's counts, in one round trip."""
+        day = _day(now, site_time_zone)
+        pipe = self.client.pipeline(transaction=False)
+        creatives: list[tuple[str, str]] = []
+        for campaign in campaigns:
+            pipe.get(day_key(site_id, campaign.id, day))
+            pipe.get(total_key(site_id, campaign.id))
+            if campaign.frequency_cap is not None:
+                pipe.get(cap_key(site_id, campaign, visitor_id, now))
+            for creative in campaign.creatives:
+                pipe.hmget(ctr_key(site_id, campaign.id, creative.id), "i", "c")
+                creatives.append((campaign.id, creative.id))
+        replies = iter(self._execute(pipe))
+        deliveries: dict[str, Delivery] = {}
+        stats: dict[tuple[str, str], CreativeStats] = {}
+        for campaign in campaigns:
+            today, total = _int(next(replies)), _int(next(replies))
+            mine = _int(next(replies)) if campaign.frequency_cap is not None else 0
+            deliveries[campaign.id] = Delivery(today=today, total=total, visitor=mine)
+            for creative in campaign.creatives:
+                shown, clicked = next(replies)
+                stats[(campaign.id, creative.id)] = CreativeStats(_int(shown), _int(clicked))
+        return deliveries, stats
+
+    def count_impression(
+        self,
+        site_id: str,
+        campaign: Campaign,
+        creative_id: str,
+        placement: str,
+        visitor_id: str,
+        decision_id: str,
+        now: datetime,
+        site_time_zone: str,
+    ) -> bool:
+        """Count one impression of a decision's placement; False if it was counted before."""
+        day = _day(now, site_time_zone)
+        cap = campaign.frequency_cap
+        end = campaign.schedule.end
+        keys = [
+            seen_key("i", site_id, decision_id, placement),
+            day_key(site_id, campaign.id, day),
+            total_key(site_id, campaign.id),
+            ctr_key(site_id, campaign.id, creative_id),
+            cap_key(site_id, campaign, visitor_id, now) if cap else "",
+        ]
+        # After its end (a week's grace for late impressions), and never in the past, which
+        # would delete the count at once.
+        expire_at = (
+            max(int(end.timestamp()) + AFTER_END_SECONDS, int(now.timestamp()) + 2 * DAY_SECONDS)
+            if end is not None
+            else 0
+        )
+        args = [SEEN_SECONDS, 2 * DAY_SECONDS, OPEN_TOTAL_SECONDS, expire_at, CTR_SECONDS]
+        args.append(cap.seconds if cap else 0)
+        return bool(self._run(self._impression, keys, args))
+
+    def count_click(
+        self, site_id: str, campaign_id: str, creative_id: str, placement: str, decision_id: str
+    ) -> bool:
+        """Count one click of a decision's placement; False if it was counted before."""
+        keys = [
+            seen_key("c", site_id, decision_id, placement),
+            ctr_key(site_id, campaign_id, creative_id),
+        ]
+        return bool(self._run(self._click, keys, [SEEN_SECONDS, CTR_SECONDS]))
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except redis.RedisError:
+            return False
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _execute(self, pipe: redis.client.Pipeline) -> list:
+        try:
+            return pipe.execute()
+        except redis.RedisError as exc:
+            raise CountersUnavailable(str(exc)) from exc
+
+    def _run(self, script: object, keys: Iterable[str], args: Iterable[object]) -> object:
+        try:
+            return script(keys=list(keys), args=list(args))  # type: ignore[operator]
+        except redis.RedisError as exc:
+            raise CountersUnavailable(str(exc)) from exc
+
+
+def day_key(site_id: str, campaign_id: str, day: str) -> str:
+    return f"pz:day:{site_id}:{campaign_id}:{day}"
+
+
+def total_key(site_id: str, campaign_id: str) -> str:
+    return f"pz:total:{site_id}:{campaign_id}"
+
+
+def cap_key(site_id: str, campaign: Campaign, visitor_id: str, now: datetime) -> str:
+    """Fixed periods of the cap's length from the epoch: "3 per 24 h" is 3 per UTC day."""
+    assert campaign.frequency_cap is not None
+    period = math.floor(now.timestamp()) // campaign.frequency_cap.seconds
+    return f"pz:cap:{site_id}:{campaign.id}:{visitor_id}:{period}"
+
+
+def ctr_key(site_id: str, campaign_id: str, creative_id: str) -> str:
+    return f"pz:ctr:{site_id}:{campaign_id}:{creative_id}"
+
+
+def seen_key(kind: str, site_id: str, decision_id: str, placement: str) -> str:
+    return f"pz:seen:{kind}:{site_id}:{decision_id}:{placement}"
+
+
+def _day(now: datetime, zone: str) -> str:
+    try:
+        info = ZoneInfo(zone)
+    except (KeyError, ValueError):
+        info = ZoneInfo("UTC")
+    return now.astimezone(info).strftime("%Y%m%d")
+
+
+def _int(value: object) -> int:
+    return int(value) if value is not None else 0  # type: ignore[call-overload]
