@@ -35,7 +35,7 @@ class CampaignError(ValueError):
     """A campaign that cannot be used; the message names each field at fault."""
 
 
-def _http_url(value: str) -> str:
+def http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ValueError("must be an absolute http(s) URL")
@@ -54,8 +54,8 @@ class Creative(BaseModel):
     width: Annotated[int, Field(ge=1, le=4096)]
     height: Annotated[int, Field(ge=1, le=4096)]
 
-    _check_image = field_validator("image_url")(_http_url)
-    _check_landing = field_validator("landing_url")(_http_url)
+    _check_image = field_validator("image_url")(http_url)
+    _check_landing = field_validator("landing_url")(http_url)
 
 
 class FrequencyCap(BaseModel):

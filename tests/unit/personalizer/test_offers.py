@@ -1,0 +1,94 @@
+from __future__ import annotations
+
+from personalizer.catalog import Catalog, Product
+from personalizer.offers import Popularity, rank_offers
+from pipelines.profiles.profile import Profile
+
+NOW = 1_780_000_000_000
+DAY = 86_400_000
+
+
+def product(sku: str, category: str, **fields) -> Product:
+    return Product(
+        sku=sku, title=sku, category=category, url=f"https://s.example.test/{sku}", **fields
+    )
+
+
+CATALOG = Catalog(
+    [
+        product("run1", "Shoes/Running"),
+        product("run2", "Shoes/Running"),
+        product("run3", "Shoes/Running"),
+        product("trail1", "Shoes/Trail"),
+        product("book1", "Books"),
+        product("book2", "Books"),
+        product("tent1", "Outdoor/Tents", regions=frozenset({"DE"})),
+        product("gone", "Books", available=False),
+        product("hat1", "Hats"),
+    ]
+)
+POPULARITY = Popularity(
+    overall=("book1", "hat1", "run3", "book2", "gone"),
+    by_country={"DE": ("tent1", "book2"), "FR": ("tent1", "hat1")},
+    trending=("trail1",),
+)
+
+
+def offers(profile=None, country="DE", coviews=None, **kwargs):
+    profile = profile or Profile()
+    return rank_offers(profile, country, CATALOG, POPULARITY, coviews or {}, NOW, **kwargs)
+
+
+def test_a_visitor_without_history_gets_the_regions_favourites_then_overall():
+    result = offers(count=4)
+    assert [o.sku for o in result][:2] == ["tent1", "book2"]
+    assert result[0].reason == "popular_in_region"
+    assert {o.reason for o in result} <= {"popular_in_region", "trending", "fallback"}
+
+
+def test_co_views_and_interests_come_first_with_their_reasons():
+    profile = Profile(
+        key="shop:v:v1",
+        events=10,
+        recent_products=(("run1", NOW - DAY),),
+        scores={"Shoes": 3.0, "Shoes/Running": 3.0},
+        scores_ref_ms=NOW,
+        half_life_ms=7 * DAY,
+    )
+    result = offers(profile, coviews={"run1": [("trail1", 5), ("hat1", 2)]}, count=5)
+    assert result[0].sku == "trail1" and result[0].reason == "co_viewed"
+    reasons = {o.sku: o.reason for o in result}
+    assert reasons["run3"] == "category_affinity" or reasons.get("run2") == "category_affinity"
+
+
+def test_never_bought_out_of_stock_elsewhere_or_on_the_page():
+    profile = Profile(
+        key="shop:v:v1",
+        events=3,
+        purchased_items=(("book1", NOW),),
+        recent_products=(("run1", NOW),),
+    )
+    skus = [o.sku for o in offers(profile, country="FR", page_sku="hat1", count=10)]
+    assert "book1" not in skus  # bought
+    assert "gone" not in skus  # out of stock
+    assert "tent1" not in skus  # sold in DE only
+    assert "hat1" not in skus  # on the page
+
+
+def test_at_most_k_per_top_category():
+    profile = Profile(
+        key="shop:v:v1",
+        events=5,
+        scores={"Shoes/Running": 5.0, "Shoes": 5.0},
+        scores_ref_ms=NOW,
+        half_life_ms=7 * DAY,
+    )
+    result = offers(profile, count=10, per_category=2)
+    tops = [CATALOG.get(o.sku).top_category for o in result]
+    assert tops.count("Shoes") == 2
+
+
+def test_without_history_allowed_the_profile_is_ignored():
+    profile = Profile(key="shop:v:v1", events=5, recent_products=(("run1", NOW),))
+    result = offers(profile, coviews={"run1": [("trail1", 9)]}, use_history=False)
+    assert all(o.reason != "co_viewed" for o in result)
