@@ -17,7 +17,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,8 @@ class CampaignStore:
 
     def sites(self) -> list[str]:
         try:
-            return sorted(member.decode() for member in self.client.smembers(SITES_KEY))
+            members: Any = self.client.smembers(SITES_KEY)
+            return sorted(member.decode() for member in members)
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
@@ -147,7 +148,7 @@ class CampaignStore:
                 pipe.hset(campaigns_key(site_id), campaign_id, _json(after))
             else:
                 pipe.hdel(campaigns_key(site_id), campaign_id)
-            history: Mapping[str, str] = {
+            history: dict[Any, Any] = {
                 "at": at,
                 "actor": actor,
                 "action": action,
@@ -173,7 +174,7 @@ class CampaignStore:
     def history(self, site_id: str, count: int = 100) -> list[dict[str, Any]]:
         """The latest changes, newest first."""
         try:
-            entries = self.client.xrevrange(history_key(site_id), count=count)
+            entries: Any = self.client.xrevrange(history_key(site_id), count=count)
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
         return [
