@@ -12,6 +12,7 @@ import click
 from clicktrail.settings import ConfigError, Settings, configuration_markdown
 from clicktrail.simulator.command import simulate
 from clicktrail.sites.commands import sites
+from clicktrail.tokens.commands import tokens
 
 # Services add their commands through this entry point group (setup.cfg), so the core never
 # imports a service package: ``clicktrail pipeline``, ``clicktrail collector``, ...
@@ -114,6 +115,7 @@ def contract_schema() -> None:
 
 
 cli.add_command(sites)
+cli.add_command(tokens)
 cli.add_command(simulate)
 
 

@@ -245,6 +245,12 @@ class Settings:
         "{data_dir}/sites.json",
         "The site registry (docs/sites.md). Running services pick up changes by themselves.",
     )
+    tokens_file: Path = setting(
+        "general",
+        Path,
+        "{data_dir}/tokens.json",
+        "API tokens and their roles (clicktrail tokens); only digests are stored.",
+    )
     sites_reload_seconds: float = setting(
         "general",
         _float_range(0.0, 3600.0),

@@ -1,0 +1,1 @@
+"""API tokens: who may manage campaigns, ask for trusted decisions, read reports."""
