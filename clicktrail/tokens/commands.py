@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import click
 
@@ -11,7 +12,7 @@ from clicktrail.tokens.model import ROLES, TokenError, new_token
 from clicktrail.tokens.registry import edit_tokens, read_tokens
 
 
-def _path():  # noqa: ANN202
+def _path() -> Path:
     try:
         return Settings.from_env().tokens_file
     except ConfigError as exc:
