@@ -1,0 +1,340 @@
+"""One decision: who the visitor is, where from, what they browsed → a creative per placement
+and a list of offers, each with signed impression and click URLs.
+
+Orchestration only: every store comes in through its interface, and every store may be away.
+Profiles away → geography and popularity only; counters away → only campaigns without caps,
+goals or pacing, and defaults; the campaign store away → the last campaigns loaded; the
+warehouse away → the last popularity computed. A valid request is always answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
+
+from clicktrail.identity import RequestFacts, cookies_refused, resolve
+from clicktrail.secrets.keyring import Keyring
+from clicktrail.sites.model import Site
+from personalizer.campaigns import Campaign
+from personalizer.catalog import Catalog
+from personalizer.counters import CounterStore, CountersUnavailable
+from personalizer.offers import Offer, Popularity, rank_offers
+from personalizer.request import DecideRequest
+from personalizer.select import Choice, CreativeStats, Delivery, choose
+from personalizer.signing import Signed, sign
+from personalizer.visitor import Geo, Page, Visitor
+from pipelines.enrich import DeviceDetector, GeoLocator, classify_referrer, parse_campaign
+from pipelines.profiles.profile import Profile
+from pipelines.profiles.store import ProfileStore, ProfileStoreError
+
+log = logging.getLogger("clicktrail.personalizer")
+
+LINK_SECONDS = 24 * 3600  # how long an impression or click URL stays valid
+CACHE_TTL_SECONDS = 60  # how long a page may reuse a decision
+
+
+class DecisionLog(Protocol):
+    """Where decisions go for attribution (the event log). Must not block for long; may drop
+    a record when the log is away (the decision is still answered)."""
+
+    def record(self, decision: Decision) -> None: ...
+
+
+@dataclass(frozen=True)
+class Placed:
+    placement: str
+    choice: Choice
+    impression_url: str = ""
+    click_url: str = ""
+
+
+@dataclass
+class Decision:
+    decision_id: str
+    site_id: str
+    visitor_id: str
+    id_source: str
+    created_ms: int
+    consent: bool
+    placements: list[Placed] = field(default_factory=list)
+    offers: list[Offer] = field(default_factory=list)
+    degraded: list[str] = field(default_factory=list)  # which stores were away
+    explain: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DecisionService:
+    campaigns: Callable[[str], Mapping[str, Campaign]]  # site id -> its campaigns
+    counters: CounterStore
+    profiles: ProfileStore
+    geo: GeoLocator
+    devices: DeviceDetector
+    catalog: Callable[[str], Catalog]
+    popularity: Callable[[str], Popularity]
+    keyring: Callable[[], Keyring]
+    salt: Callable[[], bytes]
+    decisions: DecisionLog
+    public_url: str  # where /v1/pz/i and /v1/pz/c are reached, e.g. https://shop.example/pz
+    clock: Callable[[], float] = time.time
+    rng: random.Random = field(default_factory=random.Random)
+
+    def decide(self, request: DecideRequest, site: Site, facts: RequestFacts) -> Decision:
+        now = self.clock()
+        now_ms = int(now * 1000)
+        consent_text = (
+            None if request.consent is None else ("granted" if request.consent else "denied")
+        )
+        refused = cookies_refused(facts, consent_text)
+        identity = resolve(
+            facts,
+            request.visitor_id,
+            consent_text,
+            now_ms,
+            self.salt,
+            lambda: "",  # a decision never makes an id up: the collector does
+        )
+        consent = not refused and identity.id_source != "cookieless"
+        decision = Decision(
+            decision_id=uuid.uuid4().hex,
+            site_id=site.site_id,
+            visitor_id=identity.visitor_id,
+            id_source=identity.id_source,
+            created_ms=now_ms,
+            consent=consent,
+        )
+        profile = self._profile(request, site, identity.visitor_id, consent, decision)
+        visitor = self._visitor(request, site, facts, identity.visitor_id, profile, consent, now)
+        self._place(request, site, visitor, decision)
+        if request.offers:
+            decision.offers = self._offers(request, site, visitor, decision)
+        self.decisions.record(decision)
+        return decision
+
+    # --- the parts ---------------------------------------------------------------------------
+
+    def _profile(
+        self, request: DecideRequest, site: Site, visitor_id: str, consent: bool, decision: Decision
+    ) -> Profile:
+        if not consent:
+            return Profile()
+        try:
+            if request.user_id and hasattr(self.profiles, "get_user"):
+                return self.profiles.get_user(site.site_id, request.user_id)
+            return self.profiles.get(site.site_id, visitor_id)
+        except ProfileStoreError as exc:
+            decision.degraded.append("profiles")
+            log.warning("profiles unavailable, deciding from geo and page: %s", exc)
+            return Profile()
+
+    def _visitor(
+        self,
+        request: DecideRequest,
+        site: Site,
+        facts: RequestFacts,
+        visitor_id: str,
+        profile: Profile,
+        consent: bool,
+        now: float,
+    ) -> Visitor:
+        located = self.geo.locate(facts.ip)
+        device = self.devices.detect(facts.user_agent)
+        page = request.page
+        host = urlsplit(page.url).hostname or ""
+        campaign = parse_campaign(page.url) if page.url else None
+        referrer = classify_referrer(page.referrer or None, host, (), campaign)
+        utm = {}
+        if campaign is not None:
+            utm = {
+                name: value
+                for name, value in (
+                    ("source", campaign.source),
+                    ("medium", campaign.medium),
+                    ("campaign", campaign.name),
+                    ("term", campaign.term),
+                    ("content", campaign.content),
+                )
+                if value
+            }
+        location = profile.location
+        geo = Geo(
+            located.country or (location.country if location else ""),
+            located.region or (location.region if location else ""),
+            located.city or (location.city if location else ""),
+            located.latitude if located.country else (location.latitude if location else None),
+            located.longitude if located.country else (location.longitude if location else None),
+            located.time_zone,
+        )
+        return Visitor(
+            site_id=site.site_id,
+            visitor_id=visitor_id,
+            now=datetime.fromtimestamp(now, UTC),
+            geo=geo,
+            page=Page(
+                url=page.url,
+                category=page.category,
+                sku=page.sku,
+                referrer_medium=referrer.medium,
+                referrer_source=referrer.source,
+                utm=utm,
+            ),
+            device_type=device.device_type,
+            browser=device.browser,
+            os=device.os,
+            language=request.language or "",
+            consent=consent,
+            identified=bool(request.user_id or profile.user_id),
+            profile=profile,
+            site_time_zone=site.timezone,
+        )
+
+    def _place(
+        self, request: DecideRequest, site: Site, visitor: Visitor, decision: Decision
+    ) -> None:
+        every = self.campaigns(site.site_id)
+        by_placement: dict[str, list[Campaign]] = {
+            placement: [c for c in every.values() if placement in c.placements]
+            for placement in request.placements
+        }
+        # Counters only for campaigns that could be shown at all (live, rules matched).
+        candidates: dict[str, Campaign] = {}
+        for campaigns in by_placement.values():
+            for campaign in campaigns:
+                if campaign.live(visitor.now) and campaign.rule.matches(visitor):
+                    candidates[campaign.id] = campaign
+        deliveries: dict[str, Delivery] = {}
+        stats: dict[tuple[str, str], CreativeStats] = {}
+        counters_available = True
+        if candidates:
+            try:
+                deliveries, stats = self.counters.snapshot(
+                    site.site_id,
+                    list(candidates.values()),
+                    visitor.visitor_id,
+                    visitor.now,
+                    site.timezone,
+                )
+            except CountersUnavailable as exc:
+                counters_available = False
+                decision.degraded.append("counters")
+                log.warning("counters unavailable, serving uncounted campaigns: %s", exc)
+        for placement, campaigns in by_placement.items():
+            choice = choose(
+                placement,
+                campaigns,
+                visitor,
+                deliveries,
+                stats,
+                self.rng,
+                counters_available,
+                request.explain,
+            )
+            decision.placements.append(self._signed(placement, choice, decision))
+            if request.explain:
+                decision.explain[placement] = dict(choice.verdicts)
+
+    def _signed(self, placement: str, choice: Choice, decision: Decision) -> Placed:
+        if choice.campaign is None or choice.creative is None:
+            return Placed(placement, choice)
+        signed = Signed(
+            decision_id=decision.decision_id,
+            site_id=decision.site_id,
+            campaign_id=choice.campaign.id,
+            creative_id=choice.creative.id,
+            placement=placement,
+            visitor_id=decision.visitor_id,
+            holdout=choice.holdout,
+            expires=decision.created_ms // 1000 + LINK_SECONDS,
+        )
+        keyring = self.keyring()
+        base = self.public_url.rstrip("/")
+        return Placed(
+            placement,
+            choice,
+            impression_url=f"{base}/v1/pz/i?{urlencode(sign('impression', signed, keyring))}",
+            click_url=f"{base}/v1/pz/c?{urlencode(sign('click', signed, keyring))}",
+        )
+
+    def _offers(
+        self, request: DecideRequest, site: Site, visitor: Visitor, decision: Decision
+    ) -> list[Offer]:
+        coviews: dict[str, Sequence[tuple[str, int]]] = {}
+        recent = [sku for sku, _ in visitor.profile.recent_products[:5]]
+        if visitor.consent and recent and "profiles" not in decision.degraded:
+            try:
+                found = self.profiles.coviews_many(site.site_id, recent, limit=20)
+                coviews = {sku: [(c.sku, c.times) for c in near] for sku, near in found.items()}
+            except ProfileStoreError:
+                decision.degraded.append("coviews")
+        return rank_offers(
+            visitor.profile,
+            visitor.geo.country,
+            self.catalog(site.site_id),
+            self.popularity(site.site_id),
+            coviews,
+            visitor.now_ms,
+            count=request.offers,
+            page_sku=request.page.sku,
+            use_history=visitor.consent,
+        )
+
+
+def answer(decision: Decision, catalog: Catalog) -> dict[str, Any]:
+    """The JSON answer of a decision."""
+    placements: dict[str, Any] = {}
+    for placed in decision.placements:
+        choice = placed.choice
+        if choice.creative is None or choice.campaign is None:
+            placements[placed.placement] = None
+            continue
+        creative = choice.creative
+        placements[placed.placement] = {
+            "campaign_id": choice.campaign.id,
+            "creative": {
+                "id": creative.id,
+                "image_url": creative.image_url,
+                "alt": creative.alt,
+                "headline": creative.headline,
+                "width": creative.width,
+                "height": creative.height,
+            },
+            "source": choice.source,
+            "holdout": choice.holdout,
+            "impression_url": placed.impression_url,
+            "click_url": placed.click_url,
+        }
+    offers = []
+    for offer in decision.offers:
+        product = catalog.get(offer.sku)
+        if product is None:
+            continue
+        offers.append(
+            {
+                "sku": product.sku,
+                "title": product.title,
+                "url": product.url,
+                "image_url": product.image_url,
+                "price": product.price,
+                "currency": product.currency,
+                "category": product.category,
+                "reason": offer.reason,
+            }
+        )
+    body: dict[str, Any] = {
+        "decision_id": decision.decision_id,
+        "visitor_id": decision.visitor_id,
+        "ttl": CACHE_TTL_SECONDS,
+        "placements": placements,
+        "offers": offers,
+    }
+    if decision.degraded:
+        body["degraded"] = decision.degraded
+    if decision.explain:
+        body["explain"] = decision.explain
+    return body
