@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import pytest
-
 from personalizer.popularity import PopularityCache, compute
 from pipelines.warehouse.columns import EVENT_COLUMNS, empty_value
 from pipelines.warehouse.reader import WarehouseEventStore
