@@ -371,6 +371,34 @@ class Settings:
         "Threads per worker with the gthread worker class.",
     )
 
+    # personalizer
+    personalizer_bind: str = setting(
+        "personalizer",
+        _host_port,
+        "127.0.0.1:{port:personalizer}",
+        "Address the personalizer (gunicorn) listens on.",
+    )
+    personalizer_workers: int = setting(
+        "personalizer",
+        _int_range(1, 64),
+        "2",
+        "Personalizer worker processes.",
+    )
+    personalizer_public_url: str = setting(
+        "personalizer",
+        _text,
+        "http://127.0.0.1:{port:personalizer}",
+        "Where browsers reach the personalizer: the base of impression and click URLs, and "
+        "of the decision endpoint behind the collector's origin (docs/personalizer.md).",
+    )
+    state_timeout_ms: int = setting(
+        "personalizer",
+        _int_range(1, 10_000),
+        "50",
+        "How long a decision waits for the durable Redis (caps, pacing) before it serves "
+        "only uncapped campaigns.",
+    )
+
     # profiles
     profile_url: RedisTarget = setting(
         "profiles",

@@ -122,7 +122,7 @@ class DecisionService:
     def _profile(
         self, request: DecideRequest, site: Site, visitor_id: str, consent: bool, decision: Decision
     ) -> Profile:
-        if not consent:
+        if not consent or not (visitor_id or request.user_id):
             return Profile()
         try:
             if request.user_id and hasattr(self.profiles, "get_user"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping, Sequence
+from typing import Protocol
 
 from clicktrail.contract.protocol import COLLECTOR_COOKIE
 from clicktrail.identity.client_ip import Network, client_ip
@@ -19,6 +20,13 @@ MAX_VISITOR_ID = 64
 VISITOR_ID_CHARACTERS = frozenset(string.ascii_letters + string.digits + "_-")
 
 
+class Lookup(Protocol):
+    """Headers or cookies: anything with ``get(name)`` (a dict, Werkzeug's case-insensitive
+    ``Headers``)."""
+
+    def get(self, key: str, /) -> str | None: ...
+
+
 def valid_visitor_id(value: str) -> bool:
     """Could the collector have made this id? (It ends up in keys and logs: nothing else.)"""
     return 0 < len(value) <= MAX_VISITOR_ID and set(value) <= VISITOR_ID_CHARACTERS
@@ -28,8 +36,8 @@ def request_facts(
     site: Site,
     *,
     peer: str,
-    headers: Mapping[str, str],
-    cookies: Mapping[str, str],
+    headers: Lookup | Mapping[str, str],
+    cookies: Lookup | Mapping[str, str],
     trusted_proxies: Sequence[Network],
     linker: str | None = None,
     server_side: bool = False,

@@ -1,0 +1,160 @@
+"""The personalizer's application factory: the decision endpoint, signed impression and click
+tracking, and the token-protected management API (docs/personalizer.md)."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from clicktrail.secrets.keyring import Keyring, load_keyring
+from clicktrail.secrets.salt import DailySalts
+from clicktrail.settings import Settings
+from clicktrail.sites.registry import SiteRegistry
+from clicktrail.tokens.registry import TokenRegistry
+from personalizer.campaign_store import CampaignCache, CampaignStore
+from personalizer.catalog_store import CatalogCache, CatalogStore
+from personalizer.counters import CounterStore
+from personalizer.decide import Decision, DecisionLog, DecisionService
+from personalizer.popularity import PopularityCache
+from personalizer.views import decide, health, manage, track
+from pipelines.enrich import DeviceDetector, GeoLocator
+from pipelines.profiles.clients import serving_client
+from pipelines.profiles.factory import open_profile_store
+from pipelines.profiles.store import ProfileStore
+from pipelines.warehouse.factory import open_settings_reader
+
+MAX_BODY_BYTES = 256 * 1024  # a catalog import through the API may be large; decisions are not
+
+
+class UnloggedDecisions:
+    """No attribution log: decisions are answered but not written to the event log (the
+    attribution loop is docs/personalizer.md's next step)."""
+
+    def record(self, decision: Decision) -> None:
+        pass
+
+
+class KeyringSource:
+    """The signing keys, re-read every ``reload_seconds`` so a rotation reaches every process."""
+
+    def __init__(self, settings: Settings, reload_seconds: float = 60.0) -> None:
+        self._settings = settings
+        self._reload = reload_seconds
+        self._lock = threading.Lock()
+        self._loaded_at = float("-inf")
+        self._keyring: Keyring | None = None
+
+    def __call__(self) -> Keyring:
+        now = time.monotonic()
+        if self._keyring is None or now - self._loaded_at >= self._reload:
+            with self._lock:
+                self._keyring = load_keyring(
+                    self._settings.secrets_file,
+                    self._settings.signing_key_grace_days * 86_400,
+                    int(time.time()),
+                )
+                self._loaded_at = now
+        return self._keyring
+
+
+@dataclass
+class Personalizer:
+    """What the request handlers share."""
+
+    settings: Settings
+    sites: SiteRegistry
+    tokens: TokenRegistry
+    service: DecisionService
+    campaign_store: CampaignStore
+    campaigns: CampaignCache
+    catalog_store: CatalogStore
+    catalogs: CatalogCache
+    counters: CounterStore
+    keyring: Callable[[], Keyring]
+    clock: Callable[[], float]
+    log: logging.Logger
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    profiles: ProfileStore | None = None,
+    decisions: DecisionLog | None = None,
+    popularity: PopularityCache | None = None,
+    clock: Callable[[], float] = time.time,
+    rng: random.Random | None = None,
+) -> Flask:
+    """Build the personalizer. Settings come from the environment unless given; every store
+    is built from them unless given (tests hand in their own)."""
+    settings = settings or Settings.from_env()
+    logging.basicConfig(level=settings.log_level)
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    state = serving_client(
+        settings.state_url.url,
+        connect_timeout_ms=settings.state_timeout_ms,
+        read_timeout_ms=settings.state_timeout_ms,
+        max_connections=settings.profile_read_pool_size,
+    )
+    # The salts and the stores' writes may take longer than a decision's read.
+    durable = serving_client(
+        settings.state_url.url, connect_timeout_ms=1000, read_timeout_ms=5000, max_connections=8
+    )
+    salts = DailySalts(
+        durable, settings.salt_rotation_hour, timedelta(minutes=settings.salt_grace_minutes)
+    )
+    campaign_store = CampaignStore(durable)
+    campaigns = CampaignCache(campaign_store)
+    catalog_store = CatalogStore(durable)
+    catalogs = CatalogCache(catalog_store)
+    counters = CounterStore(state)
+    keyring = KeyringSource(settings)
+    popularity = popularity or PopularityCache(open_settings_reader(settings))
+    service = DecisionService(
+        campaigns=campaigns.site,
+        counters=counters,
+        profiles=profiles or open_profile_store(settings),
+        geo=GeoLocator(settings.geoip_db),
+        devices=DeviceDetector(),
+        catalog=catalogs.site,
+        popularity=popularity.get,
+        keyring=keyring,
+        salt=lambda: salts.current(datetime.fromtimestamp(clock(), UTC)),
+        decisions=decisions or UnloggedDecisions(),
+        public_url=settings.personalizer_public_url,
+        clock=clock,
+        rng=rng or random.Random(),
+    )
+    app.extensions["personalizer"] = Personalizer(
+        settings=settings,
+        sites=SiteRegistry(settings.sites_file, settings.sites_reload_seconds),
+        tokens=TokenRegistry(settings.tokens_file, settings.sites_reload_seconds),
+        service=service,
+        campaign_store=campaign_store,
+        campaigns=campaigns,
+        catalog_store=catalog_store,
+        catalogs=catalogs,
+        counters=counters,
+        keyring=keyring,
+        clock=clock,
+        log=logging.getLogger("clicktrail.personalizer"),
+    )
+    for blueprint in (decide.bp, track.bp, manage.bp, health.bp):
+        app.register_blueprint(blueprint)
+    app.register_error_handler(HTTPException, _http_error)
+    return app
+
+
+def _http_error(error: HTTPException) -> Response:
+    """Every error is JSON with a reason, never an HTML page."""
+    response = jsonify(error=error.description)
+    response.status_code = error.code or 500
+    return response

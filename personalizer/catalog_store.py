@@ -1,0 +1,144 @@
+"""The catalog's durable home (``CLICKTRAIL_STATE_URL``) and the in-memory copy each
+personalizer process ranks from.
+
+- ``pz:catalog:<site>``: hash, sku -> the product's JSON;
+- ``pz:version:catalog``: bumped by every import; caches reload when it changes.
+
+An import replaces what it lists (idempotent: the same feed twice changes nothing) and, with
+``replace=True``, removes what it does not list.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+
+from personalizer.catalog import Catalog, Product
+
+VERSION_KEY = "pz:version:catalog"
+SITES_KEY = "pz:catalog-sites"
+MAX_PRODUCTS = 1_000_000
+log = logging.getLogger("clicktrail.personalizer")
+
+
+class CatalogUnavailable(Exception):
+    """The durable Redis did not answer; nothing was changed."""
+
+
+def catalog_key(site_id: str) -> str:
+    return f"pz:catalog:{site_id}"
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    written: int  # products added or changed
+    unchanged: int
+    removed: int
+
+
+class CatalogStore:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def load(self, site_id: str) -> Catalog:
+        try:
+            stored: Any = self.client.hgetall(catalog_key(site_id))
+        except redis.RedisError as exc:
+            raise CatalogUnavailable(str(exc)) from exc
+        products = []
+        for sku, text in stored.items():
+            try:
+                products.append(Product.model_validate(json.loads(text)))
+            except ValueError as exc:
+                log.error("product %s of %s is not usable: %s", sku, site_id, exc)
+        return Catalog(products)
+
+    def version(self) -> int:
+        try:
+            return int(self.client.get(VERSION_KEY) or 0)
+        except redis.RedisError as exc:
+            raise CatalogUnavailable(str(exc)) from exc
+
+    def sites(self) -> list[str]:
+        try:
+            members: Any = self.client.smembers(SITES_KEY)
+        except redis.RedisError as exc:
+            raise CatalogUnavailable(str(exc)) from exc
+        return sorted(member.decode() for member in members)
+
+    def import_products(
+        self, site_id: str, products: Iterable[Product], replace: bool = False
+    ) -> ImportResult:
+        wanted = {p.sku: _json(p) for p in products}
+        if len(wanted) > MAX_PRODUCTS:
+            raise ValueError(f"a catalog holds at most {MAX_PRODUCTS} products")
+        try:
+            current: Any = self.client.hgetall(catalog_key(site_id))
+            present = {sku.decode(): text.decode() for sku, text in current.items()}
+            changed: dict[Any, Any] = {
+                sku: text for sku, text in wanted.items() if present.get(sku) != text
+            }
+            removed = [sku for sku in present if sku not in wanted] if replace else []
+            pipe = self.client.pipeline(transaction=True)
+            if changed:
+                pipe.hset(catalog_key(site_id), mapping=changed)
+            if removed:
+                pipe.hdel(catalog_key(site_id), *removed)
+            pipe.sadd(SITES_KEY, site_id)
+            if changed or removed:
+                pipe.incr(VERSION_KEY)
+            pipe.execute()
+        except redis.RedisError as exc:
+            raise CatalogUnavailable(str(exc)) from exc
+        return ImportResult(len(changed), len(wanted) - len(changed), len(removed))
+
+
+def _json(product: Product) -> str:
+    return json.dumps(product.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+
+
+class CatalogCache:
+    """Every site's catalog in memory, reloaded when the store's version changes (checked at
+    most every ``poll_seconds`` from the request path); the last one while the store is away."""
+
+    def __init__(
+        self,
+        store: CatalogStore,
+        poll_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._store = store
+        self._poll = poll_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._version = -1
+        self._checked = float("-inf")
+        self._catalogs: dict[str, Catalog] = {}
+
+    def site(self, site_id: str) -> Catalog:
+        self.refresh()
+        return self._catalogs.get(site_id) or Catalog(())
+
+    def refresh(self, force: bool = False) -> None:
+        now = self._clock()
+        if not force and now - self._checked < self._poll:
+            return
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._checked = now
+            version = self._store.version()
+            if version != self._version or force:
+                self._catalogs = {site: self._store.load(site) for site in self._store.sites()}
+                self._version = version
+        except CatalogUnavailable as exc:
+            log.warning("catalog store unavailable, serving the last catalog: %s", exc)
+        finally:
+            self._lock.release()

@@ -1,0 +1,71 @@
+"""What the personalizer's views share: the app's state, JSON answers, tokens, CORS."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from flask import Response, current_app, request
+
+from clicktrail.sites.model import Site
+from clicktrail.tokens.model import Token
+
+if TYPE_CHECKING:
+    from personalizer.app import Personalizer
+
+
+def state() -> Personalizer:
+    return current_app.extensions["personalizer"]
+
+
+def json_answer(status: int, body: Any, **headers: str) -> Response:
+    response = Response(
+        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        status=status,
+        content_type="application/json",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in headers.items():
+        response.headers[name.replace("_", "-")] = value
+    return response
+
+
+def error(status: int, message: str) -> Response:
+    return json_answer(status, {"error": message})
+
+
+def bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+class Denied(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def require(permission: str, site_id: str) -> Token:
+    """The request's token, which must allow ``permission`` on ``site_id``; raises ``Denied``
+    (401 without a valid token, 403 with one that may not)."""
+    presented = bearer()
+    if presented is None:
+        raise Denied(401, "an API token is needed: Authorization: Bearer <token>")
+    token = state().tokens.authenticate(presented)
+    if token is None:
+        raise Denied(401, "the API token is not valid (revoked, or mistyped)")
+    if not token.allows(permission, site_id):
+        raise Denied(403, f"a {token.role} token on {token.site_id!r} may not do this here")
+    return token
+
+
+def allow_origin(response: Response, origin: str) -> Response:
+    response.headers["Access-Control-Allow-Origin"] = origin
+    response.headers["Access-Control-Allow-Credentials"] = "true"
+    response.vary.add("Origin")
+    return response
+
+
+def site_allows(site: Site, origin: str | None) -> bool:
+    return bool(origin) and site.allows_origin(origin or "")
