@@ -42,10 +42,19 @@ class App(Service):
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         return env
 
+    bind_variable: str | None = None  # where gunicorn's config reads its address, if set
+
     @property
     def address(self) -> str:
-        """host:port to probe for readiness."""
-        return f"127.0.0.1:{self.port}"
+        """host:port to probe for readiness: what the bind variable says (its config reads
+        the settings; a wildcard address is probed on loopback), else the port map's."""
+        bind = os.environ.get(self.bind_variable) if self.bind_variable else None
+        if not bind:
+            return f"127.0.0.1:{self.port}"
+        host, _, port = bind.rpartition(":")
+        if host in ("", "0.0.0.0", "::", "[::]"):
+            host = "127.0.0.1"
+        return f"{host}:{port}"
 
     def ready(self) -> bool:
         url = f"http://{self.address}{self.ready_path}"
@@ -61,18 +70,7 @@ class Collector(App):
     port_name = "collector"
     ready_path = "/readyz"
     start_timeout = 30.0
-
-    @property
-    def address(self) -> str:
-        # gunicorn binds where CLICKTRAIL_COLLECTOR_BIND says (its config reads the settings);
-        # a wildcard address is probed on loopback.
-        bind = os.environ.get("CLICKTRAIL_COLLECTOR_BIND")
-        if not bind:
-            return super().address
-        host, _, port = bind.rpartition(":")
-        if host in ("", "0.0.0.0", "::", "[::]"):
-            host = "127.0.0.1"
-        return f"{host}:{port}"
+    bind_variable = "CLICKTRAIL_COLLECTOR_BIND"
 
     def command(self) -> list[str]:
         return [
@@ -84,6 +82,29 @@ class Collector(App):
             "--name",
             str(self.config_file),
             "tracker.wsgi:app",
+        ]
+
+
+class Personalizer(App):
+    """The decision service (gunicorn); ready once its /readyz answers (the durable Redis
+    answers). It reads the warehouse through the pipeline worker that owns chdb."""
+
+    name = "personalizer"
+    port_name = "personalizer"
+    ready_path = "/readyz"
+    start_timeout = 30.0
+    bind_variable = "CLICKTRAIL_PERSONALIZER_BIND"
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            "python:personalizer.gunicorn_conf",
+            "--name",
+            str(self.config_file),
+            "personalizer.wsgi:app",
         ]
 
 

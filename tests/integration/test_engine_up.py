@@ -92,8 +92,19 @@ def send_page_view() -> int:
         return error.code
 
 
+def decide() -> dict:
+    port = ports.BASE_PORTS["personalizer"] + OFFSET
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/v1/decide",
+        data=json.dumps({"site_id": "shop", "visitor_id": "v1", "placements": ["top"]}).encode(),
+        headers={"Origin": SHOP, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.loads(response.read())
+
+
 def test_an_event_goes_through_the_started_engine(tmp_path):
-    names = ("redis-state", "redis-profile", "collector", "pipeline")
+    names = ("redis-state", "redis-profile", "collector", "pipeline", "personalizer")
     try:
         added = subprocess.run(
             ["python", "-m", "clicktrail.cli", "sites", "add", "shop", "--origin", SHOP],
@@ -111,6 +122,9 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
         assert get("pipeline_metrics", "/readyz")[0] == 200  # joined and reading
         assert (tmp_path / "data" / "chdb").is_dir()  # it owns the embedded warehouse
 
+        assert get("personalizer", "/readyz")[0] == 200
+        assert decide()["placements"] == {"top": None}  # no campaign yet: an empty slot
+
         assert events_committed() == 0
         assert wait_for(lambda: send_page_view() == 202, 10)
         assert wait_for(lambda: events_committed() == 1, 30), "the worker never committed it"
@@ -125,7 +139,7 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
         assert wait_for(lambda: get("collector", "/readyz")[0] == 200, 10)
         assert "collector      up" in services(tmp_path, "status", "collector").stdout
     finally:
-        stopped = services(tmp_path, "stop", "collector", "pipeline")
+        stopped = services(tmp_path, "stop", "personalizer", "collector", "pipeline")
         services(tmp_path, "stop", "redis-state", "redis-profile")
     assert "stopped" in stopped.stderr and "killed" not in stopped.stderr  # SIGTERM was enough
     assert services(tmp_path, "status", "collector").returncode == 3
