@@ -53,6 +53,7 @@ test: lint services snippet-deps
 .PHONY: bench-enrich
 bench: bench-enrich bench-profiles  # before the other prerequisites, so bench-check runs last
 bench: bench-snippet
+bench: bench-quality
 bench: bench-simulator bench-collector bench-warehouse bench-pipeline bench-check
 
 bench-check:
@@ -99,6 +100,11 @@ bench-warehouse: install
 # One worker over 500,000 simulated events in Kafka, both engines, and lag at 5,000 events/s.
 bench-pipeline: install
 	$(PYTHON) -m bench.pipeline --events 500000
+
+.PHONY: bench-quality
+# Thompson sampling on four creatives, 100,000 impressions, five seeds (about a minute).
+bench-quality: install
+	$(PYTHON) -m bench.quality
 
 .PHONY: bench-snippet
 bench-snippet: snippet-deps
