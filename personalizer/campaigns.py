@@ -139,12 +139,19 @@ class Campaign(BaseModel):
         """The parsed rules (parsed once per campaign object)."""
         return parse_rule(self.rules) if self.rules is not None else EVERYONE
 
-    @property
+    @cached_property
     def placements(self) -> frozenset[str]:
         return frozenset(creative.placement for creative in self.creatives)
 
+    @cached_property
+    def _by_placement(self) -> dict[str, list[Creative]]:
+        index: dict[str, list[Creative]] = {}
+        for creative in self.creatives:
+            index.setdefault(creative.placement, []).append(creative)
+        return index
+
     def creatives_for(self, placement: str) -> list[Creative]:
-        return [creative for creative in self.creatives if creative.placement == placement]
+        return self._by_placement.get(placement, [])
 
     def creative(self, creative_id: str) -> Creative | None:
         return next((c for c in self.creatives if c.id == creative_id), None)

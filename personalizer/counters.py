@@ -9,7 +9,7 @@ and nothing may grow there without bound:
   days after the last impression.
 - ``pz:cap:<site>:<campaign>:<visitor>:<period>``: a visitor's impressions in one cap period;
   the period.
-- ``pz:ctr:<site>:<campaign>:<creative>``: hash of ``i`` impressions and ``c`` clicks; 90 days
+- ``pz:ctr:<i|c>:<site>:<campaign>:<creative>``: a creative's impressions, clicks; 90 days
   after the last.
 - ``pz:seen:<i|c>:<site>:<decision>:<placement>``: one impression / click counted; 2 days.
 
@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
@@ -46,14 +47,14 @@ redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('INCR', KEYS[3])
 if tonumber(ARGV[4]) > 0 then redis.call('EXPIREAT', KEYS[3], ARGV[4])
 else redis.call('EXPIRE', KEYS[3], ARGV[3]) end
-redis.call('HINCRBY', KEYS[4], 'i', 1); redis.call('EXPIRE', KEYS[4], ARGV[5])
+redis.call('INCR', KEYS[4]); redis.call('EXPIRE', KEYS[4], ARGV[5])
 if KEYS[5] ~= '' then redis.call('INCR', KEYS[5]); redis.call('EXPIRE', KEYS[5], ARGV[6]) end
 return 1
 """
 
 _COUNT_CLICK = """
 if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) == false then return 0 end
-redis.call('HINCRBY', KEYS[2], 'c', 1); redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], ARGV[2])
 return 1
 """
 
@@ -75,19 +76,24 @@ class CounterStore:
         now: datetime,
         site_time_zone: str,
     ) -> tuple[dict[str, Delivery], dict[tuple[str, str], CreativeStats]]:
-        """Each campaign's deliveries and each creative's counts, in one round trip."""
+        """Each campaign's deliveries and each creative's counts: one ``MGET``, one reply."""
         day = _day(now, site_time_zone)
-        pipe = self.client.pipeline(transaction=False)
-        creatives: list[tuple[str, str]] = []
+        keys: list[str] = []
         for campaign in campaigns:
-            pipe.get(day_key(site_id, campaign.id, day))
-            pipe.get(total_key(site_id, campaign.id))
+            keys.append(day_key(site_id, campaign.id, day))
+            keys.append(total_key(site_id, campaign.id))
             if campaign.frequency_cap is not None:
-                pipe.get(cap_key(site_id, campaign, visitor_id, now))
+                keys.append(cap_key(site_id, campaign, visitor_id, now))
             for creative in campaign.creatives:
-                pipe.hmget(ctr_key(site_id, campaign.id, creative.id), "i", "c")
-                creatives.append((campaign.id, creative.id))
-        replies = iter(self._execute(pipe))
+                keys.append(ctr_key(site_id, campaign.id, creative.id, "i"))
+                keys.append(ctr_key(site_id, campaign.id, creative.id, "c"))
+        if not keys:
+            return {}, {}
+        try:
+            values: Any = self.client.mget(keys)
+        except redis.RedisError as exc:
+            raise CountersUnavailable(str(exc)) from exc
+        replies = iter(values)
         deliveries: dict[str, Delivery] = {}
         stats: dict[tuple[str, str], CreativeStats] = {}
         for campaign in campaigns:
@@ -95,8 +101,8 @@ class CounterStore:
             mine = _int(next(replies)) if campaign.frequency_cap is not None else 0
             deliveries[campaign.id] = Delivery(today=today, total=total, visitor=mine)
             for creative in campaign.creatives:
-                shown, clicked = next(replies)
-                stats[(campaign.id, creative.id)] = CreativeStats(_int(shown), _int(clicked))
+                shown, clicked = _int(next(replies)), _int(next(replies))
+                stats[(campaign.id, creative.id)] = CreativeStats(shown, clicked)
         return deliveries, stats
 
     def count_impression(
@@ -118,7 +124,7 @@ class CounterStore:
             seen_key("i", site_id, decision_id, placement),
             day_key(site_id, campaign.id, day),
             total_key(site_id, campaign.id),
-            ctr_key(site_id, campaign.id, creative_id),
+            ctr_key(site_id, campaign.id, creative_id, "i"),
             cap_key(site_id, campaign, visitor_id, now) if cap else "",
         ]
         # After its end (a week's grace for late impressions), and never in the past, which
@@ -138,7 +144,7 @@ class CounterStore:
         """Count one click of a decision's placement; False if it was counted before."""
         keys = [
             seen_key("c", site_id, decision_id, placement),
-            ctr_key(site_id, campaign_id, creative_id),
+            ctr_key(site_id, campaign_id, creative_id, "c"),
         ]
         return bool(self._run(self._click, keys, [SEEN_SECONDS, CTR_SECONDS]))
 
@@ -150,12 +156,6 @@ class CounterStore:
 
     def close(self) -> None:
         self.client.close()
-
-    def _execute(self, pipe: redis.client.Pipeline) -> list:
-        try:
-            return pipe.execute()
-        except redis.RedisError as exc:
-            raise CountersUnavailable(str(exc)) from exc
 
     def _run(self, script: object, keys: Iterable[str], args: Iterable[object]) -> object:
         try:
@@ -179,8 +179,9 @@ def cap_key(site_id: str, campaign: Campaign, visitor_id: str, now: datetime) ->
     return f"pz:cap:{site_id}:{campaign.id}:{visitor_id}:{period}"
 
 
-def ctr_key(site_id: str, campaign_id: str, creative_id: str) -> str:
-    return f"pz:ctr:{site_id}:{campaign_id}:{creative_id}"
+def ctr_key(site_id: str, campaign_id: str, creative_id: str, kind: str) -> str:
+    """``kind``: ``i`` impressions or ``c`` clicks."""
+    return f"pz:ctr:{kind}:{site_id}:{campaign_id}:{creative_id}"
 
 
 def seen_key(kind: str, site_id: str, decision_id: str, placement: str) -> str:

@@ -84,6 +84,9 @@ class DecisionService:
     public_url: str  # where /v1/pz/i and /v1/pz/c are reached, e.g. https://shop.example/pz
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
+    _index: tuple[Mapping[str, Campaign], dict[str, list[Campaign]]] | None = field(
+        default=None, repr=False
+    )
 
     def decide(self, request: DecideRequest, site: Site, facts: RequestFacts) -> Decision:
         now = self.clock()
@@ -197,16 +200,17 @@ class DecisionService:
     def _place(
         self, request: DecideRequest, site: Site, visitor: Visitor, decision: Decision
     ) -> None:
-        every = self.campaigns(site.site_id)
-        by_placement: dict[str, list[Campaign]] = {
-            placement: [c for c in every.values() if placement in c.placements]
-            for placement in request.placements
-        }
+        index = self._placement_index(self.campaigns(site.site_id))
+        by_placement = {placement: index.get(placement, []) for placement in request.placements}
         # Counters only for campaigns that could be shown at all (live, rules matched).
         candidates: dict[str, Campaign] = {}
+        matched: dict[str, bool] = {}
         for campaigns in by_placement.values():
             for campaign in campaigns:
-                if campaign.live(visitor.now) and campaign.rule.matches(visitor):
+                if campaign.id in matched or not campaign.live(visitor.now):
+                    continue
+                matched[campaign.id] = campaign.rule.matches(visitor)
+                if matched[campaign.id]:
                     candidates[campaign.id] = campaign
         deliveries: dict[str, Delivery] = {}
         stats: dict[tuple[str, str], CreativeStats] = {}
@@ -234,10 +238,24 @@ class DecisionService:
                 self.rng,
                 counters_available,
                 request.explain,
+                matched,
             )
             decision.placements.append(self._signed(placement, choice, decision))
             if request.explain:
                 decision.explain[placement] = dict(choice.verdicts)
+
+    def _placement_index(self, campaigns: Mapping[str, Campaign]) -> dict[str, list[Campaign]]:
+        """Campaigns by placement, built once per loaded set of campaigns (the cache hands
+        out the same mapping until it reloads)."""
+        cached = self._index
+        if cached is not None and cached[0] is campaigns:
+            return cached[1]
+        index: dict[str, list[Campaign]] = {}
+        for campaign in campaigns.values():
+            for placement in campaign.placements:
+                index.setdefault(placement, []).append(campaign)
+        self._index = (campaigns, index)
+        return index
 
     def _signed(self, placement: str, choice: Choice, decision: Decision) -> Placed:
         if choice.campaign is None or choice.creative is None:

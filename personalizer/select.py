@@ -11,6 +11,7 @@ global one) → nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import random
@@ -59,16 +60,26 @@ def choose(
     rng: random.Random,
     counters_available: bool = True,
     explain: bool = False,
+    matched: Mapping[str, bool] | None = None,
 ) -> Choice:
     """``campaigns``: the site's campaigns that have creatives for ``placement``.
     ``counters_available=False`` (the counter store is away): only campaigns without caps,
-    goals or pacing can be served, so no cap is ever exceeded."""
+    goals or pacing can be served, so no cap is ever exceeded. ``matched``: the rules'
+    verdicts by campaign id, when the caller has them already (one decision, several
+    placements)."""
     verdicts: dict[str, str] = {}
     eligible: list[Campaign] = []
     defaults: list[Campaign] = []
+    local = visitor.now.astimezone(_zone(visitor.site_time_zone))
     for campaign in campaigns:
         why = _ineligible(
-            campaign, visitor, deliveries.get(campaign.id, Delivery()), counters_available, explain
+            campaign,
+            visitor,
+            deliveries.get(campaign.id, Delivery()),
+            counters_available,
+            explain,
+            local,
+            matched,
         )
         if why:
             verdicts[campaign.id] = why
@@ -110,43 +121,51 @@ def _ineligible(
     delivery: Delivery,
     counters_available: bool,
     explain: bool,
+    local: datetime,
+    matched: Mapping[str, bool] | None,
 ) -> str:
-    """Why the campaign cannot be shown now, or "" when it can."""
+    """Why the campaign cannot be shown now, or "" when it can. Cheap checks first: most
+    campaigns of a site are not for this visitor, and their rules say so at once."""
     if campaign.status != "active":
         return f"status {campaign.status}"
     if not campaign.schedule.contains(visitor.now):
         return "outside its schedule"
-    if not campaign.default:
-        counted = campaign.frequency_cap or campaign.daily_impressions or campaign.total_impressions
-        if counted and not counters_available:
-            return "capped or paced, and the counters are unavailable"
-        cap = campaign.frequency_cap
-        if cap and delivery.visitor >= cap.impressions:
-            return (
-                f"frequency cap reached ({delivery.visitor}/{cap.impressions} in {cap.hours:g} h)"
-            )
-        if campaign.total_impressions and delivery.total >= campaign.total_impressions:
-            return f"total goal reached ({delivery.total}/{campaign.total_impressions})"
-        allowed = allowed_today(campaign, delivery, visitor)
-        if allowed is not None and delivery.today >= allowed:
-            return f"paced: {delivery.today} of {allowed} allowed so far today"
+    known = None if matched is None else matched.get(campaign.id)
     if explain:
         verdict = campaign.rule.explain(visitor)
         if not verdict.matched:
             return f"rules not matched: {verdict.as_json()}"
-    elif not campaign.rule.matches(visitor):
+    elif not (known if known is not None else campaign.rule.matches(visitor)):
         return "rules not matched"
+    if campaign.default:
+        return ""
+    counted = campaign.frequency_cap or campaign.daily_impressions or campaign.total_impressions
+    if counted and not counters_available:
+        return "capped or paced, and the counters are unavailable"
+    cap = campaign.frequency_cap
+    if cap and delivery.visitor >= cap.impressions:
+        return f"frequency cap reached ({delivery.visitor}/{cap.impressions} in {cap.hours:g} h)"
+    if campaign.total_impressions and delivery.total >= campaign.total_impressions:
+        return f"total goal reached ({delivery.total}/{campaign.total_impressions})"
+    allowed = allowed_today(campaign, delivery, visitor, local)
+    if allowed is not None and delivery.today >= allowed:
+        return f"paced: {delivery.today} of {allowed} allowed so far today"
     return ""
 
 
-def allowed_today(campaign: Campaign, delivery: Delivery, visitor: Visitor) -> int | None:
+def allowed_today(
+    campaign: Campaign, delivery: Delivery, visitor: Visitor, local: datetime | None = None
+) -> int | None:
     """Impressions the campaign may have had today by now; None when nothing limits it.
 
     The daily goal is ``daily_impressions``, or, for a total goal with an end, what remains
     spread over the days left. ``asap`` may spend it at once; ``even`` spends it in proportion
     to the part of the site's day gone by (plus 1 % slack, so a small goal starts at once)."""
     daily = campaign.daily_impressions
-    local = visitor.now.astimezone(_zone(visitor.site_time_zone))
+    if daily is None and not campaign.total_impressions:
+        return None
+    if local is None:
+        local = visitor.now.astimezone(_zone(visitor.site_time_zone))
     if daily is None and campaign.total_impressions and campaign.schedule.end is not None:
         end = campaign.schedule.end.astimezone(local.tzinfo)
         days_left = max(1, (end.date() - local.date()).days + (1 if end.time() > _MIDNIGHT else 0))
@@ -165,6 +184,7 @@ def allowed_today(campaign: Campaign, delivery: Delivery, visitor: Visitor) -> i
 _MIDNIGHT = datetime.min.time()
 
 
+@functools.lru_cache(maxsize=512)
 def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)

@@ -92,7 +92,7 @@ def test_every_key_expires_with_its_period(client, site):
     store.count_impression(site, ad, "a", "top", "v1", "d1", now, "UTC")
     store.count_click(site, "spring", "a", "top", "d1")
     keys = [key.decode() for key in client.scan_iter(match=f"pz:*:{site}:*")]
-    assert len(keys) == 6, keys
+    assert len(keys) == 7, keys  # day, total, cap, impressions, clicks, and two marks
     for key in keys:
         ttl = client.ttl(key)
         assert ttl > 0, f"{key} never expires"
