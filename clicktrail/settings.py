@@ -457,6 +457,14 @@ class Settings:
         "CLICKTRAIL_PROFILE_RECENT_PRODUCTS.",
     )
 
+    profile_event_ids_kept: int = setting(
+        "profiles",
+        _int_range(0, 100_000),
+        "256",
+        "Event ids remembered per visitor, so an event a client sent twice counts once in the "
+        "profile when fewer than this many of the visitor's events came between the copies "
+        "(0: only copies within one batch are caught; docs/profiles.md).",
+    )
     profile_read_timeout_ms: int = setting(
         "profiles",
         _int_range(1, 10_000),

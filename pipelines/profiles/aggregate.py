@@ -5,11 +5,17 @@ link starts (a new ``user_id``, or a ``replaced_visitor_id`` not linked yet in t
 profile script applies a segment's link before the segment's rows, so splitting a visitor's
 rows into batches anywhere gives the same profile as one big batch. Each segment carries the
 first and last log positions of its records, which the script checks against the watermark.
+
+An event counts once however often it was logged: a row whose event (``event_id`` and
+``created_ms``, as the warehouse collapses them) came earlier in the batch, or is among the
+``known`` ones, adds nothing; its position still moves the delta's ``through``, so the
+watermark passes it. Each segment carries its events' hashes, which the script checks against
+the ones the visitor's earlier batches applied.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +31,8 @@ VIEW_TYPES = frozenset({"page_view", "product_view"})
 CATEGORY_SEPARATOR = "/"
 
 Batch = Iterable[tuple[Position | None, Sequence[Row]]]
+# Event hashes (stored.event_id_hash) already applied, by (site, visitor): their rows are copies.
+Known = Mapping[tuple[str, str], Set[bytes]]
 
 
 @dataclass
@@ -51,6 +59,7 @@ class Segment:
     user_id: str  # link this visitor to that user before applying, or ""
     replaced: tuple[str, ...]  # merge these visitor ids' profiles in before applying
     fragment: Fragment
+    ids: bytes = b""  # stored.event_id_hash of each row with an event id, in log order
 
 
 @dataclass
@@ -58,7 +67,9 @@ class VisitorDelta:
     site_id: str
     visitor_id: str
     partition: str  # "" without positions
-    segments: list[Segment]
+    segments: list[Segment]  # none when every row was a copy
+    through: Position | None = None  # the last position of its records, copies included
+    duplicates: int = 0  # rows left out: copies of an event of the batch or of ``known``
 
     @property
     def events(self) -> int:
@@ -177,18 +188,28 @@ class _SegmentBuilder:
     first: Position | None = None
     last: Position | None = None
     rows: _FragmentBuilder | None = None
+    ids: list[bytes] = field(default_factory=list)
 
-    def add(self, position: Position | None, row: Row) -> None:
+    def add(self, position: Position | None, row: Row, event: bytes) -> None:
         if self.rows is None:
             self.rows = _FragmentBuilder(self.config)
         self.rows.add(row)
+        if event:
+            self.ids.append(event)
         if position is not None:
             self.first = position if self.first is None else min(self.first, position)
             self.last = position if self.last is None else max(self.last, position)
 
     def build(self) -> Segment:
         assert self.rows is not None, "a segment holds at least one row"
-        return Segment(self.first, self.last, self.user_id, self.replaced, self.rows.build())
+        return Segment(
+            self.first,
+            self.last,
+            self.user_id,
+            self.replaced,
+            self.rows.build(),
+            b"".join(self.ids),
+        )
 
 
 @dataclass
@@ -198,8 +219,19 @@ class _DeltaBuilder:
     segments: list[_SegmentBuilder] = field(default_factory=list)
     user_id: str = ""
     linked: set[str] = field(default_factory=set)
+    through: Position | None = None  # rows come in log order: the latest is the last
+    duplicates: int = 0
+    events: set[bytes] = field(default_factory=set)  # hashes of the rows added
 
-    def add(self, position: Position | None, row: Row) -> None:
+    def skip(self, position: Position | None) -> None:
+        """A copy of an event already counted: only its position counts."""
+        self.duplicates += 1
+        if position is not None:
+            self.through = position
+
+    def add(self, position: Position | None, row: Row, event: bytes) -> None:
+        if position is not None:
+            self.through = position
         user = row.get("user_id") or ""
         replaced = row.get("replaced_visitor_id") or ""
         new_user = bool(user) and user != self.user_id
@@ -214,14 +246,24 @@ class _DeltaBuilder:
             if new_link:
                 segment.replaced += (replaced,)
                 self.linked.add(replaced)
-        self.segments[-1].add(position, row)
+        self.segments[-1].add(position, row, event)
 
 
-def aggregate(batch: Batch, config: ProfileConfig) -> list[VisitorDelta]:
+def event_hash(row: Row) -> bytes:
+    """The row's event as ``seen:`` remembers it, or b"" for a row without an event id."""
+    event_id = row.get("event_id")
+    return stored.event_id_hash(event_id, int(row["created_ms"])) if event_id else b""
+
+
+def aggregate(
+    batch: Batch, config: ProfileConfig, known: Known | None = None
+) -> list[VisitorDelta]:
     """One delta per (site, visitor, partition) of the batch, in order of first appearance.
 
     ``batch`` is in log order: a partition's records by increasing position. A position of
-    ``None`` (a rebuild) means the delta carries no watermark.
+    ``None`` (a rebuild) means the delta carries no watermark. A row is left out (counted in
+    ``duplicates``) when its event appeared earlier in the delta, or is in ``known`` for its
+    site and visitor.
     """
     builders: dict[tuple[str, str, str], _DeltaBuilder] = {}
     for position, rows in batch:
@@ -229,12 +271,28 @@ def aggregate(batch: Batch, config: ProfileConfig) -> list[VisitorDelta]:
         for row in rows:
             if not counts(row, config):
                 continue
-            key = (row["site_id"], row["visitor_id"], partition)
+            site, visitor = row["site_id"], row["visitor_id"]
+            key = (site, visitor, partition)
             builder = builders.get(key)
             if builder is None:
-                builder = builders[key] = _DeltaBuilder(config, row["visitor_id"])
-            builder.add(position, row)
+                builder = builders[key] = _DeltaBuilder(config, visitor)
+            event = event_hash(row)
+            if event:
+                # A visitor's records stay in one partition; a copy in another one is left to
+                # the script, which checks what the visitor id applied in any partition.
+                if event in builder.events or (known and event in known.get((site, visitor), ())):
+                    builder.skip(position)
+                    continue
+                builder.events.add(event)
+            builder.add(position, row, event)
     return [
-        VisitorDelta(site, visitor, partition, [s.build() for s in builder.segments])
+        VisitorDelta(
+            site,
+            visitor,
+            partition,
+            [s.build() for s in builder.segments],
+            builder.through,
+            builder.duplicates,
+        )
         for (site, visitor, partition), builder in builders.items()
     ]

@@ -1,4 +1,5 @@
--- Applies one visitor's delta to the profiles, atomically with the visitor's watermark.
+-- Applies one visitor's delta to the profiles, atomically with the visitor's watermark and the
+-- event ids it remembers.
 --
 -- KEYS[1]  the visitor's key, profile:<site>:v:<visitor>: its profile, or an alias
 --          ("->" = the key of the profile it belongs to); it always holds the watermarks
@@ -6,10 +7,13 @@
 -- ARGV[2]  partition ("" = no watermark: a rebuild)
 -- ARGV[3]  settings (wire.script_settings)
 -- ARGV[4]  the delta: a JSON list of segments (wire.encode_delta)
+-- ARGV[5]  the segments' event hashes, ID_BYTES each, back to back (wire.encode_ids)
+-- ARGV[6]  the last position of the delta's records, copies included, "<major>-<minor>" or ""
 --
--- Returns {"ok", applied segments, skipped segments, co-view pairs}, or {"split", watermark}
--- when a segment straddles the watermark: nothing is written then, and the caller sends again
--- only the records after the watermark.
+-- Returns {"ok", applied segments, skipped segments, co-view pairs}; or, writing nothing:
+-- {"split", watermark} when a segment straddles the watermark (the caller sends again only the
+-- records after it), {"dup", hashes} when events to apply were applied before (the caller sends
+-- again without them).
 --
 -- Other keys (the user's profile, a replaced visitor's, sessions, co-views) are derived from
 -- the stored aliases, so they cannot all be declared in KEYS: the profile instance is a single
@@ -20,8 +24,9 @@ local partition = ARGV[2]
 local cfg = {}
 for number in string.gmatch(ARGV[3], '%S+') do cfg[#cfg + 1] = tonumber(number) end
 local N_PRODUCTS, N_CATEGORIES, N_PURCHASED, N_ORDERS, N_SCORES, N_SESSIONS = unpack(cfg, 1, 6)
-local HALF_LIFE, WINDOW, NEIGHBOURS, COVIEW_KEPT, TTL = unpack(cfg, 7, 11)
+local HALF_LIFE, WINDOW, NEIGHBOURS, COVIEW_KEPT, TTL, N_SEEN, ID_BYTES = unpack(cfg, 7, 13)
 local segments = cjson.decode(ARGV[4])
+local hashes = ARGV[5]
 local source = KEYS[1]
 local prefix = 'profile:' .. site .. ':'
 
@@ -31,29 +36,69 @@ local function at_most(p, q)
   return p[1] < q[1] or (p[1] == q[1] and p[2] <= q[2])
 end
 
+local function position(text)
+  local major, minor = string.match(text, '^(%d+)-(%d+)$')
+  return {tonumber(major), tonumber(minor)}
+end
+
 local wm_field = 'wm:' .. partition
 local stored_wm = false
 local wm = nil
 if partition ~= '' then
   stored_wm = redis.call('HGET', source, wm_field)
-  if stored_wm then
-    local major, minor = string.match(stored_wm, '^(%d+)-(%d+)$')
-    wm = {tonumber(major), tonumber(minor)}
+  if stored_wm then wm = position(stored_wm) end
+end
+
+-- Segments after the watermark, with their event hashes.
+local todo, fresh, skipped, newest, offset = {}, {}, 0, nil, 0
+if ARGV[6] ~= '' then newest = position(ARGV[6]) end
+for _, segment in ipairs(segments) do
+  local count = segment.h or 0
+  local apply = true
+  if wm ~= nil and segment.f ~= nil then
+    if at_most(segment.l, wm) then
+      apply = false
+      skipped = skipped + 1  -- applied before a crash: its records are not replayed twice
+    elseif at_most(segment.f, wm) then
+      return {'split', stored_wm}
+    end
+  end
+  if apply then
+    todo[#todo + 1] = segment
+    if count > 0 then
+      fresh[#fresh + 1] = string.sub(hashes, offset * ID_BYTES + 1, (offset + count) * ID_BYTES)
+    end
+  end
+  offset = offset + count
+  if segment.l and (newest == nil or at_most(newest, segment.l)) then newest = segment.l end
+end
+
+-- Events logged twice (a client resending what was written) count once: the hashes of the
+-- visitor id's last N_SEEN applied events stay beside its key, oldest first. A copy among them
+-- stops the whole delta, which comes back without it; copies within a batch never get here.
+local seen_key = 'seen:' .. string.sub(source, #'profile:' + 1)
+local seen = nil
+
+local function remembered(id)
+  local from = 1
+  while true do
+    local at = string.find(seen, id, from, true)
+    if at == nil then return false end
+    if (at - 1) % ID_BYTES == 0 then return true end  -- else it straddles two hashes
+    from = at + 1
   end
 end
 
-local todo, skipped, newest = {}, 0, nil
-for _, segment in ipairs(segments) do
-  if wm == nil or segment.f == nil then
-    todo[#todo + 1] = segment
-  elseif at_most(segment.l, wm) then
-    skipped = skipped + 1  -- applied before a crash: its records are not replayed twice
-  elseif at_most(segment.f, wm) then
-    return {'split', stored_wm}
-  else
-    todo[#todo + 1] = segment
+if N_SEEN > 0 and #fresh > 0 then
+  seen = redis.call('GET', seen_key) or ''
+  local copies = {}
+  for _, ids in ipairs(fresh) do
+    for i = 1, seen ~= '' and #ids or 0, ID_BYTES do
+      local id = string.sub(ids, i, i + ID_BYTES - 1)
+      if remembered(id) then copies[#copies + 1] = id end
+    end
   end
-  if segment.l and (newest == nil or at_most(newest, segment.l)) then newest = segment.l end
+  if #copies > 0 then return {'dup', table.concat(copies)} end
 end
 
 -- ordering shared with recency.py: latest time first, then names by code point -----------
@@ -362,8 +407,17 @@ for key in pairs(touched_coviews) do
   redis.call('PEXPIRE', key, TTL)
 end
 
-if #todo > 0 and partition ~= '' and newest ~= nil then
-  redis.call('HSET', source, wm_field, string.format('%d-%d', newest[1], newest[2]))
+if seen ~= nil then
+  seen = seen .. table.concat(fresh)
+  local kept = N_SEEN * ID_BYTES
+  if #seen > kept then seen = string.sub(seen, #seen - kept + 1) end
+  redis.call('SET', seen_key, seen, 'PX', TTL)
 end
-if #todo > 0 then redis.call('PEXPIRE', source, TTL) end
+-- Copies (left out before they got here) move the watermark too: they are never to be applied.
+if partition ~= '' and newest ~= nil and (wm == nil or not at_most(newest, wm)) then
+  redis.call('HSET', source, wm_field, string.format('%d-%d', newest[1], newest[2]))
+  redis.call('PEXPIRE', source, TTL)
+elseif #todo > 0 then
+  redis.call('PEXPIRE', source, TTL)
+end
 return {'ok', #todo, skipped, pairs_written}

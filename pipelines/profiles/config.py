@@ -30,6 +30,12 @@ class ProfileConfig:
     orders_kept: int = 32  # order ids remembered so a resent purchase is not counted twice
     scored_categories: int = 50  # the highest interest scores kept per profile
     sessions_kept: int = 256  # session ids remembered to count visits
+    # Event ids remembered per visitor id, so an event logged twice (a client resending after a
+    # 503 whose first copy was written) counts once: a copy is caught while fewer than this
+    # many other events of the visitor were applied since its original. 256 covers the
+    # snippet's whole queue (200 events) sent twice; 6 bytes each. 0: only copies within one
+    # batch are caught.
+    event_ids_kept: int = 256
     ttl_ms: int = 30 * DAY_MS  # a profile nobody touched for this long expires
     include_bots: bool = False
     coview_window_ms: int = 30 * MINUTE_MS
@@ -50,6 +56,8 @@ class ProfileConfig:
         for name, value in counts.items():
             if value < 1:
                 raise ValueError(f"{name} must be at least 1, got {value}")
+        if self.event_ids_kept < 0:
+            raise ValueError(f"event_ids_kept must not be negative, got {self.event_ids_kept}")
         if self.half_life_ms < 1 or self.ttl_ms < 1 or self.coview_window_ms < 1:
             raise ValueError("half_life_ms, ttl_ms and coview_window_ms must be positive")
         # A view pairs with neighbours found in the recent-products list, so a longer list of
@@ -74,6 +82,7 @@ class ProfileConfig:
                 include_bots=settings.profile_include_bots,
                 coview_window_ms=settings.profile_coview_window_minutes * MINUTE_MS,
                 coview_neighbours=settings.profile_coview_neighbours,
+                event_ids_kept=settings.profile_event_ids_kept,
             )
         except ValueError as exc:
             raise ConfigError(

@@ -21,10 +21,11 @@ def rebuild(
     Every aggregate but two is order-free; identity links and co-view pairs follow the order of
     each visitor's rows, so give rows in the order they were logged: ``ORDER BY received_ms,
     created_ms, event_id`` over the whole site (not visitor by visitor: a merge moves history
-    between visitors), deduplicated like the reports count them. Run it with the site's workers
-    stopped after a clean shutdown, so the event store holds exactly the committed records:
-    the rebuilt profiles carry no watermark, and anything a worker replays afterwards would
-    be counted again.
+    between visitors), deduplicated like the reports count them (copies left in are counted
+    once anyway, as live). Run it with the site's workers stopped after a clean shutdown, so
+    the event store holds exactly the committed records: the rebuilt profiles carry no
+    watermark. They remember each visitor's last ``event_ids_kept`` events, in the order given,
+    so a record a worker replays afterwards counts again only if its events are older.
     """
     for site_id in sites:
         sink.clear_site(site_id)

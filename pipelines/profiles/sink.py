@@ -1,8 +1,11 @@
-"""The profile sink: writes visitor deltas to the profile Redis, exactly once per record.
+"""The profile sink: writes visitor deltas to the profile Redis, once per record and once per
+event.
 
 One ``EVALSHA`` of ``apply.lua`` per visitor delta, all of a batch in one pipeline: one round
 trip per batch. The script checks and advances the visitor's watermark in the same atomic
-step as the update, so a batch replayed after a crash changes nothing it already applied.
+step as the update, so a batch replayed after a crash changes nothing it already applied; and
+it checks the delta's event ids against those the visitor applied last, so an event logged
+twice (at two positions) counts once.
 """
 
 from __future__ import annotations
@@ -16,13 +19,15 @@ import redis
 from redis.exceptions import NoScriptError
 
 from pipelines.profiles import clients, stored, wire
-from pipelines.profiles.aggregate import Batch, Row, VisitorDelta, aggregate
+from pipelines.profiles.aggregate import Batch, Row, VisitorDelta, aggregate, event_hash
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.position import Position
 
 Records = Sequence[tuple[Position | None, Sequence[Row]]]
 APPLY_SCRIPT = (Path(__file__).parent / "apply.lua").read_text()
-MAX_SPLITS = 3
+# Sends of one delta: a split, then copies found, then (their removal re-cutting segments) one
+# more split at most; one more for slack.
+MAX_ROUNDS = 4
 
 
 class ProfileSinkError(RuntimeError):
@@ -32,11 +37,20 @@ class ProfileSinkError(RuntimeError):
 @dataclass
 class ApplyResult:
     profiles: int = 0  # visitor deltas sent
-    events: int = 0  # rows that went into them
+    events: int = 0  # rows that went into them (copies left out)
+    duplicates: int = 0  # rows left out: their event was counted already (replays included)
     segments_applied: int = 0
     segments_skipped: int = 0  # already applied before a replay
     coview_pairs: int = 0
     round_trips: int = 0
+
+
+@dataclass(frozen=True)
+class _Redo:
+    """Why a delta comes back: what the script found, to leave out when it is made again."""
+
+    after: Position | None  # the visitor's watermark: send only records after it
+    known: frozenset[bytes]  # event hashes the visitor applied already
 
 
 class ProfileSink:
@@ -45,7 +59,10 @@ class ProfileSink:
     ``apply`` blocks until Redis has answered and raises ``ProfileSinkError`` (or a
     ``redis.ConnectionError``) when it could not apply everything; the caller then retries the
     same batch (or a longer one from the same start) and must not commit before ``apply``
-    returned. Batches must come in log order per partition.
+    returned. Batches must come in log order per partition. A record at or below the visitor's
+    watermark is skipped; an event (``event_id`` and ``created_ms``) seen earlier in the batch,
+    or among the visitor id's last ``config.event_ids_kept`` applied events, is not counted
+    again.
     """
 
     def __init__(self, client: redis.Redis, config: ProfileConfig) -> None:
@@ -84,18 +101,37 @@ class ProfileSink:
         deltas = aggregate(records, self.config)
         result.profiles += len(deltas)
         result.events += sum(d.events for d in deltas)
-        for _ in range(MAX_SPLITS):
-            splits = self._send(deltas, result)
-            if not splits:
+        result.duplicates += sum(d.duplicates for d in deltas)
+        redone: dict[tuple[str, str, str], _Redo] = {}
+        for _ in range(MAX_ROUNDS):
+            answers = self._send(deltas, result)
+            if not answers:
                 return
-            # Only after a crash: a delta straddled what an earlier run applied. Send the
-            # records after the watermark again; ``aggregate`` is deterministic, so they make
-            # the same segments the earlier run would have made for them.
-            deltas = [d for delta, mark in splits for d in _after(records, delta, mark, self)]
-        raise ProfileSinkError("watermark kept moving under a replayed batch")
+            # A delta comes back after a crash (it straddled what an earlier run applied: send
+            # the records after the watermark) or when it held copies of events the visitor
+            # applied in an earlier batch (send it without them). ``aggregate`` is
+            # deterministic, so the records make the same segments an earlier run made.
+            deltas = []
+            for delta, kind, value in answers:
+                key = (delta.site_id, delta.visitor_id, delta.partition)
+                redo = redone.get(key, _Redo(None, frozenset()))
+                if kind == b"split":
+                    major, minor = stored.decode_watermark(value.decode())
+                    redo = _Redo(Position(delta.partition, major, minor), redo.known)
+                elif kind != b"dup":
+                    raise ProfileSinkError(f"unexpected answer {kind!r} for {delta.visitor_id}")
+                else:
+                    copies = _split_ids(value)
+                    result.events -= len(copies)
+                    result.duplicates += len(copies)
+                    redo = _Redo(redo.after, redo.known | copies)
+                redone[key] = redo
+                deltas.extend(_again(records, delta, redo, self.config))
+        raise ProfileSinkError("a replayed batch kept coming back (watermark or event ids moving)")
 
     def clear_site(self, site_id: str) -> int:
-        """Delete every profile, alias, session set and co-view list of a site."""
+        """Delete every profile, alias, session set, remembered event ids and co-view list of a
+        site."""
         deleted = 0
         for pattern in stored.site_patterns(site_id):
             chunk: list[Any] = []
@@ -110,7 +146,9 @@ class ProfileSink:
 
     def _send(
         self, deltas: Sequence[VisitorDelta], result: ApplyResult
-    ) -> list[tuple[VisitorDelta, bytes]]:
+    ) -> list[tuple[VisitorDelta, bytes, bytes]]:
+        """Apply ``deltas``; the ones the script sent back, with its answer (``split`` and the
+        watermark, or ``dup`` and the hashes of the copies)."""
         if not deltas:
             return []
         if self._sha is None:
@@ -122,23 +160,24 @@ class ProfileSink:
             again = self._pipeline([deltas[i] for i in missing])
             for i, reply in zip(missing, again, strict=True):
                 replies[i] = reply
-        splits = []
+        answers = []
         for delta, reply in zip(deltas, replies, strict=True):
             if isinstance(reply, Exception):
                 raise ProfileSinkError(f"profile update of {delta.visitor_id} failed") from reply
-            if reply[0] == b"split":
-                splits.append((delta, reply[1]))
+            if reply[0] != b"ok":
+                answers.append((delta, bytes(reply[0]), bytes(reply[1])))
                 continue
             result.segments_applied += int(reply[1])
             result.segments_skipped += int(reply[2])
             result.coview_pairs += int(reply[3])
-        return splits
+        return answers
 
     def _pipeline(self, deltas: Sequence[VisitorDelta]) -> list[Any]:
         # evalsha rather than redis-py's Script objects: a pipeline of those first asks
         # SCRIPT EXISTS, a second round trip per batch.
         assert self._sha is not None
         pipe = self.client.pipeline(transaction=False)
+        with_ids = self.config.event_ids_kept > 0
         for delta in deltas:
             pipe.evalsha(
                 self._sha,
@@ -147,7 +186,9 @@ class ProfileSink:
                 delta.site_id,
                 delta.partition,
                 self._settings,
-                wire.encode_delta(delta),
+                wire.encode_delta(delta, with_ids),
+                wire.encode_ids(delta, with_ids),
+                wire.encode_through(delta),
             )
         self.round_trips += 1
         return list(pipe.execute(raise_on_error=False))
@@ -179,21 +220,29 @@ def _replaces(row: Row) -> bool:
     return bool(replaced) and replaced != row.get("visitor_id")
 
 
-def _after(
-    records: Records,
-    delta: VisitorDelta,
-    mark: bytes,
-    sink: ProfileSink,
+def _split_ids(hashes: bytes) -> frozenset[bytes]:
+    width = stored.EVENT_ID_BYTES
+    return frozenset(hashes[i : i + width] for i in range(0, len(hashes), width))
+
+
+def _again(
+    records: Records, delta: VisitorDelta, redo: _Redo, config: ProfileConfig
 ) -> list[VisitorDelta]:
-    major, minor = stored.decode_watermark(mark.decode())
-    after = Position(delta.partition, major, minor)
-    kept = [
-        (position, [r for r in rows if r["visitor_id"] == delta.visitor_id])
-        for position, rows in records
-        if position is not None and position.partition == delta.partition and position > after
-    ]
+    """``delta`` made again from ``records``: only the records after ``redo.after``, without
+    the events in ``redo.known`` or at or below ``redo.after`` (applied, so known too)."""
+    site, visitor = delta.site_id, delta.visitor_id
+    known = set(redo.known)
+    kept = []
+    for position, rows in records:
+        if (position.partition if position is not None else "") != delta.partition:
+            continue
+        mine = [r for r in rows if r["visitor_id"] == visitor and r["site_id"] == site]
+        if redo.after is not None and (position is None or position <= redo.after):
+            known.update(filter(None, map(event_hash, mine)))
+        else:
+            kept.append((position, mine))
     return [
         d
-        for d in aggregate(kept, sink.config)
-        if (d.site_id, d.visitor_id) == (delta.site_id, delta.visitor_id)
+        for d in aggregate(kept, config, {(site, visitor): known})
+        if (d.site_id, d.visitor_id) == (site, visitor)
     ]

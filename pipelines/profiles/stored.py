@@ -14,6 +14,7 @@ kind of key has its own namespace, so a visitor or user id may hold any characte
                                     moved; always its watermarks and co-view history
     profile:<site>:u:<user id>      hash: a user's profile (the visitors merged into it)
     sessions:<site>:<v|u>:<id>      sorted set beside a profile: its session ids by first time
+    seen:<site>:v:<visitor id>      string: the visitor id's last applied events, hashed
     coview:<site>:<sku>             sorted set: products viewed near sku, by count
 
 Encodings of the profile hash fields:
@@ -30,10 +31,16 @@ Encodings of the profile hash fields:
 - ``->`` (where this key's data moved), ``=>`` (where this visitor's new rows go): the full key
   of another profile hash;
 - ``wm:<partition>``: the visitor's watermark, ``<major>-<minor>`` (``Position``).
+
+``seen:`` holds the ``EVENT_ID_BYTES``-byte hashes (``event_id_hash``) of the visitor id's
+last applied events, oldest first, back to back (binary): a copy of one of them is not counted
+again. It is a key of its own, not a field of the visitor's hash, so a reader of profiles never
+receives it and a merge never moves it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Sequence
@@ -46,8 +53,9 @@ SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 PROFILE = "profile:"
 SESSIONS = "sessions:"
+SEEN = "seen:"
 COVIEW = "coview:"
-KINDS = (PROFILE, SESSIONS, COVIEW)
+KINDS = (PROFILE, SESSIONS, SEEN, COVIEW)
 VISITOR = "v"  # the kind of profile key after the site: a visitor's
 USER = "u"  # or a user's
 
@@ -112,6 +120,11 @@ def sessions_key(profile_key: str) -> str:
     return SESSIONS + profile_key.removeprefix(PROFILE)
 
 
+def seen_key(profile_key: str) -> str:
+    """The applied event ids beside a visitor's key."""
+    return SEEN + profile_key.removeprefix(PROFILE)
+
+
 def coview_key(site_id: str, sku: str) -> str:
     return f"{COVIEW}{site_id}:{sku}"
 
@@ -126,6 +139,22 @@ def watermark_field(partition: str) -> str:
 
 
 # --- values -----------------------------------------------------------------------------------
+
+# 48 bits: a distinct event is taken for a copy when its hash equals one of the (at most
+# ``ProfileConfig.event_ids_kept``) remembered: 256 / 2**48, under 1e-12 per event. The script
+# reads the width from its settings; stored keys of another width would misalign.
+EVENT_ID_BYTES = 6
+
+
+_BLAKE2B = hashlib.blake2b(digest_size=EVENT_ID_BYTES)  # copied: half the cost of a new one
+
+
+def event_id_hash(event_id: str, created_ms: int) -> bytes:
+    """What ``seen:`` remembers of an event: the warehouse's dedup key within a visitor (its
+    ``event_id`` and device time, ``pipelines/warehouse/ddl.py``), hashed."""
+    hashed = _BLAKE2B.copy()
+    hashed.update(f"{created_ms}:{event_id}".encode())
+    return hashed.digest()
 
 
 def encode_array(values: Sequence[object]) -> str:

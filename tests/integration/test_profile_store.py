@@ -97,7 +97,8 @@ def row(site: str, visitor: str, at_ms: int, kind: str = "page_view", **fields: 
 
 
 def random_log(site: str, seed: int) -> list[tuple[Position, list[dict]]]:
-    """Records of visitors without identity links, with names beyond ASCII and equal times."""
+    """Records of visitors without identity links, with names beyond ASCII and equal times, and
+    records sent twice (the same events at a later position)."""
     rng = random.Random(seed)
     visitors = [f"v{i}" for i in range(10)] + ["bot-only", "no-consent"]
     skus = ["zelt", "kocher", "matte", "Bücher-1", "ソファ", "a/b"]
@@ -139,9 +140,14 @@ def random_log(site: str, seed: int) -> list[tuple[Position, list[dict]]]:
                 fields["is_bot"] = 1
             if visitor == "no-consent":
                 fields["consent"] = "denied"
+            fields["event_id"] = f"{len(log)}.{len(rows)}"
             rows.append(row(site, visitor, clock, kind, **fields))
         positions[partition] = positions.get(partition, 0) + 1
         log.append((Position(partition, positions[partition]), rows))
+        if rng.random() < 0.1:  # a recent record of the partition sent again: counts once
+            earlier = [r for p, r in log[-10:] if p.partition == partition]
+            positions[partition] += 1
+            log.append((Position(partition, positions[partition]), rng.choice(earlier)))
     return log
 
 

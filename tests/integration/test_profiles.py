@@ -75,43 +75,56 @@ def row(site: str, visitor: str, offset_ms: int, kind: str = "page_view", **fiel
 
 def shop_batch(site: str) -> list[tuple[Position, list[dict]]]:
     """Two visitors in two partitions: views, a cart, a purchase, a bot, a second session."""
+    return with_event_ids(
+        [
+            (Position("events:0", 10), [row(site, "v1", 0)]),
+            (
+                Position("events:1", 4),
+                [row(site, "v2", 0, "product_view", sku="g1", category=["Garden"])],
+            ),
+            (
+                Position("events:0", 11),
+                [
+                    row(site, "v1", 1000, "product_view", sku="b1", category=["Books", "Fiction"]),
+                    row(site, "v1", 2000, "product_view", sku="b2", category=["Books", "Poetry"]),
+                ],
+            ),
+            (Position("events:0", 12), [row(site, "bot", 0, "product_view", sku="b1", is_bot=1)]),
+            (
+                Position("events:0", 13),
+                [
+                    row(site, "v1", 3000, "add_to_cart", sku="b2", category=["Books", "Poetry"]),
+                    row(site, "v1", 4000, "product_view", sku="b1", category=["Books", "Fiction"]),
+                ],
+            ),
+            (
+                Position("events:0", 14),
+                [
+                    row(
+                        site,
+                        "v1",
+                        90 * MINUTE,
+                        "purchase",
+                        session_id="s2",
+                        order_id="o1",
+                        item_skus=["b2", "b3"],
+                        city="Hamburg",
+                        device_type="mobile",
+                    ),
+                ],
+            ),  # fmt: skip
+        ]
+    )
+
+
+def with_event_ids(
+    log: list[tuple[Position, list[dict]]], prefix: str = "e"
+) -> list[tuple[Position, list[dict]]]:
+    """Every row gets an event id of its own, as the collector requires."""
+    numbers = iter(range(1_000_000))
     return [
-        (Position("events:0", 10), [row(site, "v1", 0)]),
-        (
-            Position("events:1", 4),
-            [row(site, "v2", 0, "product_view", sku="g1", category=["Garden"])],
-        ),
-        (
-            Position("events:0", 11),
-            [
-                row(site, "v1", 1000, "product_view", sku="b1", category=["Books", "Fiction"]),
-                row(site, "v1", 2000, "product_view", sku="b2", category=["Books", "Poetry"]),
-            ],
-        ),
-        (Position("events:0", 12), [row(site, "bot", 0, "product_view", sku="b1", is_bot=1)]),
-        (
-            Position("events:0", 13),
-            [
-                row(site, "v1", 3000, "add_to_cart", sku="b2", category=["Books", "Poetry"]),
-                row(site, "v1", 4000, "product_view", sku="b1", category=["Books", "Fiction"]),
-            ],
-        ),
-        (
-            Position("events:0", 14),
-            [
-                row(
-                    site,
-                    "v1",
-                    90 * MINUTE,
-                    "purchase",
-                    session_id="s2",
-                    order_id="o1",
-                    item_skus=["b2", "b3"],
-                    city="Hamburg",
-                    device_type="mobile",
-                ),
-            ],
-        ),  # fmt: skip
+        (position, [{**r, "event_id": f"{prefix}{next(numbers)}"} for r in rows])
+        for position, rows in log
     ]
 
 
@@ -132,6 +145,8 @@ def dump(client: redis.Redis, site: str, watermarks: bool = True) -> dict[str, A
                     scores, ref = json.loads(fields["cs"]), int(fields.pop("cref"))
                     fields["cs"] = rescale(scores, ref, T + 365 * DAY, CONFIG.half_life_ms)
                 out[name] = fields
+            elif client.type(key) == b"string":  # seen: the event hashes, binary
+                out[name] = client.get(key)
             else:
                 out[name] = client.zrange(key, 0, -1, withscores=True)
     return out
@@ -267,10 +282,11 @@ def test_a_cross_domain_replacement_merges_the_replaced_visitor(
 def test_every_key_expires_after_inactivity(client: redis.Redis, site: str):
     sink = ProfileSink(client, CONFIG)
     sink.apply(shop_batch(site))
-    sink.apply([(Position("events:0", 20), [row(site, "v1", 100 * MINUTE, user_id="jane")])])
+    later = row(site, "v1", 100 * MINUTE, user_id="jane", event_id="later")
+    sink.apply([(Position("events:0", 20), [later])])
     keys = [k for p in site_patterns(site) for k in client.scan_iter(match=p)]
     kinds = {k.decode().split(":")[0] for k in keys}
-    assert kinds == {"profile", "sessions", "coview"}
+    assert kinds == {"profile", "sessions", "seen", "coview"}
     for key in keys:
         assert 0 < client.pttl(key) <= CONFIG.ttl_ms, key
 
@@ -303,7 +319,8 @@ def test_a_flushed_script_cache_is_reloaded(
 
 
 def random_log(site: str, seed: int) -> list[tuple[Position, list[dict]]]:
-    """Records in log order over two partitions: identities, replacements, bots, purchases."""
+    """Records in log order over two partitions: identities, replacements, bots, purchases, and
+    records sent twice (a client resending after a 503: the same events at a later position)."""
     rng = random.Random(seed)
     visitors = [f"v{i}" for i in range(12)]
     users = ["ann", "bob", "cid"]
@@ -335,9 +352,15 @@ def random_log(site: str, seed: int) -> list[tuple[Position, list[dict]]]:
                 fields["user_id"] = rng.choice(users)
             if rng.random() < 0.04:
                 fields["replaced_visitor_id"] = rng.choice(visitors)
+            fields["event_id"] = f"{visitor}-{len(log)}-{len(rows)}"
             rows.append(row(site, visitor, clock, kind, **fields))
         offsets[partition] += 1
         log.append((Position(partition, offsets[partition], rng.randrange(3)), rows))
+        same = [i for i, (p, _) in enumerate(log[-12:-1]) if p.partition == partition]
+        if same and rng.random() < 0.1:  # one of the partition's recent records, sent again
+            earlier = log[-12:-1][rng.choice(same)][1]
+            offsets[partition] += 1
+            log.append((Position(partition, offsets[partition]), [dict(r) for r in earlier]))
     return log
 
 

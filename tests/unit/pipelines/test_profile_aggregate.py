@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pipelines.profiles import decay
+from pipelines.profiles import decay, stored
 from pipelines.profiles.aggregate import aggregate, category_paths
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.position import Position
@@ -224,3 +224,58 @@ def test_order_free_parts_do_not_depend_on_where_a_batch_is_cut(cut: int):
         for name, value in moved.items():
             scores[name] = scores.get(name, 0.0) + value
     assert scores == pytest.approx(whole.scores, rel=1e-12)
+
+
+# --- an event logged twice counts once ----------------------------------------------------------
+
+
+def test_a_copy_later_in_the_batch_adds_nothing_but_its_position():
+    original = row(event_id="e1", event_type="product_view", sku="a", category=["A"])
+    other = row(event_id="e2", created_ms=T + 5, event_type="add_to_cart", sku="a", category=["A"])
+    copies = [(at(1), [original]), (at(2), [other]), (at(3), [dict(original)])]
+    [delta] = aggregate(copies, CONFIG)
+    [distinct] = aggregate(copies[:2], CONFIG)
+    assert delta.segments[0].fragment == distinct.segments[0].fragment
+    assert (delta.duplicates, delta.through, delta.segments[0].last) == (1, at(3), at(2))
+    assert delta.segments[0].ids == stored.event_id_hash("e1", T) + stored.event_id_hash(
+        "e2", T + 5
+    )
+
+
+def test_events_are_told_apart_by_id_and_device_time_within_a_visitor():
+    rows = [
+        row(event_id="e1"),
+        row(event_id="e1", created_ms=T + 1),  # another event that reuses the id
+        row(event_id="e1", visitor_id="v2"),  # another visitor's: never suppressed
+        row(event_id=""),  # no id: always counted
+        row(event_id=""),
+    ]
+    deltas = aggregate([(at(1), rows)], CONFIG)
+    assert [(d.visitor_id, d.events, d.duplicates) for d in deltas] == [("v1", 4, 0), ("v2", 1, 0)]
+
+
+def test_known_events_are_left_out_and_a_delta_of_copies_only_keeps_its_position():
+    known = {("shop", "v1"): {stored.event_id_hash("e1", T)}}
+    rows = [row(event_id="e1"), row(event_id="e2", created_ms=T + 1)]
+    [delta] = aggregate([(at(1), rows[:1]), (at(2), rows[1:])], CONFIG, known)
+    assert (delta.events, delta.duplicates, delta.through) == (1, 1, at(2))
+    assert delta.segments[0].first == at(2)
+    [only_copies] = aggregate([(at(7), rows[:1])], CONFIG, known)
+    assert (only_copies.segments, only_copies.duplicates, only_copies.through) == ([], 1, at(7))
+    # known for another visitor changes nothing here
+    assert (
+        aggregate([(at(1), rows)], CONFIG, {("shop", "v9"): known[("shop", "v1")]})[0].events == 2
+    )
+
+
+def test_a_copy_carrying_an_identity_link_opens_no_segment():
+    batch = [
+        (at(1), [row(event_id="e1", event_type="identify", user_id="u1")]),
+        (at(2), [row(event_id="e2", user_id="u2", created_ms=T + 1)]),
+        (at(3), [row(event_id="e1", event_type="identify", user_id="u1")]),  # resent
+        (at(4), [row(event_id="e3", created_ms=T + 2)]),
+    ]
+    [delta] = aggregate(batch, CONFIG)
+    # the copy does not link u1 again: e3 still goes where e2 sent the visitor
+    assert [(s.user_id, s.fragment.events) for s in delta.segments] == [("u1", 1), ("u2", 2)]
+    assert delta.through == at(4)

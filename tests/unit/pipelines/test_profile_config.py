@@ -53,3 +53,16 @@ def test_bad_values_name_the_variable():
 def test_bounds_must_be_positive():
     with pytest.raises(ValueError, match="recent_products"):
         ProfileConfig(recent_products=0)
+
+
+def test_remembered_event_ids_may_be_turned_off_but_not_negative():
+    assert ProfileConfig().event_ids_kept == 256  # the snippet's whole queue (200) sent twice
+    assert ProfileConfig(event_ids_kept=0).event_ids_kept == 0
+    with pytest.raises(ValueError, match="event_ids_kept"):
+        ProfileConfig(event_ids_kept=-1)
+
+
+def test_the_event_ids_kept_follow_the_setting():
+    settings = Settings.from_env({"CLICKTRAIL_PROFILE_EVENT_IDS_KEPT": "0"})
+    assert ProfileConfig.from_settings(settings).event_ids_kept == 0
+    assert ProfileConfig.from_settings(Settings.from_env({})).event_ids_kept == 256

@@ -14,7 +14,7 @@ SCRIPTS = Path(stored.__file__).parent
 LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 
 # Literals of the scripts that name nothing stored: replies, Lua string patterns, formats.
-NOT_STORED = {"ok", "split", "", "%S+", "^(%d+)-(%d+)$", "^%[(%d+)", "%d", "%d-%d"}
+NOT_STORED = {"ok", "split", "dup", "", "%S+", "^(%d+)-(%d+)$", "^%[(%d+)", "%d", "%d-%d"}
 
 DECLARED = (
     stored.PROFILE_FIELDS
@@ -48,8 +48,14 @@ def test_key_layout():
     assert stored.visitor_key("shop", "a:b") == "profile:shop:v:a:b"
     assert stored.user_key("shop", "jane") == "profile:shop:u:jane"
     assert stored.sessions_key("profile:shop:u:jane") == "sessions:shop:u:jane"
+    assert stored.seen_key("profile:shop:v:a:b") == "seen:shop:v:a:b"
     assert stored.coview_key("shop", "sku 1") == "coview:shop:sku 1"
-    assert stored.site_patterns("shop") == ["profile:shop:*", "sessions:shop:*", "coview:shop:*"]
+    assert stored.site_patterns("shop") == [
+        "profile:shop:*",
+        "sessions:shop:*",
+        "seen:shop:*",
+        "coview:shop:*",
+    ]
     assert stored.watermark_field("events/3") == "wm:events/3"
     assert stored.SITE_ID.fullmatch("my-shop_2") and not stored.SITE_ID.fullmatch("a:v:b")
 
@@ -85,3 +91,12 @@ def test_location_and_device_encode_compactly_and_keep_non_ascii():
     )
     values = (5, "mobile", "Safari", "iOS")
     assert stored.decode_device(stored.encode_array(values)) == values
+
+
+def test_an_event_is_remembered_by_its_id_and_device_time():
+    # the warehouse's dedup key within a visitor: the same id at another time is another event
+    one = stored.event_id_hash("019ab4f1-0001-7000-8000-000000000001", 1764000001000)
+    assert len(one) == stored.EVENT_ID_BYTES
+    assert one == stored.event_id_hash("019ab4f1-0001-7000-8000-000000000001", 1764000001000)
+    assert one != stored.event_id_hash("019ab4f1-0001-7000-8000-000000000001", 1764000001001)
+    assert one != stored.event_id_hash("019ab4f1-0001-7000-8000-000000000002", 1764000001000)
