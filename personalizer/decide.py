@@ -128,7 +128,7 @@ class DecisionService:
         if not consent or not (visitor_id or request.user_id):
             return Profile()
         try:
-            if request.user_id and hasattr(self.profiles, "get_user"):
+            if request.user_id:
                 return self.profiles.get_user(site.site_id, request.user_id)
             return self.profiles.get(site.site_id, visitor_id)
         except ProfileStoreError as exc:

@@ -71,6 +71,13 @@ class RedisProfileStore(ProfileStore):
     def get(self, site_id: str, visitor_id: str) -> Profile:
         return self.get_many(site_id, [visitor_id])[visitor_id]
 
+    def get_user(self, site_id: str, user_id: str) -> Profile:
+        _check_site(site_id)
+        if not user_id:
+            raise ValueError("a user id is needed")
+        (reply,) = self._call(lambda: self._read_profiles([stored.user_key(site_id, user_id)]))
+        return _decode(reply)
+
     def get_many(self, site_id: str, visitor_ids: Iterable[str]) -> dict[str, Profile]:
         _check_site(site_id)
         ids = list(dict.fromkeys(visitor_ids))

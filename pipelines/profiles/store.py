@@ -66,6 +66,11 @@ class ProfileStore(ABC):
         """The visitor's profile, following identity merges; ``Profile()`` if unknown."""
 
     @abstractmethod
+    def get_user(self, site_id: str, user_id: str) -> Profile:
+        """An identified user's profile (all their visitors' data, merged by ``identify``);
+        ``Profile()`` if unknown. For decisions without a visitor (e-mail, push)."""
+
+    @abstractmethod
     def get_many(self, site_id: str, visitor_ids: Iterable[str]) -> dict[str, Profile]:
         """``get`` for several visitors of one site at once: every id asked for is a key."""
 

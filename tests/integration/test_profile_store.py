@@ -234,6 +234,8 @@ def test_merged_visitors_read_as_their_users_profile_in_one_batch(
     assert read["laptop"].key == f"{site}:u:jane" and read["laptop"].events == 4
     assert read["stranger"] == Profile() and not read["stranger"].known
     assert store.get_many(site, []) == {}
+    assert store.get_user(site, "jane") == read["laptop"]  # e-mail, push: no visitor at hand
+    assert store.get_user(site, "nobody") == Profile()
 
 
 def test_coviews_one_and_many(site: str, sink: ProfileSink, store: RedisProfileStore):
