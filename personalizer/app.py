@@ -11,11 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import Flask, Response, jsonify
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from clicktrail.secrets.keyring import Keyring, load_keyring
 from clicktrail.secrets.salt import DailySalts
+from clicktrail.serving.errors import json_http_error
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from clicktrail.tokens.registry import TokenRegistry
@@ -149,12 +150,5 @@ def create_app(
     )
     for blueprint in (decide.bp, track.bp, manage.bp, health.bp):
         app.register_blueprint(blueprint)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, json_http_error)
     return app
-
-
-def _http_error(error: HTTPException) -> Response:
-    """Every error is JSON with a reason, never an HTML page."""
-    response = jsonify(error=error.description)
-    response.status_code = error.code or 500
-    return response

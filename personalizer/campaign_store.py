@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 import redis
 
 from personalizer.campaigns import Campaign, parse_campaign
+from personalizer.versioned import VersionedCache
 
 VERSION_KEY = "pz:version:campaigns"
 SITES_KEY = "pz:campaign-sites"
@@ -183,9 +183,8 @@ class CampaignStore:
 
 
 class CampaignCache:
-    """Every site's campaigns in memory, reloaded when the store's version changes (checked at
-    most every ``poll_seconds``, from the request path: no thread of its own, so it is safe
-    under gevent and after a fork). While the store is away the last campaigns stay in force."""
+    """Every site's campaigns in memory (``VersionedCache``): a change reaches every process
+    within ``poll_seconds``; the last campaigns stay while the store is away."""
 
     def __init__(
         self,
@@ -194,31 +193,17 @@ class CampaignCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._poll = poll_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._version = -1
-        self._checked = float("-inf")
-        self._campaigns: dict[str, dict[str, Campaign]] = {}
+        self._cache: VersionedCache[dict[str, Campaign]] = VersionedCache(
+            "campaign",
+            lambda: self._store.version(),
+            lambda: {site: self._store.load(site) for site in self._store.sites()},
+            (StoreUnavailable,),
+            poll_seconds,
+            clock,
+        )
 
     def site(self, site_id: str) -> dict[str, Campaign]:
-        self.refresh()
-        return self._campaigns.get(site_id, {})
+        return self._cache.get(site_id) or {}
 
     def refresh(self, force: bool = False) -> None:
-        now = self._clock()
-        if not force and now - self._checked < self._poll:
-            return
-        if not self._lock.acquire(blocking=False):
-            return  # another request is reloading; serve what is there
-        try:
-            self._checked = now
-            version = self._store.version()
-            if version == self._version and not force:
-                return
-            self._campaigns = {site: self._store.load(site) for site in self._store.sites()}
-            self._version = version
-        except StoreUnavailable as exc:
-            log.warning("campaign store unavailable, serving the last campaigns: %s", exc)
-        finally:
-            self._lock.release()
+        self._cache.refresh(force)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 import redis
 
 from personalizer.catalog import Catalog, Product
+from personalizer.versioned import VersionedCache
 
 VERSION_KEY = "pz:version:catalog"
 SITES_KEY = "pz:catalog-sites"
@@ -105,8 +105,8 @@ def _json(product: Product) -> str:
 
 
 class CatalogCache:
-    """Every site's catalog in memory, reloaded when the store's version changes (checked at
-    most every ``poll_seconds`` from the request path); the last one while the store is away."""
+    """Every site's catalog in memory (``VersionedCache``), the last one while the store is
+    away."""
 
     def __init__(
         self,
@@ -115,30 +115,17 @@ class CatalogCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._store = store
-        self._poll = poll_seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._version = -1
-        self._checked = float("-inf")
-        self._catalogs: dict[str, Catalog] = {}
+        self._cache: VersionedCache[Catalog] = VersionedCache(
+            "catalog",
+            lambda: self._store.version(),
+            lambda: {site: self._store.load(site) for site in self._store.sites()},
+            (CatalogUnavailable,),
+            poll_seconds,
+            clock,
+        )
 
     def site(self, site_id: str) -> Catalog:
-        self.refresh()
-        return self._catalogs.get(site_id) or Catalog(())
+        return self._cache.get(site_id) or Catalog(())
 
     def refresh(self, force: bool = False) -> None:
-        now = self._clock()
-        if not force and now - self._checked < self._poll:
-            return
-        if not self._lock.acquire(blocking=False):
-            return
-        try:
-            self._checked = now
-            version = self._store.version()
-            if version != self._version or force:
-                self._catalogs = {site: self._store.load(site) for site in self._store.sites()}
-                self._version = version
-        except CatalogUnavailable as exc:
-            log.warning("catalog store unavailable, serving the last catalog: %s", exc)
-        finally:
-            self._lock.release()
+        self._cache.refresh(force)

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import os
+from prometheus_client import Counter, Histogram
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from clicktrail.serving.metrics import exposition  # noqa: F401 - the views' /metrics
 
 REQUESTS = Counter(
     "clicktrail_personalizer_requests_total", "HTTP requests answered", ["endpoint", "status"]
@@ -27,11 +20,3 @@ DEGRADED = Counter(
 COUNTED = Counter(
     "clicktrail_personalizer_counted_total", "Impressions and clicks counted", ["kind"]
 )
-
-
-def exposition() -> tuple[bytes, str]:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST

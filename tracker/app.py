@@ -8,11 +8,12 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import redis
-from flask import Flask, Response, jsonify
+from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from clicktrail.contract.envelope import MAX_BODY_BYTES
 from clicktrail.secrets.salt import DailySalts
+from clicktrail.serving.errors import json_http_error
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable, open_event_log
@@ -57,12 +58,5 @@ def create_app(
     app.register_blueprint(collect.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(snippet.bp)
-    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(HTTPException, json_http_error)
     return app
-
-
-def _http_error(error: HTTPException) -> Response:
-    """Every error is JSON with a reason, never an HTML page."""
-    response = jsonify(error=error.description)
-    response.status_code = error.code or 500
-    return response

@@ -9,19 +9,17 @@ which cost a third of the throughput; greenlets switch without that contention.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-
+from clicktrail.serving.gunicorn import (  # noqa: F401 - gunicorn reads the hooks here
+    child_exit,
+    metrics_folder,
+    on_exit,
+    on_starting,
+)
 from clicktrail.settings import Settings
 
 _settings = Settings.from_env()
+metrics_folder("clicktrail-metrics-")  # before any worker imports prometheus_client
 
-# Metrics from every worker process are summed through files in this folder; it must be set
-# before any worker imports prometheus_client.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="clicktrail-metrics-")
-_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
 bind = _settings.collector_bind
 workers = _settings.collector_workers
@@ -33,19 +31,3 @@ graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
-
-
-def on_starting(server: object) -> None:
-    for name in os.listdir(_metrics_dir):  # samples of a previous run
-        os.unlink(os.path.join(_metrics_dir, name))
-
-
-def child_exit(server: object, worker: object) -> None:
-    from prometheus_client import multiprocess
-
-    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined]
-
-
-def on_exit(server: object) -> None:
-    if _metrics_dir.startswith(tempfile.gettempdir()):
-        shutil.rmtree(_metrics_dir, ignore_errors=True)

@@ -7,16 +7,9 @@ so a scrape sees the whole collector, whichever worker answers it.
 
 from __future__ import annotations
 
-import os
+from prometheus_client import Counter, Histogram
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from clicktrail.serving.metrics import exposition  # noqa: F401 - the views' /metrics
 
 REQUESTS = Counter(
     "clicktrail_collector_requests_total", "HTTP requests answered", ["endpoint", "status"]
@@ -37,15 +30,6 @@ LOG_ACK_SECONDS = Histogram(
 LOG_FAILURES = Counter(
     "clicktrail_collector_log_unavailable_total", "Requests answered 503: no acknowledgement"
 )
-
-
-def exposition() -> tuple[bytes, str]:
-    """The text a scrape of ``/metrics`` gets."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
-        return generate_latest(registry), CONTENT_TYPE_LATEST
-    return generate_latest(), CONTENT_TYPE_LATEST
 
 
 def rejection_label(reason: str) -> str:

@@ -65,12 +65,13 @@ class App(Service):
             return False
 
 
-class Collector(App):
-    name = "collector"
-    port_name = "collector"
+class GunicornApp(App):
+    """A Flask service under gunicorn, configured by its ``gunicorn_conf`` module."""
+
+    config_module: str  # e.g. "tracker.gunicorn_conf"
+    wsgi: str  # e.g. "tracker.wsgi:app"
     ready_path = "/readyz"
     start_timeout = 30.0
-    bind_variable = "CLICKTRAIL_COLLECTOR_BIND"
 
     def command(self) -> list[str]:
         return [
@@ -78,34 +79,30 @@ class Collector(App):
             "-m",
             "gunicorn",
             "-c",
-            "python:tracker.gunicorn_conf",
+            f"python:{self.config_module}",
             "--name",
             str(self.config_file),
-            "tracker.wsgi:app",
+            self.wsgi,
         ]
 
 
-class Personalizer(App):
-    """The decision service (gunicorn); ready once its /readyz answers (the durable Redis
-    answers). It reads the warehouse through the pipeline worker that owns chdb."""
+class Collector(GunicornApp):
+    name = "collector"
+    port_name = "collector"
+    bind_variable = "CLICKTRAIL_COLLECTOR_BIND"
+    config_module = "tracker.gunicorn_conf"
+    wsgi = "tracker.wsgi:app"
+
+
+class Personalizer(GunicornApp):
+    """The decision service; ready once the durable Redis answers. It reads the warehouse
+    through the pipeline worker that owns chdb."""
 
     name = "personalizer"
     port_name = "personalizer"
-    ready_path = "/readyz"
-    start_timeout = 30.0
     bind_variable = "CLICKTRAIL_PERSONALIZER_BIND"
-
-    def command(self) -> list[str]:
-        return [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            "python:personalizer.gunicorn_conf",
-            "--name",
-            str(self.config_file),
-            "personalizer.wsgi:app",
-        ]
+    config_module = "personalizer.gunicorn_conf"
+    wsgi = "personalizer.wsgi:app"
 
 
 class Pipeline(App):
