@@ -31,7 +31,12 @@ from bench.collector import cpu_seconds
 from bench.report import Figure, report
 from clicktrail import ports, services
 from clicktrail.contract.record import LogRecord
-from clicktrail.settings import Settings
+from clicktrail.settings import (
+    Settings,
+    parse_clickhouse_url,
+    parse_event_log_url,
+    parse_redis_url,
+)
 from clicktrail.simulator.devices import load_user_agents
 from clicktrail.simulator.geography import load_network_pool
 from clicktrail.simulator.records import records_of
@@ -294,14 +299,18 @@ def main() -> None:
     ]
     figures += insert_ceilings(args.skip_chdb)
 
-    base_env = {
-        **os.environ,
-        "CLICKTRAIL_DATA_DIR": str(work),
-        "CLICKTRAIL_SITES_FILE": str(sites),
-        "CLICKTRAIL_EVENT_LOG_URL": f"kafka://{kafka}/{topic}",
-        "CLICKTRAIL_PIPELINE_BATCH_EVENTS": str(args.batch_events),
-        "CLICKTRAIL_PIPELINE_BATCH_MS": "1000",
-    }
+    base = Settings.from_env(
+        None,
+        data_dir=work,
+        sites_file=sites,
+        event_log_url=parse_event_log_url(f"kafka://{kafka}/{topic}"),
+        pipeline_batch_events=args.batch_events,
+        pipeline_batch_ms=1000,
+    )
+
+    def worker_env(settings: Settings) -> dict[str, str]:
+        return {**os.environ, **settings.to_env()}
+
     server_url = f"clickhouse://127.0.0.1:{ports.port('clickhouse_native')}"
     runs = [
         ("server, ClickHouse only", "warehouse", f"{server_url}/bench_a", 1),
@@ -311,12 +320,15 @@ def main() -> None:
     if not args.skip_chdb:
         runs.append(("chdb, both sinks", "all", f"chdb://{work}/chdb", 4))
     for label, sinks, url, profile_db in [] if args.only_lag else runs:
-        env = {
-            **base_env,
-            "CLICKTRAIL_CLICKHOUSE_URL": url,
-            "CLICKTRAIL_PROFILE_URL": f"redis://127.0.0.1:{ports.port('redis_profile')}/{profile_db}",
-            "CLICKTRAIL_PIPELINE_GROUP": f"bench-{uuid.uuid4().hex[:6]}",
-        }
+        env = worker_env(
+            base.replace(
+                clickhouse_url=parse_clickhouse_url(url),
+                profile_url=parse_redis_url(
+                    f"redis://127.0.0.1:{ports.port('redis_profile')}/{profile_db}"
+                ),
+                pipeline_group=f"bench-{uuid.uuid4().hex[:6]}",
+            )
+        )
         _flush_profiles(env["CLICKTRAIL_PROFILE_URL"])
         stats, cpu, service_cpu = run_worker(env, sinks)
         if stats["events"] != events:
@@ -326,13 +338,14 @@ def main() -> None:
         lag_topic = f"bench-lag-{uuid.uuid4().hex[:8]}"
         lag_log = KafkaLog([kafka], lag_topic, partitions=4, ack_timeout=10)
         lag_log.ensure_created()
-        env = {
-            **base_env,
-            "CLICKTRAIL_EVENT_LOG_URL": f"kafka://{kafka}/{lag_topic}",
-            "CLICKTRAIL_CLICKHOUSE_URL": f"{server_url}/bench_lag",
-            "CLICKTRAIL_PROFILE_URL": f"redis://127.0.0.1:{ports.port('redis_profile')}/5",
-            "CLICKTRAIL_PIPELINE_GROUP": f"bench-{uuid.uuid4().hex[:6]}",
-        }
+        env = worker_env(
+            base.replace(
+                event_log_url=parse_event_log_url(f"kafka://{kafka}/{lag_topic}"),
+                clickhouse_url=parse_clickhouse_url(f"{server_url}/bench_lag"),
+                profile_url=parse_redis_url(f"redis://127.0.0.1:{ports.port('redis_profile')}/5"),
+                pipeline_group=f"bench-{uuid.uuid4().hex[:6]}",
+            )
+        )
         _flush_profiles(env["CLICKTRAIL_PROFILE_URL"])
         figures += lag_run(env, lag_log, records)
         lag_log.close()
