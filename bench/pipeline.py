@@ -134,8 +134,8 @@ def step_figures(label: str, stats: dict, cpu: float, service_cpu: dict) -> list
         "decode": stats["seconds"]["decode"],
         **{name: seconds for name, seconds in stats["enrich_seconds"].items()},
         "enrich (all steps, rows)": stats["seconds"]["enrich"],
-        "ClickHouse insert": stats["seconds"]["warehouse"],
-        "profile update": stats["seconds"]["profiles"],
+        "ClickHouse insert": stats["seconds"].get("warehouse", 0.0),
+        "profile update": stats["seconds"].get("profiles", 0.0),
         "commit": stats["seconds"]["commit"],
     }
     figures = [
