@@ -132,24 +132,39 @@ class EventLogReader:
                 )
 
 
-PAGE = """<!doctype html><html><head><title>{title}</title><script>
-window.ct=window.ct||function(){{(ct.q=ct.q||[]).push(arguments)}};
-ct('init',{config});{script}</script>
+# The embed code of docs/snippet.md; {g} is the global's name (`ct` unless the page says).
+PAGE = """<!doctype html><html><head><title>{title}</title><script>{own}
+window.{g}=window.{g}||function(){{({g}.q={g}.q||[]).push(arguments)}};
+{g}('init',{config});{script}</script>
 {loader}</head><body>
 <a id="other" href="https://other.test:{port}/landing">other site</a>
 <a id="out" href="https://example.org/away">away</a>
 <button id="spa" onclick="history.pushState({{}},'','/spa/2')">next</button>
-<button id="buy" data-ct-event="signup">sign up</button>
+<button id="buy" data-ct-event="signup" data-ct-plan="pro" data-ct-plan-id="p-7">sign up</button>
 <p id="status">ok</p></body></html>"""
 
-LOADER = f'<script async src="{COLLECTOR}/v1/clicktrail.js"></script>'
+LOADER = f'<script async src="{COLLECTOR}/v1/clicktrail.js"{{attributes}}></script>'
+PRODUCT = (
+    "ct('product_view',{sku:'SKU-1',product_name:'Shoe',price:4999,currency:'EUR',"
+    "category:['Shoes','Running']});"
+)
 SCRIPTS = {
-    "/product": "ct('product_view',{sku:'SKU-1',product_name:'Shoe',price:4999,currency:'EUR'});",
+    "/product": PRODUCT,
+    "/purchase": PRODUCT
+    + (
+        "ct('purchase',{order_id:'O-1',items:[{sku:'SKU-1',name:'Shoe',price:4999,quantity:2}],"
+        "total:9998,currency:'EUR',properties:{coupon:'WINTER',first:true}});"
+    ),
     "/broken": (
         "var o={};o.self=o;ct('custom',{name:'cyclic',properties:o});ct(undefined);"
         "ct('init',{site:'shop'});ct('custom',{name:'fine'});"
         "window.afterSnippetCalls=1;"
     ),
+}
+# ?own=...: the page has a `ct` of its own before the embed code runs.
+OWN = {
+    "function": "window.ct=function(){window.ownCalls=(window.ownCalls||0)+1;return 'own'};",
+    "object": "window.ct={own:true};",
 }
 
 
@@ -167,12 +182,16 @@ class SiteHandler(http.server.BaseHTTPRequestHandler):
         }
         if "consent" in query:
             config["consent"] = query["consent"]
+        name = query.get("global", "ct")  # ?global=<name>: the snippet's global is named so
+        attributes = f' data-global="{name}"' if "global" in query else ""
         body = PAGE.format(
             title=f"Page {url.path}",
+            own=OWN.get(query.get("own", ""), ""),
+            g=name,
             config=json.dumps(config),
-            script=SCRIPTS.get(url.path, ""),
+            script=SCRIPTS.get(url.path, "").replace("ct(", f"{name}("),
             # ?bare=1: the host page's own part only (the stub and its calls), for comparisons
-            loader="" if "bare" in query else LOADER,
+            loader="" if "bare" in query else LOADER.format(attributes=attributes),
             port=SITE_PORT,
         ).encode()
         self.send_response(200)

@@ -17,11 +17,13 @@ const browser = await chromium.launch({
 let context
 let page
 let errors = []
+let messages = [] // { type, text } of the console (the snippet warns there)
 let requests = [] // { url, method, type } of the current context's pages, for transport checks
 let cdp
 
 const watch = (page) => {
   page.on('pageerror', (error) => errors.push(String(error)))
+  page.on('console', (m) => messages.push({ type: m.type(), text: m.text() }))
   page.on('request', (r) => requests.push({ url: r.url(), method: r.method(), type: r.resourceType() }))
 }
 // `before` runs in the same task, so nothing the page schedules can come in between.
@@ -35,6 +37,7 @@ const ops = {
     await context?.close()
     context = await browser.newContext()
     errors = []
+    messages = []
     requests = []
     cdp = undefined
     page = await context.newPage()
@@ -52,11 +55,14 @@ const ops = {
   },
   goto: async (url) => (await page.goto(url, { waitUntil: 'load' }))?.status(),
   evaluate: (expression) => page.evaluate(expression),
-  click: (selector) => page.click(selector),
+  // options: Playwright's, e.g. {button: 'middle'} or {modifiers: ['Control']}
+  click: (selector, options) => page.click(selector, options),
   waitForURL: (pattern) => page.waitForURL(new RegExp(pattern)),
   url: () => page.url(),
   cookies: () => context.cookies(),
   errors: () => errors,
+  console: () => messages,
+  pages: () => context.pages().map((p) => p.url()),
   clockInstall: (time) => context.clock.install({ time }),
   clockSetSystemTime: (time) => page.clock.setSystemTime(time),
   userAgent: () => page.evaluate('navigator.userAgent'),

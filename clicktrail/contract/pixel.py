@@ -1,8 +1,10 @@
 """The GET pixel's query keys: short, because the whole event rides in the URL.
 
 ``/v1/pixel.gif?s=shop&e=page_view&eid=...&ct=1764000000000&url=...`` carries one event.
-Properties ride as ``p.<name>=<value>`` (strings). Line items are not carried: purchases
-go through the JSON endpoint.
+Properties ride as ``p.<name>=<value>`` (strings). Line items are not carried by these keys.
+
+``/v1/pixel.gif?j=<batch envelope as JSON>`` carries what ``POST /v1/events`` would, every
+field with its type: the snippet sends that where it cannot POST.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ PIXEL_KEYS: dict[str, tuple[str, type]] = {
 SITE_KEY = "s"
 SENT_KEY = "st"
 LINKER_KEY = "_ct"
+ENVELOPE_KEY = "j"  # a whole batch envelope; no other key counts beside it
 PROPERTY_PREFIX = "p."
 ENVELOPE_KEYS = {SITE_KEY, SENT_KEY, LINKER_KEY}
 

@@ -1,8 +1,9 @@
-// Building events: the common fields (ids, time, page view, consent) and the visitor's
-// identity, then into the queue.
+// Building events: the common fields (ids, time, page view, screen, consent) and the
+// visitor's identity, then into the queue.
 
 import { uuid7 } from './ids.js'
 import { enqueue } from './queue.js'
+import { json } from './safe.js'
 import { touchSession } from './session.js'
 import { consent, mayStore, read, SESSION, VISITOR, write } from './storage.js'
 import { schedule } from './transport.js'
@@ -17,27 +18,31 @@ let session
 export const newPageView = () => (pageViewId = uuid7())
 
 // Reading and rewriting both cookies at every event slides the session and the 400 days.
+// While nothing may be stored, no id is sent, and none is kept for later either.
 const identity = (nowMs) => {
-  if (!mayStore) return
+  if (!mayStore) return (visitorId = session = 0)
   // (RegExp.test turns undefined into "undefined", a valid id: hence the || first.)
   visitorId = read(VISITOR) || visitorId || uuid7()
   if (!/^[\w-]{1,64}$/.test(visitorId)) visitorId = uuid7()
   write(VISITOR, visitorId)
-  const [sessionId, index, stored] = touchSession(read(SESSION) || session, nowMs, uuid7)
-  write(SESSION, (session = stored))
-  return { visitor_id: visitorId, session_id: sessionId, session_index: index }
+  write(SESSION, (session = touchSession(read(SESSION) || session, nowMs, uuid7)))
+  const [sessionId, index] = session.split('.')
+  return { visitor_id: visitorId, session_id: sessionId, session_index: +index }
 }
 
 export const track = (type, fields) => {
   const now = Date.now()
   // Serialised here, inside the caller's safe wrapper: values that cannot be sent (cycles,
   // BigInt) fail now, never later in the queue; undefined fields drop out.
-  const text = JSON.stringify({
+  const text = json({
     event_id: uuid7(now),
     event_type: type,
     created_at: now,
     ...identity(now),
     page_view_id: pageViewId,
+    screen: screen.width + 'x' + screen.height,
+    viewport: innerWidth + 'x' + innerHeight,
+    language: navigator.language,
     consent,
     ...fields,
   })

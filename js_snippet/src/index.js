@@ -10,58 +10,66 @@ import { ping, watchEngagement } from './engage.js'
 import { track } from './events.js'
 import { checkLinker } from './linker.js'
 import { pageView, watchHistory } from './page.js'
-import { on, safe } from './safe.js'
+import { on, safe, warn } from './safe.js'
 import { mayStore, read, setChoice, setPolicy, VISITOR, write } from './storage.js'
 import { flush, setLinker, setTarget } from './transport.js'
 
-const stub = window.ct
+// The global's name: `ct`, or what the script tag's data-global says.
+const name = document.currentScript?.dataset.global || 'ct'
+const stub = window[name]
 const waiting = []
 let started
 
-// Adopts a valid `_ct` from the address and removes it from the address bar; returns the id
-// this browser had before, so the collector can record which one the link replaced.
-const adoptLinker = () => {
-  const url = new URL(location.href)
-  const value = url.searchParams.get('_ct')
-  if (value == null) return
-  url.searchParams.delete('_ct')
-  history.replaceState(history.state, '', url)
-  const linked = checkLinker(value, navigator.userAgent, Math.floor(Date.now() / 1000))
-  if (linked && mayStore) {
-    const previous = read(VISITOR)
-    write(VISITOR, linked)
-    setLinker(value)
-    return previous !== linked && previous
-  }
+// The engagement ping first, so a hidden page's last ping leaves with the beacon. Browsers
+// hide a page before unloading it, but not all of them say so (pagehide comes after, or alone).
+const leave = (hidden) => {
+  if (CT_ENGAGE) ping()
+  if (hidden) flush(1)
 }
 
 const init = (config) => {
-  const site = config.site
   // collector: its origin, as "https://collect.example.com"
-  if (started || !/^[\w-]{1,64}$/.test(site || '') || !config.collector) throw Error('init: site, collector')
-  setTarget(config.collector, site)
-  setPolicy(config)
+  if (started || !config.collector) throw Error('init: collector')
   started = 1
-  const previous = CT_LINKER && adoptLinker()
+  setTarget(config)
+  setPolicy(config)
+  // A cross-domain identifier in the address leaves the address bar and rides with every batch
+  // of this page (the collector judges it too). When valid, its visitor id becomes this
+  // browser's: at once if the browser has none, else after the page view, which carries the id
+  // the link replaces, so the collector can record which one that was.
+  const url = new URL(location.href)
+  const value = CT_LINKER && url.searchParams.get('_ct')
+  if (value) {
+    setLinker(value)
+    url.searchParams.delete('_ct')
+    history.replaceState(history.state, '', url)
+  }
+  const linked = value && mayStore && checkLinker(value, navigator.userAgent, Math.floor(Date.now() / 1000))
+  if (linked && !read(VISITOR)) write(VISITOR, linked)
   if (CT_ENGAGE) watchEngagement()
-  pageView(previous && { visitor_id: previous })
+  pageView()
+  if (linked) write(VISITOR, linked)
   if (CT_SPA) watchHistory()
   if (CT_CLICKS) watchClicks(config.domains || [])
-  // The engagement ping first, so a hidden page's last ping leaves with the beacon. Browsers
-  // hide a page before every unload (pagehide comes after), so this one listener covers both.
-  on(document, 'visibilitychange', () => (CT_ENGAGE && ping(), document.hidden && flush(1)))
+  on(document, 'visibilitychange', () => leave(document.hidden))
+  on(window, 'pagehide', () => leave(1))
   waiting.splice(0).map((args) => ct(...args))
   flush() // the page view goes at once; later events wait for a batch
 }
 
 const ct = safe((command, fields) => {
-  if (command === 'init') init(fields)
+  if (command == 'init') init(fields)
   else if (!started) waiting.push([command, fields])
-  else if (command === 'page') pageView(fields)
-  else if (command === 'consent') setChoice(fields)
+  else if (command == 'page') pageView(fields)
+  else if (command == 'consent') setChoice(fields)
   else track(command, fields)
 })
 
-window.ct = ct
-// The stub's calls, in their order (calls before init wait for it).
-;(stub?.q || []).map((args) => ct(...args))
+// The loader stub keeps its calls in `q`; anything else of that name is the page's own and
+// stays as it is (the page then names another global for the snippet).
+if (stub && !stub.q?.map) warn(name + ' is taken: see data-global')
+else {
+  window[name] = ct
+  // The stub's calls, in their order (calls before init wait for it).
+  stub?.q.map((args) => ct(...args))
+}

@@ -10,7 +10,7 @@ export const MAX_FUTURE_S = 60
 export const fnv1a32 = (text) => {
   let hash = 0x811c9dc5
   for (let i = 0; i < text.length; ) hash = Math.imul(hash ^ text.charCodeAt(i++), 0x01000193)
-  return (hash >>> 0).toString(16).padStart(8, '0')
+  return (hash >>> 0).toString(16).padStart(8, 0)
 }
 
 export const makeLinker = (visitorId, nowS, userAgent) => {

@@ -26,10 +26,10 @@ export const watchHistory = () => {
   const changed = safe(() => withoutFragment(location.href) !== withoutFragment(lastUrl) && pageView())
   for (const name of ['pushState', 'replaceState']) {
     const original = history[name]
+    // (Both return nothing.)
     history[name] = function () {
-      const result = original.apply(this, arguments)
+      original.apply(this, arguments)
       changed()
-      return result
     }
   }
   on(window, 'popstate', changed)

@@ -3,7 +3,7 @@
 // original event_id and created_at. Every operation reads the stored list afresh, so tabs of
 // one site add to the same queue instead of overwriting each other's events.
 
-import { attempt } from './safe.js'
+import { attempt, json } from './safe.js'
 import { mayStore } from './storage.js'
 
 const KEY = '_ct_q'
@@ -11,11 +11,15 @@ export const MAX_QUEUED = 200 // the oldest go first when a visitor stays offlin
 
 let memory = []
 
-export const load = () => (mayStore && attempt(() => JSON.parse(localStorage[KEY]))) || memory
+// A stored value that is not a list (written by a page's toJSON, or damaged) counts as none.
+export const load = () => {
+  const stored = mayStore && attempt(() => JSON.parse(localStorage[KEY]))
+  return Array.isArray(stored) ? stored : memory
+}
 
 const save = (events) => {
   memory = events.slice(-MAX_QUEUED)
-  if (mayStore) attempt(() => (localStorage[KEY] = JSON.stringify(memory)))
+  if (mayStore) attempt(() => (localStorage[KEY] = json(memory)))
 }
 
 export const enqueue = (event) => save([...load(), event])

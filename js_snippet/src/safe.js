@@ -2,7 +2,7 @@
 // event listener, timer, promise callback) runs through `safe`, which reports and swallows;
 // `attempt` is for browser APIs that throw when blocked (storage in sandboxed frames).
 
-export const warn = (...args) => console.warn('clicktrail:', ...args)
+export const warn = (message) => console.warn('clicktrail:', message)
 
 export const safe =
   (fn) =>
@@ -22,3 +22,12 @@ export const attempt = (fn) => {
 
 // A listener whose errors are warned about, never thrown into the host page.
 export const on = (target, type, fn, options) => target.addEventListener(type, safe(fn), options)
+
+// JSON.stringify without the page's prototypes: arrays and plain objects are written as they
+// are, whatever toJSON a page gave them (Prototype.js's Array.prototype.toJSON returns a
+// string, which turned the queue and every list into strings). Dates and the like keep theirs.
+export const json = (value) =>
+  JSON.stringify(value, function (key, written) {
+    const own = this[key]
+    return Array.isArray(own) || own?.constructor == Object ? own : written
+  })

@@ -3,7 +3,7 @@
 
 export const SESSION_MS = 30 * 60 * 1000
 
-// [session id, session index, the value to store] after activity at nowMs. A session ends
+// The value to store after activity at nowMs, `<session id>.<index>.<stamp>`. A session ends
 // after 30 minutes without activity; the stamp inside the value decides that, not the
 // cookie's expiry, so the index survives the gap and the device clock is the only clock.
 export const touchSession = (stored, nowMs, newId) => {
@@ -13,5 +13,5 @@ export const touchSession = (stored, nowMs, newId) => {
     id = newId()
     index++
   }
-  return [id, index, `${id}.${index}.${Math.floor(nowMs / 1000).toString(36)}`]
+  return `${id}.${index}.${Math.floor(nowMs / 1000).toString(36)}`
 }

@@ -1,10 +1,11 @@
 // First-party storage and the visitor's consent. Cookies go on the registrable domain (found
 // by probing parent domains, as analytics trackers do) with localStorage beside them, so an
-// id survives when either is blocked or cleared. Nothing is written while storing is not
-// allowed, except the visitor's own choice once made.
+// id survives when either is blocked, throws or is cleared. Nothing is written while storing
+// is not allowed, except the visitor's own choice once made.
 
 import { forget } from './queue.js'
 import { attempt } from './safe.js'
+import { withdraw } from './transport.js'
 
 export const VISITOR = '_ct_id'
 export const SESSION = '_ct_ses'
@@ -20,9 +21,9 @@ export let mayStore // may the snippet write ids and queue events on this device
 // signal, or consent required and not given yet), so the collector stores nothing either.
 export let consent
 
-// SameSite is left to the browsers' default, Lax.
+// SameSite is left to the browsers' default, Lax; an empty domain means host-only.
 const cookie = (name, value, maxAge) =>
-  (document.cookie = `${name}=${value};path=/;max-age=${maxAge}${domain ? ';domain=' + domain : ''}${
+  (document.cookie = `${name}=${value};path=/;max-age=${maxAge};domain=${domain}${
     isSecureContext ? ';secure' : ''
   }`)
 
@@ -35,29 +36,32 @@ const probe = (labels) => {
   domain = ''
 }
 
-// document.cookie and localStorage both throw in sandboxed frames.
+// document.cookie and localStorage each throw in sandboxed frames, and either may be blocked
+// alone: each is tried on its own.
 export const read = (name) =>
-  attempt(() => (document.cookie.match(`(^|; )${name}=([^;]*)`) || [])[2] || localStorage[name])
+  attempt(() => document.cookie.match(`(^|; )${name}=([^;]*)`)?.[2]) || attempt(() => localStorage[name])
 
 // An empty value deletes.
-export const write = (name, value) =>
+export const write = (name, value) => {
   attempt(() => {
     if (domain == null) probe(location.hostname.split('.'))
     cookie(name, value, value ? MAX_AGE_S : -1)
-    value ? (localStorage[name] = value) : delete localStorage[name]
   })
+  attempt(() => (value ? (localStorage[name] = value) : delete localStorage[name]))
+}
 
 const decide = (choice) => {
-  mayStore = choice === '1' || !(required || choice || signal)
+  mayStore = choice == '1' || !(required || choice || signal)
   consent = mayStore ? choice && 'granted' : 'denied'
 }
 
 export const setPolicy = (config) => {
-  required = config.consent === 'required'
-  signal = config.dnt !== false && (navigator.doNotTrack === '1' || navigator.globalPrivacyControl)
+  required = config.consent == 'required'
+  signal = config.dnt !== false && (navigator.doNotTrack == '1' || navigator.globalPrivacyControl)
   decide(read(CHOICE))
 }
 
+// A refusal deletes the ids and the queue, and asks the collector to expire its own cookie.
 export const setChoice = (granted) => {
   const choice = granted ? '1' : '0'
   decide(choice)
@@ -66,5 +70,6 @@ export const setChoice = (granted) => {
     write(VISITOR, '')
     write(SESSION, '')
     forget()
+    withdraw()
   }
 }

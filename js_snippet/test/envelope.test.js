@@ -7,7 +7,28 @@ import { fixture } from './fixtures.js'
 test('an envelope of fixture events parses back to the fixture body', () => {
   const [first] = fixture('envelopes.json').cases
   const { site_id, sent_at, events } = first.body
-  assert.deepEqual(JSON.parse(envelope(events, site_id, sent_at)), first.body)
+  // (schema 1 is the default: the snippet leaves it out)
+  const { schema, ...rest } = first.body
+  assert.equal(schema, 1)
+  assert.deepEqual(JSON.parse(envelope(events, site_id, sent_at)), rest)
+})
+
+test('lists stay lists, whatever toJSON a page gave arrays (Prototype.js) or objects', () => {
+  const saved = [Array.prototype.toJSON, Object.prototype.toJSON]
+  Array.prototype.toJSON = function () {
+    return '[' + this.map((v) => JSON.stringify(v)).join(', ') + ']'
+  }
+  Object.defineProperty(Object.prototype, 'toJSON', { value: () => 'object', configurable: true, writable: true })
+  try {
+    const events = [{ event_id: 'e1', category: ['Shoes', 'Running'], items: [{ sku: 'A', price: 1 }], at: new Date(0) }]
+    assert.deepEqual(JSON.parse(envelope(events, 'shop', 1)).events, [
+      { event_id: 'e1', category: ['Shoes', 'Running'], items: [{ sku: 'A', price: 1 }], at: '1970-01-01T00:00:00.000Z' },
+    ])
+  } finally {
+    ;[Array.prototype.toJSON] = saved
+    if (!saved[0]) delete Array.prototype.toJSON
+    delete Object.prototype.toJSON
+  }
 })
 
 test('the linker rides in the envelope only when there is one', () => {

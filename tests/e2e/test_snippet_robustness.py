@@ -46,6 +46,14 @@ def of_type(pairs, event_type: str) -> list:
     return [(r, e) for r, e in pairs if e["event_type"] == event_type]
 
 
+def viewed(pairs, *paths: str) -> bool:
+    """Have page views of all these paths arrived? (The log is at least once: a page view still
+    unanswered when its page was left comes again from the next page, so count addresses.)"""
+    return {f"{SHOP}{path}" for path in paths} <= {
+        e.get("url") for _, e in of_type(pairs, "page_view")
+    }
+
+
 def named(pairs, name: str) -> list:
     return [(r, e) for r, e in pairs if e.get("name") == name]
 
@@ -113,7 +121,7 @@ def test_with_cookies_blocked_local_storage_keeps_the_visitor(browser, event_log
     browser.goto(f"{SHOP}/")
     browser.goto(f"{SHOP}/again")
     assert browser.evaluate("document.cookie") == ""
-    pairs = event_log.events(lambda p: len(of_type(p, "page_view")) >= 2)
+    pairs = event_log.events(lambda p: viewed(p, "/", "/again"))
     views = {e["url"].removeprefix(SHOP): (r, e) for r, e in of_type(pairs, "page_view")}
     (first, first_view), (again, again_view) = views["/"], views["/again"]
     visitor = browser.evaluate("localStorage._ct_id")
@@ -132,7 +140,7 @@ def test_without_local_storage_events_still_arrive_and_the_cookie_keeps_the_visi
     browser.goto(f"{SHOP}/product")
     browser.goto(f"{SHOP}/again")
     pairs = event_log.events(
-        lambda p: len(of_type(p, "page_view")) >= 2 and of_type(p, "product_view")
+        lambda p: viewed(p, "/product", "/again") and of_type(p, "product_view")
     )
     visitor = next(c for c in browser.cookies() if c["name"] == "_ct_id")["value"]
     assert {r.visitor_id for r, _ in pairs} == {visitor}
@@ -194,3 +202,113 @@ def test_engaged_time_pings_only_while_the_page_is_visible(browser, event_log):
     assert hide_again[1] - tick[1] == hidden_again_at - tick[0]
     [(_, view)] = of_type(pairs, "page_view")
     assert {e["page_view_id"] for _, e in of_type(pairs, "page_ping")} == {view["page_view_id"]}
+
+
+# --- where the page's own code gets in the way ----------------------------------------------
+
+BIG_PURCHASE = (
+    "ct('purchase',{order_id:'O-BIG',currency:'EUR',total:100,items:Array.from({length:40},"
+    "(_,i)=>({sku:'SKU-'+i,name:'A long product name, number '+i,price:1,quantity:1}))})"
+)
+
+
+def test_without_fetch_commerce_events_arrive_complete(browser, event_log):
+    """Regression: the pixel carried a subset, so a product view lost its price and a purchase,
+    refused for want of order_id and items, left the queue for good."""
+    browser.addInitScript(NO_FETCH)
+    browser.goto(f"{SHOP}/purchase")
+    pairs = event_log.events(lambda p: of_type(p, "product_view") and of_type(p, "purchase"))
+    [(_, product)] = of_type(pairs, "product_view")
+    assert (product["price"], product["currency"]) == (4999, "EUR")
+    assert product["category"] == ["Shoes", "Running"]
+    [(_, purchase)] = of_type(pairs, "purchase")
+    assert purchase["order_id"] == "O-1" and purchase["total"] == 9998
+    assert purchase["items"] == [{"sku": "SKU-1", "name": "Shoe", "price": 4999, "quantity": 2}]
+    assert purchase["properties"] == {"coupon": "WINTER", "first": True}  # typed, not strings
+    browser.waitForFunction(QUEUE_EMPTY)
+    assert ("POST", "/v1/events", "fetch") not in sends(browser)
+
+    # Too long for an address: the beacon carries it, whole. A beacon is no answer, so it stays
+    # queued until a page that can hear the collector sends it again.
+    browser.evaluate(BIG_PURCHASE)
+    pairs = event_log.events(lambda p: any(e.get("order_id") == "O-BIG" for _, e in p))
+    [big] = [e for _, e in pairs if e.get("order_id") == "O-BIG"]
+    assert len(big["items"]) == 40 and big["items"][39]["sku"] == "SKU-39"
+    assert "O-BIG" in browser.evaluate("localStorage._ct_q")
+    assert ("POST", "/v1/events") in {s[:2] for s in sends(browser)}
+    assert browser.errors() == []
+
+
+THROWING_FETCH = "window.fetch=function(){throw new TypeError('blocked by the page')}"
+
+
+def test_a_page_fetch_that_throws_falls_back(browser, event_log):
+    """Regression: a fetch that throws kept every event queued while the page was visible."""
+    browser.addInitScript(THROWING_FETCH)
+    browser.goto(f"{SHOP}/product")
+    # Longer than an address may be (five properties at their bound of 1,024 characters).
+    browser.evaluate(
+        "ct('custom',{name:'long',properties:Object.fromEntries("
+        "['a','b','c','d','e'].map(k=>[k,k.repeat(1024)]))})"
+    )
+    pairs = event_log.events(lambda p: of_type(p, "product_view") and named(p, "long"))
+    [(_, long)] = named(pairs, "long")
+    assert long["properties"] == {k: k * 1024 for k in "abcde"}
+    assert browser.evaluate("document.visibilityState") == "visible"
+    methods = {s[:2] for s in sends(browser)}
+    # What an address can carry goes by pixel (confirmed), the rest by beacon.
+    assert {("GET", "/v1/pixel.gif"), ("POST", "/v1/events")} <= methods
+    assert browser.errors() == []
+
+
+# Prototype.js 1.6 gives arrays a toJSON that returns a string.
+PROTOTYPE_TO_JSON = (
+    "Array.prototype.toJSON=function(){return '['+this.map(function(v){"
+    "return JSON.stringify(v)}).join(', ')+']'}"
+)
+# A queue that an older snippet corrupted into a string on such a page, stored once.
+CORRUPTED_QUEUE = (
+    "if(!sessionStorage.corrupted){sessionStorage.corrupted=1;"
+    'localStorage._ct_q=JSON.stringify(\'[{"event_id":"x"}]\')}'
+)
+
+
+def test_a_page_s_array_to_json_does_not_break_the_queue(browser, event_log):
+    """Regression: with Prototype.js's Array.prototype.toJSON the queue became a string and
+    nothing was tracked (`filter is not a function` on every load)."""
+    browser.addInitScript(f"{PROTOTYPE_TO_JSON};{CORRUPTED_QUEUE}")
+    browser.goto(f"{SHOP}/purchase")
+    pairs = event_log.events(lambda p: of_type(p, "purchase") and of_type(p, "page_view"))
+    [(_, purchase)] = of_type(pairs, "purchase")
+    assert purchase["items"][0]["sku"] == "SKU-1"
+    [(_, product)] = of_type(pairs, "product_view")
+    assert product["category"] == ["Shoes", "Running"]
+    browser.waitForFunction(QUEUE_EMPTY)
+    browser.goto(f"{SHOP}/again")
+    event_log.events(lambda p: viewed(p, "/purchase", "/again"))
+    assert browser.evaluate("Array.isArray(JSON.parse(localStorage._ct_q))")
+    warnings = [m["text"] for m in browser.console() if m["type"] == "warning"]
+    assert not [w for w in warnings if "clicktrail" in w], warnings
+    assert browser.errors() == []
+
+
+# What a sandboxed frame or a blocking extension can do: every cookie access throws.
+THROWING_COOKIES = (
+    "Object.defineProperty(Document.prototype,'cookie',{configurable:true,"
+    "get(){throw new DOMException('The operation is insecure.','SecurityError')},"
+    "set(){throw new DOMException('The operation is insecure.','SecurityError')}})"
+)
+
+
+def test_with_cookies_throwing_local_storage_keeps_the_visitor(browser, event_log):
+    """Regression: a throwing document.cookie lost the visitor id although localStorage works."""
+    browser.addInitScript(THROWING_COOKIES)
+    browser.goto(f"{SHOP}/")
+    browser.goto(f"{SHOP}/again")
+    pairs = event_log.events(lambda p: viewed(p, "/", "/again"))
+    visitor = browser.evaluate("localStorage._ct_id")
+    assert visitor
+    assert {r.visitor_id for r, _ in of_type(pairs, "page_view")} == {visitor}
+    assert {r.id_source for r, _ in pairs} == {"cookie"}
+    assert len({e["session_id"] for _, e in pairs}) == 1
+    assert browser.errors() == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from urllib.parse import urlencode
 
 import pytest
 
@@ -169,6 +170,16 @@ def test_refused_senders_get_a_clear_403(client, log_reader, site_id, origin, he
     assert response.status_code == 403
     assert message in response.get_json()["error"]
     assert read_records(log_reader, 0) == []
+    # A browser may read the reason (and stop sending): refusals carry CORS headers too.
+    if origin:
+        assert response.headers["Access-Control-Allow-Origin"] == origin
+        assert response.headers["Access-Control-Allow-Credentials"] == "true"
+
+
+def test_a_body_refused_whole_carries_cors_headers(client):
+    response = post(client, b"not json")
+    assert response.status_code == 400
+    assert response.headers["Access-Control-Allow-Origin"] == SHOP
 
 
 def test_server_side_sender_with_the_write_key(client, engine, log_reader):
@@ -293,6 +304,39 @@ def test_consent_denied_and_privacy_signals_set_no_cookie(client, log_reader):
     assert {r.visitor_id for r in records} != {"v_snippet_1"}
 
 
+def test_denied_requests_ignore_and_expire_the_collector_cookie(client, log_reader):
+    """Regression: ct_vid outlived a withdrawal. A request whose every event refuses cookies
+    neither uses the collector's cookie nor keeps it."""
+    client.set_cookie("ct_vid", "v_from_before", domain="localhost")
+    denied = post(client, {"site_id": "shop", "events": [page_view(consent="denied")]})
+    assert denied.status_code == 202
+    assert _expired("ct_vid", denied)
+    [record] = read_records(log_reader, 1)
+    assert record.id_source == "cookieless" and record.visitor_id != "v_from_before"
+
+    client.set_cookie("ct_vid", "v_from_before", domain="localhost")
+    allowed = post(client, {"site_id": "shop", "events": [page_view(visitor_id=None)]})
+    [record] = read_records(log_reader, 1)
+    assert (record.visitor_id, record.id_source) == ("v_from_before", "collector_cookie")
+    assert "ct_vid=v_from_before" in allowed.headers["Set-Cookie"]  # refreshed, as before
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_withdraw_expires_the_collector_cookie(client, log_reader, method):
+    """What the snippet sends on ``ct('consent', false)`` (an image: GET; or a beacon: POST)."""
+    client.set_cookie("ct_vid", "v_from_before", domain="localhost")
+    response = getattr(client, method)("/v1/withdraw?s=shop", headers={"Origin": SHOP})
+    assert response.status_code == 204
+    assert _expired("ct_vid", response)
+    assert client.get_cookie("ct_vid") is None
+    assert read_records(log_reader, 0) == []
+
+
+def _expired(name: str, response) -> bool:
+    cookies = response.headers.getlist("Set-Cookie")
+    return any(c.startswith(f"{name}=;") and "Max-Age=0" in c for c in cookies)
+
+
 def test_opt_in_site_waits_for_consent(client, log_reader):
     origin = "https://strict.example.test"
     before = post(client, {"site_id": "strict", "events": [page_view()]}, origin=origin)
@@ -341,6 +385,31 @@ def test_pixel(client, log_reader):
     assert again.status_code == 200
     [second] = read_records(log_reader, 1)
     assert second.visitor_id == record.visitor_id  # the collector cookie came back
+
+
+@pytest.mark.parametrize("case", load("pixel.json")["snippet"], ids=lambda c: c["name"])
+def test_pixel_carries_the_snippet_s_envelope(client, log_reader, case):
+    """The query the snippet writes where it cannot POST: every field arrives with its type."""
+    response = client.get(f"/v1/pixel.gif?{case['query']}", headers={"User-Agent": UA})
+    assert response.status_code == 200 and response.data.startswith(b"GIF89a")
+    [record] = read_records(log_reader, 1)
+    assert record.sent_at == case["sent_at"]
+    [event] = record.events
+    sent = {k: v for k, v in case["event"].items() if k != "visitor_id"}
+    assert {k: event[k] for k in sent} == sent
+    if case.get("linker"):  # the fixture's linker is long expired: the snippet's id stands
+        assert (record.visitor_id, record.id_source) == (case["event"]["visitor_id"], "cookie")
+
+
+def test_pixel_envelope_with_no_valid_event_is_a_final_answer(client, log_reader):
+    query = urlencode({"j": json.dumps({"site_id": "shop", "events": [{"event_type": "x"}]})})
+    response = client.get(f"/v1/pixel.gif?{query}")
+    assert response.status_code == 400 and response.data.startswith(b"GIF89a")
+    assert "not accepted" in response.headers["X-Clicktrail-Error"]
+    body = {"site_id": "nosuch", "events": [page_view()]}
+    unknown = client.get("/v1/pixel.gif?" + urlencode({"j": json.dumps(body)}))
+    assert unknown.status_code == 403 and unknown.data.startswith(b"GIF89a")
+    assert "unknown site" in unknown.headers["X-Clicktrail-Error"]
 
 
 @pytest.mark.parametrize(
@@ -430,3 +499,10 @@ def test_unreachable_log_answers_503_never_202(tmp_path):
     assert response.headers["Retry-After"] == "1"
     assert time.monotonic() - started < 1.0
     assert client.get("/readyz").status_code == 503
+
+    # The pixel's 503 has no image, so the page's image fails and the snippet sends again
+    # (an image that loads, whatever its status, is a final answer to it).
+    query = urlencode({"j": json.dumps({"site_id": "shop", "events": [page_view()]})})
+    pixel = client.get(f"/v1/pixel.gif?{query}")
+    assert (pixel.status_code, pixel.data) == (503, b"")
+    assert pixel.headers["Retry-After"] == "1"

@@ -1,4 +1,4 @@
-"""The tracking endpoints: ``POST /v1/events`` and ``GET /v1/pixel.gif``."""
+"""The tracking endpoints: ``POST /v1/events``, ``GET /v1/pixel.gif`` and ``/v1/withdraw``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from clicktrail.contract.envelope import (
     parse_batch,
     parse_event,
 )
-from clicktrail.contract.pixel import LINKER_KEY, event_from_query
+from clicktrail.contract.pixel import ENVELOPE_KEY, LINKER_KEY, event_from_query
 from clicktrail.contract.protocol import (
     COLLECT_PATH,
     COLLECTOR_COOKIE,
@@ -31,6 +31,7 @@ from tracker.collector import Collector
 
 bp = Blueprint("collect", __name__)
 
+WITHDRAW_PATH = "/v1/withdraw"
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
 CORS_MAX_AGE = "86400"
@@ -69,10 +70,13 @@ def collect() -> Response:
     try:
         batch = parse_batch(_body())
         site, server_side = _authorize(batch.site_id, origin)
-    except EnvelopeError as exc:
-        return _count(COLLECT_PATH, _error(exc.status, str(exc)))
-    except Refused as exc:
-        return _count(COLLECT_PATH, _error(exc.status, str(exc)))
+    except (EnvelopeError, Refused) as exc:
+        # A browser reads the reason too (and gives up on the batch): refusals carry CORS
+        # headers like any answer. They reveal nothing the request did not say.
+        response = _error(exc.status, str(exc))
+        if origin:
+            _allow_origin(response, origin)
+        return _count(COLLECT_PATH, response)
     response = _accept(batch, site, server_side)
     if origin and not server_side:
         _allow_origin(response, origin)
@@ -81,23 +85,53 @@ def collect() -> Response:
 
 @bp.get(PIXEL_PATH)
 def pixel() -> Response:
-    """One event in the query string; answered with a 1x1 GIF whatever happens, so a page
-    never shows a broken image. Errors are in the status and ``X-Clicktrail-Error``."""
+    """One event in the query string, or a whole batch envelope in ``j`` (what the snippet
+    sends where it cannot POST). Answered with a 1x1 GIF, so a page never shows a broken image,
+    the outcome in the status and ``X-Clicktrail-Error``; except ``503`` (send again), which has
+    no image: an image's ``error`` then tells a script to retry, its ``load`` that the answer is
+    final (accepted, or refused for good)."""
     try:
-        site_id, sent_at, raw = event_from_query(request.args.to_dict())
-        site = _collector().registry.get(site_id)
-        if site is None:
-            raise Refused(403, f"unknown site {site_id!r}")
-        event = parse_event(raw, site_id)
+        batch, site, linker = _pixel_batch()
     except (EnvelopeError, Refused) as exc:
         return _count(PIXEL_PATH, _gif(exc.status, str(exc)))
     except ValueError as exc:
         return _count(PIXEL_PATH, _gif(400, str(exc)))
-    batch = Batch(site_id=site_id, schema=1, sent_at=sent_at, events=[(0, event)])
-    response = _accept(batch, site, server_side=False, linker=request.args.get(LINKER_KEY))
+    response = _accept(batch, site, server_side=False, linker=linker)
+    if response.status_code == 503:
+        return _count(PIXEL_PATH, _without_image(response))
     if response.status_code != 202:
         return _count(PIXEL_PATH, _gif(response.status_code, "not accepted", response))
     return _count(PIXEL_PATH, _gif(200, None, response))
+
+
+def _pixel_batch() -> tuple[Batch, Site, str | None]:
+    """The pixel's batch, its site and cross-domain identifier; raises ``EnvelopeError``,
+    ``Refused`` or ``ValueError`` (an invalid event)."""
+    if ENVELOPE_KEY in request.args:
+        batch = parse_batch(request.args[ENVELOPE_KEY].encode())
+        return batch, _known_site(batch.site_id), batch.linker
+    site_id, sent_at, raw = event_from_query(request.args.to_dict())
+    site = _known_site(site_id)
+    event = parse_event(raw, site_id)
+    batch = Batch(site_id=site_id, schema=1, sent_at=sent_at, events=[(0, event)])
+    return batch, site, request.args.get(LINKER_KEY)
+
+
+def _known_site(site_id: str) -> Site:
+    site = _collector().registry.get(site_id)
+    if site is None:
+        raise Refused(403, f"unknown site {site_id!r}")
+    return site
+
+
+@bp.route(WITHDRAW_PATH, methods=["GET", "POST"])
+def withdraw() -> Response:
+    """A visitor withdrew consent (the snippet asks at once, ``?s=<site>`` for the record):
+    the collector's cookie is expired in this browser. Needs no site or origin check: it only
+    ever forgets, and only this browser's cookie."""
+    response = Response(status=204, headers={"Cache-Control": "no-store"})
+    _expire_visitor_cookie(response)
+    return _count(WITHDRAW_PATH, response)
 
 
 def _body() -> bytes:
@@ -109,9 +143,7 @@ def _body() -> bytes:
 
 def _authorize(site_id: str, origin: str | None) -> tuple[Site, bool]:
     """The site, and whether the sender is server-side; raises ``Refused``."""
-    site = _collector().registry.get(site_id)
-    if site is None:
-        raise Refused(403, f"unknown site {site_id!r}")
+    site = _known_site(site_id)
     key = request.headers.get(WRITE_KEY_HEADER)
     if key is not None:
         if not site.accepts_write_key(key):
@@ -165,10 +197,14 @@ def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = No
     response = _json(202, {"accepted": len(batch.events), "rejected": _rejections(rejected)})
     if intake.cookie_visitor_id:
         _set_visitor_cookie(response, intake.cookie_visitor_id)
+    elif not server_side and COLLECTOR_COOKIE in request.cookies:
+        # Every event refused cookies (consent denied, a privacy signal, no consent yet): the
+        # id in our cookie was not used, and is not kept either (a lost withdrawal heals here).
+        _expire_visitor_cookie(response)
     return response
 
 
-def _set_visitor_cookie(response: Response, visitor_id: str) -> None:
+def _set_visitor_cookie(response: Response, visitor_id: str, max_age: int = COOKIE_MAX_AGE) -> None:
     """Long-lived and HttpOnly. ``SameSite=None; Secure`` only where it must be: a cross-site
     request over https (the collector on another site's domain); otherwise ``Lax``."""
     cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
@@ -176,12 +212,17 @@ def _set_visitor_cookie(response: Response, visitor_id: str) -> None:
     response.set_cookie(
         COLLECTOR_COOKIE,
         visitor_id,
-        max_age=COOKIE_MAX_AGE,
+        max_age=max_age,
         path="/",
         secure=secure,
         httponly=True,
         samesite="None" if cross_site and secure else "Lax",
     )
+
+
+def _expire_visitor_cookie(response: Response) -> None:
+    """The same cookie, empty and expired, so the browser deletes it."""
+    _set_visitor_cookie(response, "", max_age=0)
 
 
 def _allow_origin(response: Response, origin: str) -> None:
@@ -214,6 +255,14 @@ def _gif(status: int, error: str | None, source: Response | None = None) -> Resp
         for name, value in source.headers.items():
             if name in ("Set-Cookie", "Retry-After"):
                 response.headers.add(name, value)
+    return response
+
+
+def _without_image(source: Response) -> Response:
+    response = Response(b"", status=source.status_code, content_type="image/gif")
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    response.headers["Retry-After"] = source.headers.get("Retry-After", "1")
+    response.headers["X-Clicktrail-Error"] = "not accepted: send again"
     return response
 
 

@@ -76,5 +76,6 @@ def _serve(bundle: Bundle, cache_control: str) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"  # a public file, loadable from any site
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.vary.add("Accept-Encoding")
-    response.set_etag(bundle.version)
+    # A strong validator names exact bytes: each encoding has its own (RFC 9110, 8.8.3).
+    response.set_etag(f"{bundle.version}.gz" if use_gzip else bundle.version)
     return response.make_conditional(request)
