@@ -2,6 +2,7 @@
 
 COLLECT_PATH = "/v1/events"
 PIXEL_PATH = "/v1/pixel.gif"
+WITHDRAW_PATH = "/v1/withdraw"  # consent withdrawn: the collector expires its cookie
 
 VISITOR_COOKIE = "_ct_id"  # first-party, set by the snippet: the visitor id
 SESSION_COOKIE = "_ct_ses"  # first-party, set by the snippet: "<session_id>.<index>.<last_s36>"

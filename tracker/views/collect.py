@@ -21,6 +21,7 @@ from clicktrail.contract.protocol import (
     COLLECT_PATH,
     COLLECTOR_COOKIE,
     PIXEL_PATH,
+    WITHDRAW_PATH,
     WRITE_KEY_HEADER,
 )
 from clicktrail.identity import build_records, request_facts
@@ -31,7 +32,6 @@ from tracker.collector import Collector
 
 bp = Blueprint("collect", __name__)
 
-WITHDRAW_PATH = "/v1/withdraw"
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
 CORS_MAX_AGE = "86400"
