@@ -81,3 +81,18 @@ def own_service(tmp_path: Path, name: str, offset: int) -> Iterator[Callable[[st
         yield control
     finally:
         subprocess.run([script, "stop", name], env=env, capture_output=True)
+
+
+@pytest.fixture
+def state_redis():
+    """A client of the durable (state) Redis, built as the services build theirs."""
+    from pipelines.profiles.clients import serving_client
+
+    client = serving_client(
+        f"redis://127.0.0.1:{ports.port('redis_state')}/0",
+        connect_timeout_ms=1000,
+        read_timeout_ms=1000,
+        max_connections=4,
+    )
+    yield client
+    client.close()

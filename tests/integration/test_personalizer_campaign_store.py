@@ -7,7 +7,6 @@ import uuid
 
 import pytest
 
-from clicktrail import ports
 from personalizer.campaign_store import CampaignCache, CampaignStore, history_key
 from personalizer.campaigns import parse_campaign
 from pipelines.profiles.clients import serving_client
@@ -16,15 +15,8 @@ pytestmark = pytest.mark.redis
 
 
 @pytest.fixture
-def store():
-    client = serving_client(
-        f"redis://127.0.0.1:{ports.port('redis_state')}/0",
-        connect_timeout_ms=1000,
-        read_timeout_ms=1000,
-        max_connections=4,
-    )
-    yield CampaignStore(client)
-    client.close()
+def store(state_redis):
+    return CampaignStore(state_redis)
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from clicktrail import ports
 from personalizer.campaigns import parse_campaign
 from personalizer.counters import CounterStore, CountersUnavailable
 from personalizer.select import choose
@@ -23,15 +22,8 @@ NOW = datetime(2026, 6, 10, 21, 30, tzinfo=UTC)  # 23:30 in Berlin
 
 
 @pytest.fixture
-def client():
-    client = serving_client(
-        f"redis://127.0.0.1:{ports.port('redis_state')}/0",
-        connect_timeout_ms=1000,
-        read_timeout_ms=1000,
-        max_connections=4,
-    )
-    yield client
-    client.close()
+def client(state_redis):
+    return state_redis
 
 
 @pytest.fixture
