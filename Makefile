@@ -40,7 +40,7 @@ lint: install
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
-	lint-imports
+	$(PYTHON) -c 'from importlinter.cli import lint_imports_command; lint_imports_command()'  # the layers (setup.cfg)
 
 test-unit: install
 	$(PYTHON) -m pytest tests/unit -q
