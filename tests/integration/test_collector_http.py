@@ -276,6 +276,15 @@ def test_deeply_nested_json_is_a_clear_400(client, log_reader, deep, where):
     assert post(client, {"site_id": "shop", "events": [page_view()]}).status_code == 202
 
 
+@pytest.mark.parametrize("deep", ["[" * 900 + "]" * 900, '{"a":' * 500 + "1" + "}" * 500])
+def test_deeply_nested_json_in_the_pixel_is_a_clear_400(client, deep):
+    from urllib.parse import quote
+
+    response = client.get(f"/v1/pixel.gif?j={quote(deep)}", headers={"Origin": SHOP})
+    assert response.status_code == 400
+    assert "nested deeper than 64 levels" in response.headers["X-Clicktrail-Error"]
+
+
 def test_pixel_with_many_odd_keys_is_a_clear_answer(client):
     keys = "&".join(f"a[{i}][b][c]=1&p.{i}=x" for i in range(300))
     response = client.get(f"/v1/pixel.gif?s=shop&e=page_view&{keys}", headers={"Origin": SHOP})
