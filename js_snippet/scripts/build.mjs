@@ -20,7 +20,7 @@ import { minify } from 'terser'
 // ARCHITECTURE.md, "Where the bytes go"), so the enforced budget is today's size plus the
 // growth a change may bring, until a decision on what to cut or move to the collector.
 export const TARGET_GZIP = 2400
-export const BUDGET_GZIP = 2730
+export const BUDGET_GZIP = 2640
 export const GOAL_GZIP = 2048
 export const GROWTH_GZIP = 32 // bytes a change may add to the recorded size without --bump
 export const FEATURES = ['spa', 'engage', 'clicks', 'linker', 'pixel']

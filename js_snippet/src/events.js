@@ -1,7 +1,7 @@
 // Building events: the common fields (ids, time, page view, screen, consent) and the
 // visitor's identity, then into the queue.
 
-import { uuid7 } from './ids.js'
+import { uuid } from './ids.js'
 import { enqueue } from './queue.js'
 import { json } from './safe.js'
 import { touchSession } from './session.js'
@@ -15,17 +15,17 @@ let pageViewId
 let visitorId // also kept here: with no storage at all, ids still hold for this page
 let session
 
-export const newPageView = () => (pageViewId = uuid7())
+export const newPageView = () => (pageViewId = uuid())
 
 // Reading and rewriting both cookies at every event slides the session and the 400 days.
 // While nothing may be stored, no id is sent, and none is kept for later either.
 const identity = (nowMs) => {
   if (!mayStore) return (visitorId = session = 0)
   // (RegExp.test turns undefined into "undefined", a valid id: hence the || first.)
-  visitorId = read(VISITOR) || visitorId || uuid7()
-  if (!/^[\w-]{1,64}$/.test(visitorId)) visitorId = uuid7()
+  visitorId = read(VISITOR) || visitorId || uuid()
+  if (!/^[\w-]{1,64}$/.test(visitorId)) visitorId = uuid()
   write(VISITOR, visitorId)
-  write(SESSION, (session = touchSession(read(SESSION) || session, nowMs, uuid7)))
+  write(SESSION, (session = touchSession(read(SESSION) || session, nowMs, uuid)))
   const [sessionId, index] = session.split('.')
   return { visitor_id: visitorId, session_id: sessionId, session_index: +index }
 }
@@ -35,7 +35,7 @@ export const track = (type, fields) => {
   // Serialised here, inside the caller's safe wrapper: values that cannot be sent (cycles,
   // BigInt) fail now, never later in the queue; undefined fields drop out.
   const text = json({
-    event_id: uuid7(now),
+    event_id: uuid(),
     event_type: type,
     created_at: now,
     ...identity(now),

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { envelope, fillBatch, MAX_BATCH_CHARS } from '../src/envelope.js'
-import { uuid7 } from '../src/ids.js'
+import { uuid } from '../src/ids.js'
 import { fixture } from './fixtures.js'
 
 test('an envelope of fixture events parses back to the fixture body', () => {
@@ -38,21 +38,20 @@ test('the linker rides in the envelope only when there is one', () => {
 
 test('a batch stays under the character budget and within 100 events', () => {
   const small = Array.from({ length: 300 }, () => ({
-    event_id: uuid7(),
+    event_id: uuid(),
     event_type: 'x',
     created_at: 1764000000000,
-    page_view_id: uuid7(),
+    page_view_id: uuid(),
   }))
   const batch = fillBatch(small)
   assert.ok(batch.length <= 100 && batch.length > 50, String(batch.length))
   assert.ok(JSON.stringify(batch).length < MAX_BATCH_CHARS + 200)
-  const huge = { event_id: uuid7(), text: 'x'.repeat(MAX_BATCH_CHARS) }
+  const huge = { event_id: uuid(), text: 'x'.repeat(MAX_BATCH_CHARS) }
   assert.deepEqual(fillBatch([huge, small[0]]), [huge], 'the first event always goes, alone if large')
 })
 
-test('uuid7 is a version 7 UUID carrying its millisecond time', () => {
-  const id = uuid7(1764000001000)
-  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
-  assert.equal(parseInt(id.replace(/-/g, '').slice(0, 12), 16), 1764000001000)
-  assert.notEqual(uuid7(1), uuid7(1))
+test('uuid is a random (version 4) UUID, a new one each call', () => {
+  const id = uuid()
+  assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+  assert.notEqual(uuid(), uuid())
 })
