@@ -18,7 +18,7 @@ from datetime import date
 from personalizer.offers import Popularity
 from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
 from pipelines.warehouse.named import NamedQuery
-from pipelines.warehouse.queries import DayRange
+from pipelines.warehouse.queries import DayRange, popular_products
 from pipelines.warehouse.reader import EventStore
 
 log = logging.getLogger("clicktrail.personalizer")
@@ -35,15 +35,6 @@ POPULAR_BY_COUNTRY = NamedQuery(
     " GROUP BY country, sku"
     " ORDER BY country, visitors DESC, sku"
     " LIMIT %(limit)s BY country",
-    params={"site_id": str, "start": date, "end": date, "limit": int},
-)
-
-POPULAR_OVERALL = NamedQuery(
-    "popular_overall",
-    "SELECT sku, uniqExact(visitor_id) AS visitors"
-    " FROM {events}"
-    f" WHERE site_id = %(site_id)s AND {_DAYS} AND is_bot = 0 AND {_PRODUCT_EVENTS}"
-    " GROUP BY sku ORDER BY visitors DESC, sku LIMIT %(limit)s",
     params={"site_id": str, "start": date, "end": date, "limit": int},
 )
 
@@ -69,12 +60,7 @@ def compute(store: EventStore, site_id: str, days: int, limit: int, today: date)
         POPULAR_BY_COUNTRY, site_id=site_id, start=span.start, end=span.end, limit=limit
     ).rows:
         by_country.setdefault(country, []).append(sku)
-    overall = [
-        sku
-        for sku, _ in store.run(
-            POPULAR_OVERALL, site_id=site_id, start=span.start, end=span.end, limit=limit
-        ).rows
-    ]
+    overall = [product.sku for product in popular_products(store, site_id, span, limit)]
     week = DayRange.last(7, today)
     rising = []
     for sku, recent, before in store.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 
 from flask import Blueprint, Response, request
@@ -67,8 +68,6 @@ def decide() -> Response:
         server_side=trusted,
     )
     if trusted:
-        import dataclasses
-
         facts = dataclasses.replace(
             facts,
             ip=wanted.ip or facts.ip,
