@@ -10,6 +10,7 @@ import click
 
 from clicktrail.contract.envelope import MAX_EVENTS, SITE_ID
 from clicktrail.settings import ConfigError, Settings
+from clicktrail.simulator import difficulty
 from clicktrail.simulator.batching import DEFAULT_BATCH_SIZE
 from clicktrail.simulator.devices import load_user_agents
 from clicktrail.simulator.geography import load_network_pool
@@ -83,6 +84,13 @@ def _check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str
     help="Parallel connections to the collector.",
 )
 @click.option(
+    "--off-persona-share",
+    type=click.FloatRange(0.0, 1.0, max_open=True),
+    default=difficulty.NOISE_SHARE,
+    show_default=True,
+    help="Share of each person's category choices (so product views) outside their persona.",
+)
+@click.option(
     "--geoip-db",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="MaxMind DB to draw addresses from [default: CLICKTRAIL_GEOIP_DB].",
@@ -99,6 +107,7 @@ def simulate(
     write_key: str | None,
     batch_size: int,
     concurrency: int,
+    off_persona_share: float,
     geoip_db: Path | None,
 ) -> None:
     """Simulate shop traffic: people with interests browse, buy, and return over days."""
@@ -111,7 +120,7 @@ def simulate(
             check_collector_url(collector)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--collector") from None
-    config = SimulationConfig(seed, visitors, days, start, site, batch_size)
+    config = SimulationConfig(seed, visitors, days, start, site, batch_size, off_persona_share)
 
     began = time.perf_counter()
     networks = load_network_pool(geoip_db or _configured_geoip_db(), seed)

@@ -9,7 +9,7 @@ change needs a new ``DIFFICULTY_VERSION`` and re-baselined scores, never a quiet
 
 from __future__ import annotations
 
-DIFFICULTY_VERSION = 1
+DIFFICULTY_VERSION = 2  # 2: noise is off-persona and 40 % (was 15 % uniform over all categories)
 
 # --- catalog ---------------------------------------------------------------------------------
 PRODUCTS_PER_SUBCATEGORY = (12, 36)  # inclusive range, drawn per subcategory
@@ -20,7 +20,10 @@ PRICE_SPREAD = 0.45  # sigma of the log-normal spread of prices around a subcate
 DOMINANT_CATEGORY_COUNTS = (1, 2, 3)
 DOMINANT_CATEGORY_COUNT_WEIGHTS = (0.35, 0.45, 0.20)
 PERSONA_CONCENTRATION = 1.5  # gamma shape of the Dirichlet-like weights of dominant categories
-NOISE_SHARE = 0.15  # share of a person's category choices made uniformly outside the persona
+# Share of a person's category choices made off-persona (uniformly over the categories outside
+# the persona), so at least this share of each person's product views is noise the ranking
+# must see through (issue 12: at least 40 %).
+NOISE_SHARE = 0.4
 SESSION_FOCUS_SHARE = 0.6  # share of persona-driven choices that stay in the session's category
 
 # --- population ------------------------------------------------------------------------------

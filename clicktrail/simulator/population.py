@@ -79,9 +79,15 @@ class Person:
 
 
 def build_population(
-    seed: int, count: int, catalog: Catalog, agents: UserAgentPool, networks: NetworkPool
+    seed: int,
+    count: int,
+    catalog: Catalog,
+    agents: UserAgentPool,
+    networks: NetworkPool,
+    noise_share: float = difficulty.NOISE_SHARE,
 ) -> list[Person]:
-    """``count`` people, ``BOT_SHARE`` of them bots, in a fixed order."""
+    """``count`` people, ``BOT_SHARE`` of them bots, in a fixed order; ``noise_share``: the
+    off-persona share of each human's choices."""
     group_rng = derived_random(seed, "population")
     bots = set(group_rng.sample(range(count), round(count * difficulty.BOT_SHARE)))
     builder = _Places(group_rng, networks)
@@ -91,7 +97,7 @@ def build_population(
         if index in bots:
             people.append(_bot(index, rng, agents, networks))
         else:
-            people.append(_human(index, rng, catalog, agents, builder))
+            people.append(_human(index, rng, catalog, agents, builder, noise_share))
     return people
 
 
@@ -117,9 +123,14 @@ def _bot(index: int, rng: random.Random, agents: UserAgentPool, networks: Networ
 
 
 def _human(
-    index: int, rng: random.Random, catalog: Catalog, agents: UserAgentPool, places: _Places
+    index: int,
+    rng: random.Random,
+    catalog: Catalog,
+    agents: UserAgentPool,
+    places: _Places,
+    noise_share: float,
 ) -> Person:
-    persona = draw_persona(rng, catalog)
+    persona = draw_persona(rng, catalog, noise_share)
     device = draw_device(rng, agents)
     line, household = places.line_for(device)
     carrier: tuple[Network, ...] = ()

@@ -34,6 +34,8 @@ class SimulationConfig:
     start: dt.date = DEFAULT_START
     site_id: str = DEFAULT_SITE
     batch_size: int = DEFAULT_BATCH_SIZE
+    # Off-persona share of each person's category choices (so of their product views).
+    noise_share: float = difficulty.NOISE_SHARE
 
     @property
     def start_ms(self) -> int:
@@ -56,9 +58,13 @@ def run_simulation(
 ) -> SimulationResult:
     if config.visitors < 1 or config.days < 1:
         raise ValueError("visitors and days must be at least 1")
+    if not 0.0 <= config.noise_share < 1.0:
+        raise ValueError(f"noise_share must be in [0, 1), got {config.noise_share}")
     catalog = build_catalog(config.seed)
     agents = build_user_agent_pool(user_agents, config.seed)
-    people = build_population(config.seed, config.visitors, catalog, agents, networks)
+    people = build_population(
+        config.seed, config.visitors, catalog, agents, networks, config.noise_share
+    )
     site = SiteContext(
         config.site_id, Shop(config.site_id), catalog, Calendar(config.start_ms, config.days)
     )
@@ -78,6 +84,7 @@ def run_simulation(
     truth = {
         "schema": 1,
         "seed": config.seed,
+        "noise_share": config.noise_share,
         "site_id": config.site_id,
         "start": config.start.isoformat(),
         "days": config.days,

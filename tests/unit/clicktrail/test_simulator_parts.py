@@ -40,7 +40,11 @@ UUID7 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 
 # --- difficulty ------------------------------------------------------------------------------
 
-PINNED_DIFFICULTY = {1: "0fca9475490d26146bdd50a96db8cd858c16d0dac48aa052258904faceab85ca"}
+PINNED_DIFFICULTY = {
+    1: "0fca9475490d26146bdd50a96db8cd858c16d0dac48aa052258904faceab85ca",
+    # 2: noise off-persona, 40 % of choices (issue 12's offer quality)
+    2: "7297f77ef6b491112b996bb3c9bc238d9529aa13de3702148658f67a8065cfba",
+}
 
 
 def test_the_difficulty_is_frozen():
@@ -123,8 +127,28 @@ def test_interest_picker_strays_outside_the_persona_at_the_noise_share():
             for _ in range(20):
                 total += 1
                 outside += picker.pick(rng) not in persona.dominant
-    # Noise lands inside the persona sometimes, so the observed share is a bit lower.
-    assert outside / total == pytest.approx(difficulty.NOISE_SHARE * 0.8, abs=0.04)
+    # Noise lands outside the persona, so the off-persona share is the noise share.
+    assert outside / total == pytest.approx(difficulty.NOISE_SHARE, abs=0.03)
+
+
+@pytest.mark.parametrize("share", [0.0, 0.25, 0.6])
+def test_the_off_persona_share_is_a_parameter(share):
+    catalog = build_catalog(1)
+    slugs = [category.slug for category in catalog.categories]
+    rng = random.Random(13)
+    outside = total = 0
+    for _ in range(100):
+        persona = draw_persona(rng, catalog, share)
+        picker = InterestPicker(persona, slugs)
+        for _ in range(5):
+            picker.start_session(rng)
+            for _ in range(20):
+                total += 1
+                outside += picker.pick(rng) not in persona.dominant
+    assert outside / total == pytest.approx(share, abs=0.03)
+    assert sum(persona.expected_shares(slugs).values()) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="noise_share"):
+        draw_persona(rng, catalog, 1.0)
 
 
 # --- user agents -----------------------------------------------------------------------------

@@ -161,6 +161,26 @@ def test_observed_interests_follow_the_persona(events, visitors):
     assert statistics.median(other) < 0.2
 
 
+def test_noise_is_off_persona_and_purchases_follow_interests(events, visitors):
+    """Issue 12: at least 40 % of product views off-persona (noise the offers must see
+    through), while what people buy keeps to their interests."""
+    viewed: Counter[bool] = Counter()
+    bought: Counter[bool] = Counter()
+    for event in events:
+        if not _is_human(visitors, event):
+            continue
+        persona = visitors[event["visitor_id"]]["persona"]
+        if event["event_type"] == "product_view":
+            viewed[_slug(event["category"][0]) in persona] += 1
+        elif event["event_type"] == "purchase":
+            for item in event["items"]:
+                bought[_slug(item["category"][0]) in persona] += 1
+    off_persona = viewed[False] / viewed.total()
+    assert off_persona == pytest.approx(difficulty.NOISE_SHARE, abs=0.03)
+    assert bought.total() >= 50
+    assert bought[True] / bought.total() > (1 - off_persona) + 0.1
+
+
 def test_bot_share_and_behaviour(events, visitors):
     people = {t["person_id"]: t["is_bot"] for t in visitors.values()}
     bots = sum(people.values())
