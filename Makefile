@@ -83,6 +83,7 @@ snippet-deps: install $(SNIPPET_STAMP)
 
 snippet: $(SNIPPET_STAMP)
 	cd js_snippet && node scripts/build.mjs --check
+	cd js_snippet && node scripts/build_personalize.mjs --check
 
 test-snippet: snippet-deps
 	cd js_snippet && node --test test/
