@@ -63,8 +63,12 @@ _COPIED = (
     "banner_id",
     "campaign_id",
     "placement",
+    "decision_id",
+    "creative_id",
 )
 _COPIED_SET = frozenset(_COPIED)
+# Event booleans stored as UInt8 (0 where the event does not say).
+_FLAGS = ("viewable", "holdout")
 
 
 @dataclass(frozen=True)
@@ -223,6 +227,9 @@ class RowBuilder:
         if not isinstance(created, int) or not isinstance(row["event_id"], str):
             raise ValueError("created_at and event_id are required")
         row["created_ms"] = created
+        for flag in _FLAGS:
+            if event.get(flag) is True:
+                row[flag] = 1
         row["derived_ms"] = derived_time(created, record.sent_at, record.received_at)
         started = perf_counter()
         page, url_columns = self._url_facts(

@@ -13,7 +13,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from clicktrail.contract import jsontext
-from clicktrail.contract.event import _TEXT, EARLIEST_MS, LATEST_MS, Event
+from clicktrail.contract.event import (
+    _TEXT,
+    EARLIEST_MS,
+    LATEST_MS,
+    SCHEMA_VERSION,
+    Event,
+    as_schema,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_EVENTS = 100
@@ -62,7 +69,7 @@ def decode_json(body: bytes) -> Any:
 
 
 def parse_batch(body: bytes) -> Batch:
-    """Parse ``{"schema": 1, "site_id": ..., "sent_at": ms, "events": [...]}``.
+    """Parse ``{"schema": 2, "site_id": ..., "sent_at": ms, "events": [...]}`` (no schema: 1).
 
     Raises ``EnvelopeError`` for a request that cannot be used at all.
     """
@@ -95,7 +102,7 @@ def parse_batch(body: bytes) -> Batch:
             batch.rejected.append(Rejection(index, f"a batch holds at most {MAX_EVENTS} events"))
             continue
         try:
-            event = parse_event(raw, site_id)
+            event = parse_event(raw, site_id, schema)
         except ValueError as exc:
             batch.rejected.append(Rejection(index, str(exc)))
             continue
@@ -103,10 +110,12 @@ def parse_batch(body: bytes) -> Batch:
     return batch
 
 
-def parse_event(raw: Any, site_id: str) -> Event:
-    """Validate one event of a batch for ``site_id``; ``ValueError`` has a readable reason."""
+def parse_event(raw: Any, site_id: str, schema: int = SCHEMA_VERSION) -> Event:
+    """Validate one event of a batch for ``site_id``, sent under ``schema`` (fields of a later
+    schema are unknown fields there); ``ValueError`` has a readable reason."""
     if not isinstance(raw, dict):
         raise ValueError("event: must be a JSON object")
+    raw = as_schema(raw, schema)
     try:
         event = Event.model_validate(raw)
     except ValidationError as exc:

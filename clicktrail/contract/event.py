@@ -3,6 +3,15 @@
 Policy: changes are additive. A field a reader does not know is never dropped; it travels in
 ``context`` (a JSON object), so an old collector keeps what a newer snippet sends.
 Money is integer minor units (cents) with an ISO 4217 currency, never a float.
+
+Schema versions (the envelope's ``schema``; docs/protocol.md):
+
+- 1: the first contract.
+- 2 (additive): the attribution loop. Fields ``decision_id``, ``creative_id``, ``viewable``,
+  ``holdout`` and the event type ``decision`` (the personalizer's record of what it chose for one
+  placement). An event sent under schema 1 is read exactly as before: a field named like a
+  schema-2 field is an unknown field there and travels in ``context`` (``FIELDS_SINCE``), and a
+  schema-2 event type is refused (``TYPES_SINCE``).
 """
 
 from __future__ import annotations
@@ -12,7 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 EVENT_TYPES = (
     "page_view",
@@ -24,6 +33,7 @@ EVENT_TYPES = (
     "identify",
     "banner_impression",
     "banner_click",
+    "decision",
     "custom",
 )
 
@@ -74,6 +84,7 @@ EventType = Literal[
     "identify",
     "banner_impression",
     "banner_click",
+    "decision",
     "custom",
 ]
 Consent = Literal["granted", "denied"]
@@ -138,6 +149,12 @@ class Event(BaseModel):
     placement: Text128 | None = None
     name: Text128 | None = None
 
+    # Schema 2: the attribution loop (a decision, its impressions and clicks).
+    decision_id: Uuid | None = None  # a UUIDv7: its time is the decision's
+    creative_id: Text128 | None = None
+    viewable: bool | None = None  # the browser saw at least half of it for a second
+    holdout: bool | None = None  # a holdout visitor: the default shown, to measure lift
+
     properties: Annotated[dict[PropertyKey, PropertyValue], Field(max_length=MAX_PROPERTIES)] = {}
     consent: Consent | None = None
     context: dict[str, Any] = {}
@@ -153,6 +170,8 @@ class Event(BaseModel):
         missing = [name for name in required if getattr(self, name) in (None, "", [])]
         if missing:
             raise ValueError(f"{self.event_type} needs {', '.join(missing)}")
+        if self.event_type in _BANNER_TYPES and not (self.banner_id or self.creative_id):
+            raise ValueError(f"{self.event_type} needs banner_id or creative_id")
         if self.currency is None and (self.price or self.total or self._item_prices()):
             raise ValueError("an amount needs a currency")
         return self
@@ -189,7 +208,32 @@ REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
     "add_to_cart": ("sku",),
     "purchase": ("order_id", "items"),
     "identify": ("user_id",),
-    "banner_impression": ("banner_id",),
-    "banner_click": ("banner_id",),
+    "decision": ("decision_id",),
     "custom": ("name",),
 }
+# A banner event names its banner: the site's own ``banner_id`` (schema 1) or, from schema 2,
+# the personalizer's ``creative_id``.
+_BANNER_TYPES = frozenset({"banner_impression", "banner_click"})
+
+# Fields and event types by the schema version that introduced them (versions not listed: 1).
+FIELDS_SINCE: dict[str, int] = {"decision_id": 2, "creative_id": 2, "viewable": 2, "holdout": 2}
+TYPES_SINCE: dict[str, int] = {"decision": 2}
+
+
+def as_schema(raw: dict[str, Any], schema: int) -> dict[str, Any]:
+    """A raw event sent under ``schema``, read as that schema reads it: fields introduced by a
+    later schema are unknown fields there, so they move into ``context`` (where
+    ``Event.to_record`` would have put them). Raises ``ValueError`` for an event type the
+    schema does not have."""
+    kind = raw.get("event_type")
+    if isinstance(kind, str) and TYPES_SINCE.get(kind, 1) > schema:
+        raise ValueError(f"event_type: {kind!r} needs schema {TYPES_SINCE[kind]} or later")
+    later = [name for name in raw if FIELDS_SINCE.get(name, 1) > schema]
+    if not later:
+        return raw
+    context = raw.get("context", {})
+    if not isinstance(context, dict):
+        return raw  # refused by validation, as before
+    kept = {name: value for name, value in raw.items() if name not in later}
+    kept["context"] = {**context, **{name: raw[name] for name in later}}
+    return kept

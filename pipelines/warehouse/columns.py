@@ -84,6 +84,11 @@ EVENT_COLUMNS: dict[str, str] = {
     "banner_id": "String",
     "campaign_id": "String",
     "placement": "String",
+    # schema 2, the attribution loop (migration 3): a decision's events, impressions and clicks
+    "decision_id": "String",
+    "creative_id": "String",
+    "viewable": "UInt8",  # 1: the browser saw at least half of it for a second; 0: not stated
+    "holdout": "UInt8",  # 1: a holdout visitor, shown the default so lift can be measured
     "event_name": "String",
     "properties": "String",  # JSON object
     "context": "String",  # JSON object: contexts and fields of newer schemas

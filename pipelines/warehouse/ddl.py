@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from clicktrail.contract.event import SCHEMA_VERSION
 from pipelines.warehouse.columns import EVENT_COLUMNS
 from pipelines.warehouse.sql import quote_identifier
 
@@ -116,11 +115,22 @@ MIGRATIONS: tuple[Migration, ...] = (
         lambda flavor, db: [],
         add_columns={"events": {"item_categories": "Array(String)"}},
     ),
+    Migration(
+        3,
+        "attribution: decision, creative, viewable, holdout (event schema 2)",
+        lambda flavor, db: [],
+        add_columns={
+            "events": {
+                name: EVENT_COLUMNS[name]
+                for name in ("decision_id", "creative_id", "viewable", "holdout")
+            }
+        },
+    ),
 )
 
 # The event schema version each warehouse schema version stores (additive: a newer warehouse
 # schema stores every older event schema).
-EVENT_SCHEMA_OF = {1: SCHEMA_VERSION, 2: SCHEMA_VERSION}
+EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2}
 
 
 def migrations_table(database: str) -> str:

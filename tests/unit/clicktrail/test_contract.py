@@ -48,6 +48,29 @@ def test_envelopes(case):
     assert all(r.reason for r in batch.rejected)
 
 
+@pytest.mark.parametrize("case", EVENTS["schema_1"], ids=lambda c: c["name"])
+def test_schema_1_events_are_read_as_schema_1(case):
+    if "reason" in case:
+        with pytest.raises(ValueError) as error:
+            parse_event(case["event"], "shop", schema=1)
+        assert str(error.value).startswith(case["reason"]), str(error.value)
+        return
+    record = parse_event(case["event"], "shop", schema=1).to_record()
+    assert record["context"] == case["context"]
+    assert not {"decision_id", "creative_id", "viewable", "holdout"} & set(record)
+
+
+def test_schema_2_fields_are_declared_fields_from_schema_2():
+    case = next(c for c in EVENTS["valid"] if c["event"].get("viewable") is True)
+    record = parse_event(case["event"], "shop", schema=2).to_record()
+    assert "context" not in record
+    assert (record["decision_id"], record["creative_id"], record["viewable"]) == (
+        case["event"]["decision_id"],
+        "hero-1",
+        True,
+    )
+
+
 def test_rejection_reason_is_readable():
     batch = parse_batch(envelope_body(ENVELOPES[1]))
     assert batch.rejected[0].reason.startswith("event_type: Input should be")
@@ -78,6 +101,7 @@ def test_json_schema_names_every_event_type():
         "identify",
         "banner_impression",
         "banner_click",
+        "decision",
         "custom",
     }
 

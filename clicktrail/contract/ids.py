@@ -1,0 +1,42 @@
+"""Ids of the attribution loop (schema 2): a decision's id is a UUIDv7, so its time can be read
+back from it, and every event that follows the decision (the decision's own events, its
+impressions and clicks) takes an id and a time derived from it. A resent impression therefore
+has the same ``event_id`` and ``created_at`` as the first copy, and collapses with it in the
+warehouse like any replayed event."""
+
+from __future__ import annotations
+
+import random
+import uuid
+
+from clicktrail.simulator.uuid7 import uuid7, uuid7_ms
+
+# uuid5 namespace of the events derived from a decision (a fixed random UUID: never change it).
+ATTRIBUTION_NAMESPACE = uuid.UUID("6f1d5c2e-8b0a-4d3e-9c47-2a1e5b7d9f03")
+ATTRIBUTION_KINDS = frozenset({"decision", "impression", "click"})
+
+_RANDOM = random.SystemRandom()  # os.urandom: no seed shared by forked workers
+
+
+def new_decision_id(unix_ms: int) -> str:
+    """A fresh UUIDv7 for a decision made at ``unix_ms``."""
+    return uuid7(unix_ms, _RANDOM)
+
+
+def decision_ms(decision_id: str) -> int:
+    """The time (UTC ms) a decision id was made at. Raises ``ValueError`` for anything but a
+    UUIDv7."""
+    parsed = uuid.UUID(decision_id)
+    if parsed.version != 7:
+        raise ValueError(f"decision id {decision_id!r} is not a UUIDv7")
+    return uuid7_ms(decision_id)
+
+
+def attribution_event_id(decision_id: str, placement: str, kind: str) -> str:
+    """The ``event_id`` of the ``kind`` event ("decision", "impression" or "click") of one
+    placement of a decision: the same inputs always give the same id."""
+    if kind not in ATTRIBUTION_KINDS:
+        raise ValueError(f"kind must be one of {sorted(ATTRIBUTION_KINDS)}, got {kind!r}")
+    # A unit separator between the parts: no placement can borrow characters from the kind.
+    name = f"{decision_id.lower()}\x1f{placement}\x1f{kind}"
+    return str(uuid.uuid5(ATTRIBUTION_NAMESPACE, name))
