@@ -3,8 +3,8 @@
 
 - ``pz:campaigns:<site>``: hash, campaign id -> the campaign's JSON (as validated);
 - ``pz:campaign-sites``: the set of sites with campaigns;
-- ``pz:version:campaigns``: a counter every change increments: running processes poll it
-  (``CampaignCache``) and reload within a second or two;
+- ``pz:version:campaigns:<site>``: a counter every change of the site increments: running
+  processes poll it (``CampaignCache``) and reload that site within a second or two;
 - ``pz:campaigns:<site>:history``: a stream of changes (when, by which token, what, the JSON
   before and after), capped at ``HISTORY_LENGTH`` entries so it cannot grow without bound.
 
@@ -25,7 +25,6 @@ import redis
 from personalizer.campaigns import Campaign, parse_campaign
 from personalizer.versioned import VersionedCache
 
-VERSION_KEY = "pz:version:campaigns"
 SITES_KEY = "pz:campaign-sites"
 HISTORY_LENGTH = 10_000
 MAX_CAMPAIGNS = 1_000  # per site
@@ -38,6 +37,10 @@ class StoreUnavailable(Exception):
 
 def campaigns_key(site_id: str) -> str:
     return f"pz:campaigns:{site_id}"
+
+
+def version_key(site_id: str) -> str:
+    return f"pz:version:campaigns:{site_id}"
 
 
 def history_key(site_id: str) -> str:
@@ -101,9 +104,15 @@ class CampaignStore:
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
-    def version(self) -> int:
+    def version(self, site_id: str) -> int:
         try:
-            return int(self.client.get(VERSION_KEY) or 0)
+            return int(self.client.get(version_key(site_id)) or 0)
+        except redis.RedisError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+    def ping(self) -> None:
+        try:
+            self.client.ping()
         except redis.RedisError as exc:
             raise StoreUnavailable(str(exc)) from exc
 
@@ -134,7 +143,7 @@ class CampaignStore:
     def apply(self, site_id: str, plan: Plan, actor: str, now_ms: int | None = None) -> int:
         """Write ``plan`` with its history, atomically; the new version (unchanged if empty)."""
         if plan.empty:
-            return self.version()
+            return self.version(site_id)
         at = str(now_ms if now_ms is not None else int(time.time() * 1000))
         pipe = self.client.pipeline(transaction=True)
         entries: list[tuple[str, Campaign | None, Campaign | None]] = [
@@ -158,7 +167,7 @@ class CampaignStore:
             }
             pipe.xadd(history_key(site_id), dict(history), maxlen=HISTORY_LENGTH, approximate=True)
         pipe.sadd(SITES_KEY, site_id)
-        pipe.incr(VERSION_KEY)
+        pipe.incr(version_key(site_id))
         try:
             return int(pipe.execute()[-1])
         except redis.RedisError as exc:
@@ -183,7 +192,7 @@ class CampaignStore:
 
 
 class CampaignCache:
-    """Every site's campaigns in memory (``VersionedCache``): a change reaches every process
+    """Each site's campaigns in memory (``VersionedCache``): a change reaches every process
     within ``poll_seconds``; the last campaigns stay while the store is away."""
 
     def __init__(
@@ -195,8 +204,8 @@ class CampaignCache:
         self._store = store
         self._cache: VersionedCache[dict[str, Campaign]] = VersionedCache(
             "campaign",
-            lambda: self._store.version(),
-            lambda: {site: self._store.load(site) for site in self._store.sites()},
+            lambda site_id: self._store.version(site_id),
+            lambda site_id: self._store.load(site_id),
             (StoreUnavailable,),
             poll_seconds,
             clock,

@@ -2,7 +2,8 @@
 personalizer process ranks from.
 
 - ``pz:catalog:<site>``: hash, sku -> the product's JSON;
-- ``pz:version:catalog``: bumped by every import; caches reload when it changes.
+- ``pz:version:catalog:<site>``: bumped by every import that changes the site's catalog;
+  caches reload that site when it changes.
 
 An import replaces what it lists (idempotent: the same feed twice changes nothing) and, with
 ``replace=True``, removes what it does not list.
@@ -22,7 +23,6 @@ import redis
 from personalizer.catalog import Catalog, Product
 from personalizer.versioned import VersionedCache
 
-VERSION_KEY = "pz:version:catalog"
 SITES_KEY = "pz:catalog-sites"
 MAX_PRODUCTS = 1_000_000
 log = logging.getLogger("clicktrail.personalizer")
@@ -34,6 +34,10 @@ class CatalogUnavailable(Exception):
 
 def catalog_key(site_id: str) -> str:
     return f"pz:catalog:{site_id}"
+
+
+def version_key(site_id: str) -> str:
+    return f"pz:version:catalog:{site_id}"
 
 
 @dataclass(frozen=True)
@@ -60,9 +64,9 @@ class CatalogStore:
                 log.error("product %s of %s is not usable: %s", sku, site_id, exc)
         return Catalog(products)
 
-    def version(self) -> int:
+    def version(self, site_id: str) -> int:
         try:
-            return int(self.client.get(VERSION_KEY) or 0)
+            return int(self.client.get(version_key(site_id)) or 0)
         except redis.RedisError as exc:
             raise CatalogUnavailable(str(exc)) from exc
 
@@ -93,7 +97,7 @@ class CatalogStore:
                 pipe.hdel(catalog_key(site_id), *removed)
             pipe.sadd(SITES_KEY, site_id)
             if changed or removed:
-                pipe.incr(VERSION_KEY)
+                pipe.incr(version_key(site_id))
             pipe.execute()
         except redis.RedisError as exc:
             raise CatalogUnavailable(str(exc)) from exc
@@ -105,7 +109,7 @@ def _json(product: Product) -> str:
 
 
 class CatalogCache:
-    """Every site's catalog in memory (``VersionedCache``), the last one while the store is
+    """Each site's catalog in memory (``VersionedCache``), the last one while the store is
     away."""
 
     def __init__(
@@ -117,8 +121,8 @@ class CatalogCache:
         self._store = store
         self._cache: VersionedCache[Catalog] = VersionedCache(
             "catalog",
-            lambda: self._store.version(),
-            lambda: {site: self._store.load(site) for site in self._store.sites()},
+            lambda site_id: self._store.version(site_id),
+            lambda site_id: self._store.load(site_id),
             (CatalogUnavailable,),
             poll_seconds,
             clock,

@@ -22,7 +22,7 @@ def readyz() -> Response:
     campaigns can be served. Profiles and the warehouse are not required: decisions degrade."""
     shared = state()
     try:
-        shared.campaign_store.version()
+        shared.campaign_store.ping()
         campaigns = True
     except StoreUnavailable:
         campaigns = False

@@ -87,3 +87,20 @@ def test_a_campaign_of_another_site_or_listed_twice_is_refused(store, site):
         store.plan(site, [campaign("elsewhere", "spring")])
     with pytest.raises(ValueError, match="listed twice"):
         store.plan(site, [campaign(site, "spring"), campaign(site, "spring")])
+
+
+def test_a_change_reloads_only_its_own_site(store, site):
+    other = f"{site}x"
+    store.apply(site, store.plan(site, [campaign(site, "spring")]), actor="test")
+    store.apply(other, store.plan(other, [campaign(other, "autumn")]), actor="test")
+    loads: list[str] = []
+    counting = CampaignStore(store.client)
+    real_load = counting.load
+    counting.load = lambda site_id: loads.append(site_id) or real_load(site_id)  # type: ignore[method-assign]
+    cache = CampaignCache(counting, poll_seconds=0)
+    assert set(cache.site(site)) == {"spring"} and set(cache.site(other)) == {"autumn"}
+    assert loads == [site, other]
+    store.apply(other, store.plan(other, [campaign(other, "winter")]), actor="test")
+    assert set(cache.site(site)) == {"spring"}  # checked, unchanged: not loaded again
+    assert set(cache.site(other)) == {"autumn", "winter"}
+    assert loads == [site, other, other]
