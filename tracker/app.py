@@ -18,7 +18,8 @@ from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable, open_event_log
 from tracker.collector import Collector
-from tracker.views import collect, health, snippet
+from tracker.views import collect, health, personalization, snippet
+from tracker.views.forward import Upstream, upstream_address
 
 
 def create_app(
@@ -58,5 +59,10 @@ def create_app(
     app.register_blueprint(collect.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(snippet.bp)
+    # The personalizer's browser paths under this origin (docs/personalizer.md).
+    app.extensions[personalization.EXTENSION] = Upstream(
+        *upstream_address(settings.personalizer_bind)
+    )
+    app.register_blueprint(personalization.bp)
     app.register_error_handler(HTTPException, json_http_error)
     return app

@@ -1,6 +1,9 @@
-"""The browser snippet, served by the collector: ``/v1/clicktrail.js`` (a stable name, cached
-for an hour so a new release reaches pages soon) and ``/v1/clicktrail.<hash>.js`` (the
-versioned name, content-addressed, cached for a year as immutable). Gzipped once, at first use.
+"""The browser files, served by the collector. The core snippet: ``/v1/clicktrail.js`` (a
+stable name, cached for an hour so a new release reaches pages soon) and
+``/v1/clicktrail.<hash>.js`` (the versioned name, content-addressed, cached for a year as
+immutable); the personalization file beside it, named the same way:
+``/v1/clicktrail-personalize.js`` and ``/v1/clicktrail-personalize.<hash>.js``. Gzipped once,
+at first use.
 """
 
 from __future__ import annotations
@@ -15,9 +18,13 @@ from flask import Blueprint, Response, abort, current_app, request
 
 bp = Blueprint("snippet", __name__)
 
-DEFAULT_FILE = Path(__file__).resolve().parents[2] / "js_snippet" / "dist" / "clicktrail.min.js"
+DIST = Path(__file__).resolve().parents[2] / "js_snippet" / "dist"
+DEFAULT_FILE = DIST / "clicktrail.min.js"
 CONFIG_KEY = "CLICKTRAIL_SNIPPET_FILE"  # tests and deployments may point elsewhere
 STABLE_PATH = "/v1/clicktrail.js"
+PERSONALIZE_FILE = DIST / "clicktrail-personalize.min.js"
+PERSONALIZE_CONFIG_KEY = "CLICKTRAIL_PERSONALIZE_FILE"
+PERSONALIZE_PATH = "/v1/clicktrail-personalize.js"
 STABLE_MAX_AGE = 3600
 VERSIONED_MAX_AGE = 365 * 24 * 3600
 
@@ -27,40 +34,64 @@ class Bundle:
     body: bytes
     gzipped: bytes
     version: str  # the first 12 hex digits of the body's SHA-256
+    name: str = "clicktrail"  # the served name without ".js"
 
     @property
     def versioned_path(self) -> str:
-        return f"/v1/clicktrail.{self.version}.js"
+        return f"/v1/{self.name}.{self.version}.js"
 
 
 @functools.cache
-def load_bundle(path: Path) -> Bundle:
+def load_bundle(path: Path, name: str = "clicktrail") -> Bundle:
     """The built bundle; raises ``FileNotFoundError`` naming the build command if missing."""
     try:
         body = path.read_bytes()
     except FileNotFoundError:
         raise FileNotFoundError(f"{path} is missing: build it with `make snippet`") from None
     version = hashlib.sha256(body).hexdigest()[:12]
-    return Bundle(body, gzip.compress(body, compresslevel=9, mtime=0), version)
+    return Bundle(body, gzip.compress(body, compresslevel=9, mtime=0), version, name)
 
 
 def current_bundle() -> Bundle:
     return load_bundle(Path(current_app.config.get(CONFIG_KEY, DEFAULT_FILE)))
 
 
+def personalize_bundle() -> Bundle:
+    path = Path(current_app.config.get(PERSONALIZE_CONFIG_KEY, PERSONALIZE_FILE))
+    return load_bundle(path, "clicktrail-personalize")
+
+
 @bp.get(STABLE_PATH)
 def stable() -> Response:
-    bundle = current_bundle()
+    return _stable(current_bundle())
+
+
+@bp.get("/v1/clicktrail.<version>.js")
+def versioned(version: str) -> Response:
+    return _versioned(current_bundle(), version)
+
+
+@bp.get(PERSONALIZE_PATH)
+def personalize_stable() -> Response:
+    return _stable(personalize_bundle())
+
+
+@bp.get("/v1/clicktrail-personalize.<version>.js")
+def personalize_versioned(version: str) -> Response:
+    return _versioned(personalize_bundle(), version)
+
+
+def _stable(bundle: Bundle) -> Response:
     response = _serve(bundle, f"public, max-age={STABLE_MAX_AGE}")
     response.headers["Link"] = f"<{bundle.versioned_path}>; rel=canonical"
     return response
 
 
-@bp.get("/v1/clicktrail.<version>.js")
-def versioned(version: str) -> Response:
-    bundle = current_bundle()
+def _versioned(bundle: Bundle, version: str) -> Response:
     if version != bundle.version:  # an old or unknown version: never serve other bytes for it
-        abort(404, f"no snippet version {version!r}; the current one is {bundle.versioned_path}")
+        abort(
+            404, f"no {bundle.name} version {version!r}; the current one is {bundle.versioned_path}"
+        )
     return _serve(bundle, f"public, max-age={VERSIONED_MAX_AGE}, immutable")
 
 
