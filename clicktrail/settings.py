@@ -391,6 +391,28 @@ class Settings:
         "Where browsers reach the personalizer: the base of impression and click URLs, and "
         "of the decision endpoint behind the collector's origin (docs/personalizer.md).",
     )
+    personalizer_log_decisions: bool = setting(
+        "personalizer",
+        _flag,
+        "true",
+        "Write every decision (holdout ones included) to the event log as decision events, "
+        "for attribution (docs/personalizer.md). Impressions and clicks are written either way.",
+    )
+    personalizer_log_queue: int = setting(
+        "personalizer",
+        _int_range(1, 1_000_000),
+        "10000",
+        "Decisions and clicks waiting for the event log, per worker process; beyond it new "
+        "ones are dropped and counted (clicktrail_personalizer_log_dropped_total).",
+    )
+    personalizer_log_timeout_ms: int = setting(
+        "personalizer",
+        _int_range(1, 10_000),
+        "200",
+        "How long a write to the event log may wait for its acknowledgement: a batch of "
+        "decisions (then dropped and counted), or an impression (then answered 503, so the "
+        "browser sends it again).",
+    )
     state_timeout_ms: int = setting(
         "personalizer",
         _int_range(1, 10_000),

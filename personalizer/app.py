@@ -23,24 +23,18 @@ from clicktrail.tokens.registry import TokenRegistry
 from personalizer.campaign_store import CampaignCache, CampaignStore
 from personalizer.catalog_store import CatalogCache, CatalogStore
 from personalizer.counters import CounterStore
-from personalizer.decide import Decision, DecisionLog, DecisionService
+from personalizer.decide import DecisionLog, DecisionService
+from personalizer.decision_log import EventLogDecisions
 from personalizer.popularity import PopularityCache
-from personalizer.views import decide, health, manage, track
+from personalizer.views import decide, health, manage, openapi, track
 from pipelines.enrich import DeviceDetector, GeoLocator
+from pipelines.eventlog import EventLog, open_event_log
 from pipelines.profiles.clients import serving_client
 from pipelines.profiles.factory import open_profile_store
 from pipelines.profiles.store import ProfileStore
 from pipelines.warehouse.factory import open_settings_reader
 
 MAX_BODY_BYTES = 256 * 1024  # a catalog import through the API may be large; decisions are not
-
-
-class UnloggedDecisions:
-    """No attribution log: decisions are answered but not written to the event log (the
-    attribution loop is docs/personalizer.md's next step)."""
-
-    def record(self, decision: Decision) -> None:
-        pass
 
 
 class KeyringSource:
@@ -79,6 +73,7 @@ class Personalizer:
     catalog_store: CatalogStore
     catalogs: CatalogCache
     counters: CounterStore
+    attribution: EventLogDecisions  # decisions, impressions and clicks to the event log
     keyring: Callable[[], Keyring]
     clock: Callable[[], float]
     log: logging.Logger
@@ -89,12 +84,14 @@ def create_app(
     *,
     profiles: ProfileStore | None = None,
     decisions: DecisionLog | None = None,
+    event_log: EventLog | None = None,
     popularity: PopularityCache | None = None,
     clock: Callable[[], float] = time.time,
     rng: random.Random | None = None,
 ) -> Flask:
     """Build the personalizer. Settings come from the environment unless given; every store
-    is built from them unless given (tests hand in their own)."""
+    is built from them unless given (tests hand in their own). ``decisions``: where decisions
+    go instead of the event log; ``event_log``: the log of decisions, impressions and clicks."""
     settings = settings or Settings.from_env()
     logging.basicConfig(level=settings.log_level)
     app = Flask(__name__)
@@ -119,6 +116,13 @@ def create_app(
     counters = CounterStore(state)
     keyring = KeyringSource(settings)
     popularity = popularity or PopularityCache(open_settings_reader(settings))
+    timeout = settings.personalizer_log_timeout_ms / 1000
+    attribution = EventLogDecisions(
+        event_log or open_event_log(settings, ack_timeout=timeout),
+        queue_size=settings.personalizer_log_queue,
+        timeout=timeout,
+        log_decisions=settings.personalizer_log_decisions,
+    )
     service = DecisionService(
         campaigns=campaigns.site,
         counters=counters,
@@ -129,7 +133,7 @@ def create_app(
         popularity=popularity.get,
         keyring=keyring,
         salt=lambda: salts.current(datetime.fromtimestamp(clock(), UTC)),
-        decisions=decisions or UnloggedDecisions(),
+        decisions=decisions or attribution,
         public_url=settings.personalizer_public_url,
         clock=clock,
         rng=rng or random.Random(),
@@ -144,11 +148,12 @@ def create_app(
         catalog_store=catalog_store,
         catalogs=catalogs,
         counters=counters,
+        attribution=attribution,
         keyring=keyring,
         clock=clock,
         log=logging.getLogger("clicktrail.personalizer"),
     )
-    for blueprint in (decide.bp, track.bp, manage.bp, health.bp):
+    for blueprint in (decide.bp, track.bp, manage.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, json_http_error)
     return app

@@ -12,13 +12,13 @@ from __future__ import annotations
 import logging
 import random
 import time
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
+from clicktrail.contract.ids import new_decision_id
 from clicktrail.identity import RequestFacts, cookies_refused, resolve
 from clicktrail.secrets.keyring import Keyring
 from clicktrail.sites.model import Site
@@ -105,7 +105,7 @@ class DecisionService:
         )
         consent = not refused and identity.id_source != "cookieless"
         decision = Decision(
-            decision_id=uuid.uuid4().hex,
+            decision_id=new_decision_id(now_ms),  # a UUIDv7: attribution ids derive from it
             site_id=site.site_id,
             visitor_id=identity.visitor_id,
             id_source=identity.id_source,

@@ -2,7 +2,8 @@
 personalizer.wsgi:app`` (``clicktrail personalizer`` runs exactly that).
 
 gevent workers, as the collector's: a decision waits on Redis for a millisecond or two, and
-many decisions wait at once."""
+many decisions wait at once. A worker that exits writes the decisions and clicks still queued
+for the event log first (``worker_exit``)."""
 
 from __future__ import annotations
 
@@ -27,3 +28,12 @@ graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = _settings.log_level.lower()
+
+_FLUSH_SECONDS = 5.0  # within graceful_timeout: what is queued is written, or counted as dropped
+
+
+def worker_exit(server: object, worker: object) -> None:
+    app = getattr(worker, "wsgi", None)
+    shared = getattr(app, "extensions", {}).get("personalizer")
+    if shared is not None:
+        shared.attribution.close(_FLUSH_SECONDS)

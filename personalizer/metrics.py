@@ -20,3 +20,13 @@ DEGRADED = Counter(
 COUNTED = Counter(
     "clicktrail_personalizer_counted_total", "Impressions and clicks counted", ["kind"]
 )
+LOGGED = Counter(
+    "clicktrail_personalizer_logged_total",
+    "Attribution events the event log acknowledged",
+    ["kind"],  # decision, impression, click
+)
+LOG_DROPPED = Counter(
+    "clicktrail_personalizer_log_dropped_total",
+    "Attribution events never written to the event log",
+    ["kind", "reason"],  # queue_full, log_away, shutdown, invalid, error
+)

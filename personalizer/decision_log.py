@@ -1,0 +1,190 @@
+"""The attribution log: decisions, impressions and clicks written to the event log (the one the
+collector writes, so the pipeline carries them into ClickHouse like any event).
+
+A decision must not wait for the log. ``record`` (a decision) and ``enqueue`` (a click, whose
+redirect must not wait either) only put the item on a bounded in-memory queue; one background
+thread per process (a greenlet under gunicorn's gevent workers) takes what has gathered,
+builds the records and appends them in one batch, waiting at most ``timeout`` for the log's
+acknowledgement. When the queue is full, or the log does not acknowledge in time, the items
+are dropped and counted (``clicktrail_personalizer_log_dropped_total``): the answer to the
+visitor never depends on the log. ``close`` writes what is queued before the process exits
+(gunicorn's ``worker_exit`` hook).
+
+An impression is written at once (``write``): its endpoint answers ``503`` when the log is
+away, so the browser sends it again, and the copy collapses with the first (same event id).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from typing import Literal
+
+from clicktrail.contract.record import LogRecord
+from personalizer import metrics
+from personalizer.attribution import decision_record
+from personalizer.decide import Decision
+from pipelines.eventlog import EventLog, LogUnavailable
+
+log = logging.getLogger("clicktrail.personalizer")
+
+Kind = Literal["decision", "impression", "click"]
+_Item = tuple[Kind, Decision | LogRecord]
+
+BATCH_ITEMS = 500  # items per append: a few hundred kB at most
+_IDLE_SECONDS = 0.25  # how often an idle flusher looks whether it should stop
+
+
+class EventLogDecisions:
+    """``DecisionLog`` (personalizer.decide) on the event log, and the impression and click
+    writes of the tracking endpoints. Safe to call from many threads or greenlets."""
+
+    def __init__(
+        self,
+        event_log: EventLog,
+        queue_size: int,
+        timeout: float,
+        log_decisions: bool = True,
+        batch_items: int = BATCH_ITEMS,
+    ) -> None:
+        self._log = event_log
+        self._queue_size = queue_size
+        self._timeout = timeout
+        self._log_decisions = log_decisions
+        self._batch = batch_items
+        self._lock = threading.Lock()
+        self._queue: queue.Queue[_Item] = queue.Queue(queue_size)
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self._closing = threading.Event()
+
+    # --- the request path ------------------------------------------------------------------
+
+    def record(self, decision: Decision) -> None:
+        """Queue a decision's events; never blocks."""
+        if self._log_decisions:
+            self._put("decision", decision)
+
+    def enqueue(self, kind: Kind, record: LogRecord) -> None:
+        """Queue a built record (a click); never blocks."""
+        self._put(kind, record)
+
+    def write(self, kind: Kind, record: LogRecord) -> None:
+        """Append one record now, waiting at most ``timeout``; raises ``LogUnavailable``."""
+        try:
+            self._log.append([record], self._timeout)
+        except LogUnavailable:
+            metrics.LOG_DROPPED.labels(kind, "log_away").inc(len(record.events))
+            raise
+        metrics.LOGGED.labels(kind).inc(len(record.events))
+
+    # --- the flusher -------------------------------------------------------------------------
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until every queued item was written or dropped (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued (waiting at most ``timeout``), stop the flusher, and count
+        what is left as dropped."""
+        self._closing.set()
+        thread = self._thread
+        if thread is not None and thread.is_alive() and self._pid == os.getpid():
+            thread.join(timeout)
+        left: dict[Kind, int] = {}
+        while True:
+            try:
+                kind, item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            left[kind] = left.get(kind, 0) + _events_of(kind, item)
+            self._queue.task_done()
+        for kind, count in left.items():
+            metrics.LOG_DROPPED.labels(kind, "shutdown").inc(count)
+            log.warning("%d %s events not written at shutdown", count, kind)
+        self._log.close()
+
+    def _put(self, kind: Kind, item: Decision | LogRecord) -> None:
+        self._ensure_flusher()
+        try:
+            self._queue.put_nowait((kind, item))
+        except queue.Full:
+            metrics.LOG_DROPPED.labels(kind, "queue_full").inc(_events_of(kind, item))
+
+    def _ensure_flusher(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        with self._lock:
+            pid = os.getpid()
+            if self._thread is not None and self._pid == pid and self._thread.is_alive():
+                return
+            if self._pid != pid:  # a forked child: the parent's queue and thread are not ours
+                self._queue = queue.Queue(self._queue_size)
+            self._pid = pid
+            self._thread = threading.Thread(
+                target=self._run, name="clicktrail-decision-log", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                if self._closing.is_set():
+                    return
+                continue
+            batch = [first]
+            while len(batch) < self._batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            try:
+                self._append(batch)
+            except Exception:  # the flusher must outlive any one batch
+                log.exception("attribution batch of %d items dropped", len(batch))
+                for kind, item in batch:
+                    metrics.LOG_DROPPED.labels(kind, "error").inc(_events_of(kind, item))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    def _append(self, batch: list[_Item]) -> None:
+        records: list[LogRecord] = []
+        events: dict[Kind, int] = {}
+        for kind, item in batch:
+            if isinstance(item, LogRecord):
+                record = item
+            else:
+                try:
+                    record = decision_record(item, item.created_ms)
+                except ValueError as exc:  # e.g. a decision id that is not a UUIDv7
+                    log.warning("attribution event not written: %s", exc)
+                    metrics.LOG_DROPPED.labels(kind, "invalid").inc()
+                    continue
+            records.append(record)
+            events[kind] = events.get(kind, 0) + len(record.events)
+        try:
+            self._log.append(records, self._timeout)
+        except LogUnavailable as exc:
+            log.warning("event log away, %d attribution records dropped: %s", len(records), exc)
+            for kind, count in events.items():
+                metrics.LOG_DROPPED.labels(kind, "log_away").inc(count)
+            return
+        for kind, count in events.items():
+            metrics.LOGGED.labels(kind).inc(count)
+
+
+def _events_of(kind: Kind, item: Decision | LogRecord) -> int:
+    if isinstance(item, LogRecord):
+        return len(item.events)
+    return max(1, len(item.placements))
