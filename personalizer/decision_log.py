@@ -36,6 +36,7 @@ _Item = tuple[Kind, Decision | LogRecord]
 
 BATCH_ITEMS = 500  # items per append: a few hundred kB at most
 _IDLE_SECONDS = 0.25  # how often an idle flusher looks whether it should stop
+CONNECT_SECONDS = 5.0  # the flusher's first connection (Kafka: topic metadata)
 
 
 class EventLogDecisions:
@@ -96,6 +97,7 @@ class EventLogDecisions:
         """Write what is queued (waiting at most ``timeout``), stop the flusher, and count
         what is left as dropped."""
         self._closing.set()
+        log.info("attribution log closing: %d items queued", self._queue.qsize())
         thread = self._thread
         if thread is not None and thread.is_alive() and self._pid == os.getpid():
             thread.join(timeout)
@@ -135,6 +137,12 @@ class EventLogDecisions:
             self._thread.start()
 
     def _run(self) -> None:
+        # Here, not at start-up: the app starts (and answers) while the log is still away.
+        try:
+            self._log.ensure_created()
+            self._log.connect(CONNECT_SECONDS)
+        except LogUnavailable as exc:
+            log.warning("the event log is not reachable yet: %s", exc)
         while True:
             try:
                 first = self._queue.get(timeout=_IDLE_SECONDS)

@@ -1,5 +1,5 @@
-"""The decision log against the real event log (Redis Streams): decisions written in batches
-off the request path, a log that is away or hangs never holds a decision up (its records are
+"""The decision log against the real event logs (Redis Streams, Kafka): decisions written in
+batches off the request path, a log that is away or hangs never holds a decision up (its records are
 dropped and counted), and closing writes what is queued."""
 
 from __future__ import annotations
@@ -74,9 +74,14 @@ def hung_server() -> Iterator[str]:
     server.close()
 
 
-def test_decisions_reach_the_event_log_in_batches(tmp_path):
-    engine = make_engine(tmp_path, "redis")
-    log = EventLogDecisions(open_event_log(engine.settings), queue_size=1000, timeout=2.0)
+@pytest.mark.parametrize(
+    "kind", [pytest.param("redis"), pytest.param("kafka", marks=pytest.mark.kafka)]
+)
+def test_decisions_reach_the_event_log_in_batches(tmp_path, kind):
+    engine = make_engine(tmp_path, kind)
+    log = EventLogDecisions(
+        open_event_log(engine.settings, ack_timeout=2.0), queue_size=1000, timeout=2.0
+    )
     made = [decision(n) for n in range(300)]
     for one in made:
         log.record(one)
