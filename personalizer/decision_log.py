@@ -115,6 +115,9 @@ class EventLogDecisions:
         self._log.close()
 
     def _put(self, kind: Kind, item: Decision | LogRecord) -> None:
+        if self._closing.is_set():  # the process is going: nothing would write it
+            metrics.LOG_DROPPED.labels(kind, "shutdown").inc(_events_of(kind, item))
+            return
         self._ensure_flusher()
         try:
             self._queue.put_nowait((kind, item))

@@ -124,10 +124,11 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
 
         assert get("personalizer", "/readyz")[0] == 200
         assert decide()["placements"] == {"top": None}  # no campaign yet: an empty slot
+        # the decision is logged (one decision event) and the worker loads it
+        assert wait_for(lambda: events_committed() == 1, 30), "the decision was never logged"
 
-        assert events_committed() == 0
         assert wait_for(lambda: send_page_view() == 202, 10)
-        assert wait_for(lambda: events_committed() == 1, 30), "the worker never committed it"
+        assert wait_for(lambda: events_committed() == 2, 30), "the worker never committed it"
 
         # The event log (redis-state) away: neither the collector nor the worker is ready.
         assert services(tmp_path, "stop", "redis-state").returncode == 0
