@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from clicktrail.contract.event import Event
 from clicktrail.contract.record import LogRecord
 from clicktrail.contract.timing import derived_time
 from clicktrail.sites.model import Site
@@ -67,6 +68,9 @@ _COPIED = (
     "creative_id",
 )
 _COPIED_SET = frozenset(_COPIED)
+# Every field this release's contract declares; an event field beyond them (from a newer
+# schema) is kept in the context column, as the contract's policy says.
+_DECLARED = frozenset(Event.model_fields)
 # Event booleans stored as UInt8 (0 where the event does not say).
 _FLAGS = ("viewable", "holdout")
 
@@ -261,6 +265,11 @@ class RowBuilder:
         if properties:
             row["properties"] = _json(properties)
         context = event.get("context")
+        newer = event.keys() - _DECLARED
+        if newer:
+            # in the event's own order: the same event always gives the same text
+            later = {field: value for field, value in event.items() if field in newer}
+            context = {**(context or {}), **later}
         if context:
             row["context"] = _json(context)
         return row
