@@ -38,11 +38,11 @@ from tracker.views.forward import Upstream, forwarded_headers
 
 pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.browser, pytest.mark.slow]
 
-SHOP = origin("shop.example.test")
 PERSONALIZER_PORT = ports.port("personalizer") + 740  # this test's own
 BEHIND_PORT = ports.port("collector") + 740  # the collector, behind this test's https front
-IMAGE_PORT = ports.port("test_site") + 740  # the banners' images, on a test host name
-IMAGES = f"https://other.example.test:{IMAGE_PORT}"
+SHOP_PORT = ports.port("test_site") + 740  # this test's shop: pages and banner images
+SHOP = f"https://shop.example.test:{SHOP_PORT}"
+IMAGES = f"https://other.example.test:{SHOP_PORT}"
 BERLIN_IP = "91.1.2.3"  # DE in the small test database
 LONDON_IP = "81.2.69.160"  # GB
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
@@ -142,21 +142,47 @@ def collector(engine: Engine, tls) -> Iterator[ServedApp]:
         served.stop()
 
 
-class Images(http.server.BaseHTTPRequestHandler):
+# The embed code of docs/snippet.md ("Personalization"), the placement below a screen and a
+# half of text, its call made inline, before the deferred files have run.
+PAGE = """<!doctype html><html><head><title>Shop</title><script>
+window.ct=window.ct||function(){(ct.q=ct.q||[]).push(arguments)};
+ct('init', {site: '{site}', collector: '{collector}'});
+</script>
+<script defer src="{collector}/v1/clicktrail-personalize.js"></script>
+<script defer src="{collector}/v1/clicktrail.js"></script>
+</head><body><div id="filler" style="height:2500px">text</div>
+<div id="slot"></div>
+<script>ct('personalize', 'top', '#slot')</script>
+<p>end</p></body></html>"""
+
+
+class Shop(http.server.BaseHTTPRequestHandler):
+    """The shop's pages, with the embed code, and the banners' images."""
+
     def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        url = urllib.parse.urlsplit(self.path)
+        if url.path.endswith(".gif"):
+            body, kind = GIF, "image/gif"
+        elif url.path.startswith("/landing/"):
+            body, kind = b"<!doctype html><title>Landed</title>", "text/html; charset=utf-8"
+        else:
+            site = dict(urllib.parse.parse_qsl(url.query)).get("site", "")
+            page = PAGE.replace("{site}", site).replace("{collector}", COLLECTOR)
+            body, kind = page.encode(), "text/html; charset=utf-8"
         self.send_response(200)
-        self.send_header("Content-Type", "image/gif")
-        self.send_header("Content-Length", str(len(GIF)))
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(GIF)
+        self.wfile.write(body)
 
     def log_message(self, *args) -> None:
         pass
 
 
 @pytest.fixture(scope="module")
-def images(tls) -> Iterator[None]:
-    with https_server(IMAGE_PORT, Images, tls):
+def shop(tls) -> Iterator[None]:
+    with https_server(SHOP_PORT, Shop, tls):
         yield
 
 
@@ -166,7 +192,7 @@ def campaigns(engine: Engine) -> Iterator[str]:
     shared durable Redis) with a campaign for Germany and a default."""
     site_id = f"p{uuid.uuid4().hex[:10]}"
     with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=tuple(origin(h) for h in HOSTS))
+        sites[site_id] = Site(site_id, origins=(SHOP,))
     with edit_tokens(engine.settings.tokens_file) as tokens:
         secret, token = new_token(site_id, "marketer", 0)
         tokens[token.token_id] = token
@@ -191,24 +217,10 @@ def campaigns(engine: Engine) -> Iterator[str]:
         personalizer.stop()
 
 
-# The page: below a screen and a half of text, the placement; its call is queued by the stub,
-# then the two files load in the documented order (docs/snippet.md): personalize, then core.
-PLACE = """
-document.body.insertAdjacentHTML('beforeend',
-  '<div id="filler" style="height:2500px">text</div><div id="slot"></div><p>end</p>');
-ct('personalize', 'top', document.getElementById('slot'));
-const load = (src) => new Promise((done) => {
-  const script = document.createElement('script'); script.src = src; script.onload = done;
-  document.head.appendChild(script) });
-load('{c}/v1/clicktrail-personalize.js').then(() => load('{c}/v1/clicktrail.js'));
-""".replace("{c}", COLLECTOR)
-
-
 def visit(browser, site_id: str, ip: str) -> dict:
     """The banner's image and link once it has loaded, for a visitor at ``ip``."""
     Front.visitor_ip = ip
-    browser.goto(f"{SHOP}/personalized?bare=1&site={site_id}")
-    browser.evaluate(PLACE)
+    browser.goto(f"{SHOP}/personalized?site={site_id}")
     try:
         return browser.waitForFunction(
             "(() => { const image = document.querySelector('#slot a.ct-banner img');"
@@ -227,7 +239,7 @@ def requested(browser, path: str) -> list[str]:
 
 
 def test_a_visitor_from_germany_sees_its_banner_and_the_loop_lands_in_clickhouse(
-    browser, engine, images, campaigns
+    browser, engine, shop, campaigns
 ):
     banner = visit(browser, campaigns, BERLIN_IP)
     assert banner["src"] == f"{IMAGES}/de-a.gif" and banner["alt"] == "banner de-a"
@@ -272,7 +284,7 @@ def test_a_visitor_from_germany_sees_its_banner_and_the_loop_lands_in_clickhouse
     assert by_type["banner_impression"]["country"] == by_type["banner_click"]["country"] == "DE"
 
 
-def test_a_visitor_from_elsewhere_sees_the_default(browser, images, campaigns):
+def test_a_visitor_from_elsewhere_sees_the_default(browser, shop, campaigns):
     banner = visit(browser, campaigns, LONDON_IP)
     assert banner["src"] == f"{IMAGES}/world-a.gif"
 
