@@ -19,8 +19,9 @@ the mark and the increments are one Lua script, atomic in Redis.
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -75,8 +76,11 @@ class CounterStore:
         visitor_id: str,
         now: datetime,
         site_time_zone: str,
+        uncounted: Sequence[Campaign] = (),
     ) -> tuple[dict[str, Delivery], dict[tuple[str, str], CreativeStats]]:
-        """Each campaign's deliveries and each creative's counts: one ``MGET``, one reply."""
+        """Each campaign's deliveries and each creative's counts: one ``MGET``, one reply.
+        ``uncounted``: campaigns whose creatives' counts only are wanted (defaults: no caps,
+        goals or pacing)."""
         day = _day(now, site_time_zone)
         keys: list[str] = []
         for campaign in campaigns:
@@ -84,9 +88,9 @@ class CounterStore:
             keys.append(total_key(site_id, campaign.id))
             if campaign.frequency_cap is not None:
                 keys.append(cap_key(site_id, campaign, visitor_id, now))
-            for creative in campaign.creatives:
-                keys.append(ctr_key(site_id, campaign.id, creative.id, "i"))
-                keys.append(ctr_key(site_id, campaign.id, creative.id, "c"))
+            keys += _ctr_keys(site_id, campaign)
+        for campaign in uncounted:
+            keys += _ctr_keys(site_id, campaign)
         if not keys:
             return {}, {}
         try:
@@ -100,9 +104,9 @@ class CounterStore:
             today, total = _int(next(replies)), _int(next(replies))
             mine = _int(next(replies)) if campaign.frequency_cap is not None else 0
             deliveries[campaign.id] = Delivery(today=today, total=total, visitor=mine)
-            for creative in campaign.creatives:
-                shown, clicked = _int(next(replies)), _int(next(replies))
-                stats[(campaign.id, creative.id)] = CreativeStats(shown, clicked)
+            _read_stats(campaign, replies, stats)
+        for campaign in uncounted:
+            _read_stats(campaign, replies, stats)
         return deliveries, stats
 
     def count_impression(
@@ -164,6 +168,22 @@ class CounterStore:
             raise CountersUnavailable(str(exc)) from exc
 
 
+def _ctr_keys(site_id: str, campaign: Campaign) -> list[str]:
+    keys = []
+    for creative in campaign.creatives:
+        keys.append(ctr_key(site_id, campaign.id, creative.id, "i"))
+        keys.append(ctr_key(site_id, campaign.id, creative.id, "c"))
+    return keys
+
+
+def _read_stats(
+    campaign: Campaign, replies: Iterator[Any], stats: dict[tuple[str, str], CreativeStats]
+) -> None:
+    for creative in campaign.creatives:
+        shown, clicked = _int(next(replies)), _int(next(replies))
+        stats[(campaign.id, creative.id)] = CreativeStats(shown, clicked)
+
+
 def day_key(site_id: str, campaign_id: str, day: str) -> str:
     return f"pz:day:{site_id}:{campaign_id}:{day}"
 
@@ -189,11 +209,16 @@ def seen_key(kind: str, site_id: str, decision_id: str, placement: str) -> str:
 
 
 def _day(now: datetime, zone: str) -> str:
+    local = now.astimezone(_zone(zone))
+    return f"{local.year:04d}{local.month:02d}{local.day:02d}"
+
+
+@functools.lru_cache(maxsize=512)
+def _zone(name: str) -> ZoneInfo:
     try:
-        info = ZoneInfo(zone)
+        return ZoneInfo(name)
     except (KeyError, ValueError):
-        info = ZoneInfo("UTC")
-    return now.astimezone(info).strftime("%Y%m%d")
+        return ZoneInfo("UTC")
 
 
 def _int(value: object) -> int:

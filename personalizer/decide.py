@@ -27,7 +27,17 @@ from personalizer.catalog import Catalog
 from personalizer.counters import CounterStore, CountersUnavailable
 from personalizer.offers import Offer, Popularity, rank_offers
 from personalizer.request import DecideRequest
-from personalizer.select import Choice, CreativeStats, Delivery, choose
+from personalizer.select import (
+    NO_TIERS,
+    Choice,
+    CreativeStats,
+    Delivery,
+    PlacementTiers,
+    choose,
+    judge,
+    placement_tiers,
+    settle,
+)
 from personalizer.signing import Signed, sign
 from personalizer.visitor import Geo, Page, Visitor
 from pipelines.enrich import DeviceDetector, GeoLocator, classify_referrer, parse_campaign
@@ -84,8 +94,9 @@ class DecisionService:
     public_url: str  # where /v1/pz/i and /v1/pz/c are reached, e.g. https://shop.example/pz
     clock: Callable[[], float] = time.time
     rng: random.Random = field(default_factory=random.Random)
-    _index: tuple[Mapping[str, Campaign], dict[str, list[Campaign]]] | None = field(
-        default=None, repr=False
+    # site id -> (the campaigns mapping it was built from, its placements' tiers)
+    _indexes: dict[str, tuple[Mapping[str, Campaign], dict[str, PlacementTiers]]] = field(
+        default_factory=dict, repr=False
     )
 
     def decide(self, request: DecideRequest, site: Site, facts: RequestFacts) -> Decision:
@@ -200,9 +211,100 @@ class DecisionService:
     def _place(
         self, request: DecideRequest, site: Site, visitor: Visitor, decision: Decision
     ) -> None:
-        index = self._placement_index(self.campaigns(site.site_id))
-        by_placement = {placement: index.get(placement, []) for placement in request.placements}
-        # Counters only for campaigns that could be shown at all (live, rules matched).
+        index = self._placement_index(site.site_id, self.campaigns(site.site_id))
+        if request.explain:
+            self._place_explained(request, site, visitor, decision, index)
+            return
+        wanted = {placement: index.get(placement, NO_TIERS) for placement in request.placements}
+        usable: dict[str, bool] = {}  # campaign id -> live and its rules matched
+
+        def live_matched(tier: Sequence[Campaign]) -> list[Campaign]:
+            out = []
+            for campaign in tier:
+                verdict = usable.get(campaign.id)
+                if verdict is None:
+                    verdict = campaign.live(visitor.now) and campaign.rule.matches(visitor)
+                    usable[campaign.id] = verdict
+                if verdict:
+                    out.append(campaign)
+            return out
+
+        defaults = {placement: live_matched(tiers.defaults) for placement, tiers in wanted.items()}
+        # Tiers top-down, each placement from its highest tier with a campaign for this
+        # visitor: counters are read for that tier only (one MGET, the defaults' click counts
+        # with the first); a lower tier is read only when every campaign of the higher one is
+        # capped or paced out.
+        level = dict.fromkeys(wanted, 0)
+        eligible: dict[str, list[Campaign]] = {}
+        deliveries: dict[str, Delivery] = {}
+        stats: dict[tuple[str, str], CreativeStats] = {}
+        fetched: set[str] = set()
+        available = True
+        pending = list(wanted)
+        while pending:
+            tier_of: dict[str, list[Campaign]] = {}
+            for placement in pending:
+                tiers = wanted[placement].tiers
+                found: list[Campaign] = []
+                while level[placement] < len(tiers):
+                    found = live_matched(tiers[level[placement]])
+                    if found:
+                        break
+                    level[placement] += 1
+                tier_of[placement] = found
+            counted = {c.id: c for tier in tier_of.values() for c in tier if c.id not in fetched}
+            uncounted = {
+                c.id: c
+                for tier in defaults.values()
+                for c in tier
+                if c.id not in fetched and c.id not in counted
+            }
+            if available and (counted or uncounted):
+                try:
+                    more, more_stats = self.counters.snapshot(
+                        site.site_id,
+                        list(counted.values()),
+                        visitor.visitor_id,
+                        visitor.now,
+                        site.timezone,
+                        uncounted=list(uncounted.values()),
+                    )
+                    deliveries.update(more)
+                    stats.update(more_stats)
+                except CountersUnavailable as exc:
+                    available = False
+                    decision.degraded.append("counters")
+                    log.warning("counters unavailable, serving uncounted campaigns: %s", exc)
+                fetched.update(counted)
+                fetched.update(uncounted)
+            still = []
+            for placement in pending:
+                found, _ = judge(tier_of[placement], visitor, deliveries, available, usable)
+                if found or level[placement] >= len(wanted[placement].tiers):
+                    eligible[placement] = found
+                else:
+                    level[placement] += 1
+                    still.append(placement)
+            pending = still
+        for placement in request.placements:  # sampled in the order asked for
+            choice = settle(
+                placement, eligible[placement], defaults[placement], visitor, stats, self.rng
+            )
+            decision.placements.append(self._signed(placement, choice, decision))
+
+    def _place_explained(
+        self,
+        request: DecideRequest,
+        site: Site,
+        visitor: Visitor,
+        decision: Decision,
+        index: Mapping[str, PlacementTiers],
+    ) -> None:
+        """Every campaign of the placements judged and explained (``?explain=1``): all rules
+        evaluated, the counters of every campaign that could be shown read."""
+        by_placement = {
+            placement: index.get(placement, NO_TIERS).campaigns for placement in request.placements
+        }
         candidates: dict[str, Campaign] = {}
         matched: dict[str, bool] = {}
         for campaigns in by_placement.values():
@@ -219,10 +321,11 @@ class DecisionService:
             try:
                 deliveries, stats = self.counters.snapshot(
                     site.site_id,
-                    list(candidates.values()),
+                    [c for c in candidates.values() if not c.default],
                     visitor.visitor_id,
                     visitor.now,
                     site.timezone,
+                    uncounted=[c for c in candidates.values() if c.default],
                 )
             except CountersUnavailable as exc:
                 counters_available = False
@@ -237,24 +340,22 @@ class DecisionService:
                 stats,
                 self.rng,
                 counters_available,
-                request.explain,
-                matched,
+                explain=True,
+                matched=matched,
             )
             decision.placements.append(self._signed(placement, choice, decision))
-            if request.explain:
-                decision.explain[placement] = dict(choice.verdicts)
+            decision.explain[placement] = dict(choice.verdicts)
 
-    def _placement_index(self, campaigns: Mapping[str, Campaign]) -> dict[str, list[Campaign]]:
-        """Campaigns by placement, built once per loaded set of campaigns (the cache hands
-        out the same mapping until it reloads)."""
-        cached = self._index
+    def _placement_index(
+        self, site_id: str, campaigns: Mapping[str, Campaign]
+    ) -> dict[str, PlacementTiers]:
+        """The site's campaigns by placement and tier, built once per loaded set of campaigns
+        (the cache hands out the same mapping until it reloads)."""
+        cached = self._indexes.get(site_id)
         if cached is not None and cached[0] is campaigns:
             return cached[1]
-        index: dict[str, list[Campaign]] = {}
-        for campaign in campaigns.values():
-            for placement in campaign.placements:
-                index.setdefault(placement, []).append(campaign)
-        self._index = (campaigns, index)
+        index = placement_tiers(campaigns.values())
+        self._indexes[site_id] = (campaigns, index)
         return index
 
     def _signed(self, placement: str, choice: Choice, decision: Decision) -> Placed:

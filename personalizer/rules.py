@@ -128,7 +128,11 @@ class OneOf(Rule):
     def read(self, visitor: Visitor) -> str: ...
 
     def matches(self, visitor: Visitor) -> bool:
-        return self.read(visitor).casefold() in self.values
+        memo = visitor.memo
+        folded = memo.get(self.kind)
+        if folded is None:
+            folded = memo[self.kind] = self.read(visitor).casefold()
+        return folded in self.values
 
     def describe(self, visitor: Visitor) -> str:
         return f"{self.read(visitor) or '(unknown)'} in {sorted(self.values)}"
@@ -228,8 +232,12 @@ class Language(Rule):
     values: frozenset[str]
 
     def matches(self, visitor: Visitor) -> bool:
-        tag = visitor.language.casefold().replace("_", "-")
-        return any(tag == value or tag.startswith(value + "-") for value in self.values)
+        memo = visitor.memo
+        tags = memo.get(self.kind)
+        if tags is None:  # "de-de-1996" matches "de-de-1996", "de-de" and "de"
+            parts = visitor.language.casefold().replace("_", "-").split("-")
+            tags = memo[self.kind] = {"-".join(parts[:n]) for n in range(1, len(parts) + 1)}
+        return not tags.isdisjoint(self.values)
 
     def describe(self, visitor: Visitor) -> str:
         return f"{visitor.language or '(unknown)'} in {sorted(self.values)}"
@@ -282,7 +290,11 @@ class Segment(Rule):
     values: frozenset[str]
 
     def matches(self, visitor: Visitor) -> bool:
-        return bool(self.values & {name.casefold() for name in visitor.segments})
+        memo = visitor.memo
+        names = memo.get(self.kind)
+        if names is None:
+            names = memo[self.kind] = frozenset(name.casefold() for name in visitor.segments)
+        return not self.values.isdisjoint(names)
 
     def describe(self, visitor: Visitor) -> str:
         return f"segments {sorted(visitor.segments)}, wanted any of {sorted(self.values)}"
@@ -316,7 +328,15 @@ class Visited(Rule):
         return found
 
     def matches(self, visitor: Visitor) -> bool:
-        return bool(self.hits(visitor))
+        since = visitor.now_ms - self.days * DAY_MS
+        if self.products and any(
+            at >= since and sku in self.products for sku, at in visitor.recent_products_folded
+        ):
+            return True
+        return bool(self.categories) and any(
+            at >= since and _under_any(path, self.categories)
+            for path, at in visitor.recent_categories_folded
+        )
 
     def describe(self, visitor: Visitor) -> str:
         hits = self.hits(visitor)
@@ -332,8 +352,7 @@ class Interest(Rule):
     above: float
 
     def score(self, visitor: Visitor) -> float:
-        scores = visitor.profile.interests(visitor.now_ms)
-        return next((v for k, v in scores.items() if k.casefold() == self.category), 0.0)
+        return visitor.interest_scores.get(self.category, 0.0)
 
     def matches(self, visitor: Visitor) -> bool:
         return self.score(visitor) > self.above

@@ -15,7 +15,7 @@ import functools
 import hashlib
 import math
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -51,6 +51,37 @@ class Choice:
     verdicts: Mapping[str, str] = field(default_factory=dict)  # campaign id -> why (explain)
 
 
+@dataclass(frozen=True)
+class PlacementTiers:
+    """A placement's campaigns, as a decision walks them: the others by priority tier, highest
+    first, and the defaults; each list in the site's order."""
+
+    campaigns: tuple[Campaign, ...] = ()  # every campaign with a creative for the placement
+    tiers: tuple[tuple[Campaign, ...], ...] = ()
+    defaults: tuple[Campaign, ...] = ()
+
+
+NO_TIERS = PlacementTiers()
+
+
+def placement_tiers(campaigns: Iterable[Campaign]) -> dict[str, PlacementTiers]:
+    """Placement -> its ``PlacementTiers``; built once per loaded set of campaigns."""
+    by_placement: dict[str, list[Campaign]] = {}
+    for campaign in campaigns:
+        for placement in sorted(campaign.placements):
+            by_placement.setdefault(placement, []).append(campaign)
+    index = {}
+    for placement, listed in by_placement.items():
+        others = [c for c in listed if not c.default]
+        priorities = sorted({c.priority for c in others}, reverse=True)
+        index[placement] = PlacementTiers(
+            campaigns=tuple(listed),
+            tiers=tuple(tuple(c for c in others if c.priority == p) for p in priorities),
+            defaults=tuple(c for c in listed if c.default),
+        )
+    return index
+
+
 def choose(
     placement: str,
     campaigns: Sequence[Campaign],
@@ -68,25 +99,58 @@ def choose(
     verdicts by campaign id, when the caller has them already (one decision, several
     placements)."""
     verdicts: dict[str, str] = {}
+    eligible, defaults = judge(
+        campaigns, visitor, deliveries, counters_available, matched, verdicts, explain
+    )
+    return settle(placement, eligible, defaults, visitor, stats, rng, verdicts)
+
+
+def judge(
+    campaigns: Sequence[Campaign],
+    visitor: Visitor,
+    deliveries: Mapping[str, Delivery],
+    counters_available: bool = True,
+    matched: Mapping[str, bool] | None = None,
+    verdicts: dict[str, str] | None = None,
+    explain: bool = False,
+) -> tuple[list[Campaign], list[Campaign]]:
+    """The campaigns that may be shown now and the defaults whose rules match, each in the
+    given order; why each other one may not goes into ``verdicts`` when given."""
     eligible: list[Campaign] = []
     defaults: list[Campaign] = []
-    local = visitor.now.astimezone(_zone(visitor.site_time_zone))
+    local = visitor.site_local_time
     for campaign in campaigns:
         why = _ineligible(
             campaign,
             visitor,
-            deliveries.get(campaign.id, Delivery()),
+            deliveries.get(campaign.id, _NOTHING),
             counters_available,
             explain,
             local,
             matched,
         )
         if why:
-            verdicts[campaign.id] = why
+            if verdicts is not None:
+                verdicts[campaign.id] = why
         elif campaign.default:
             defaults.append(campaign)
         else:
             eligible.append(campaign)
+    return eligible, defaults
+
+
+def settle(
+    placement: str,
+    eligible: Sequence[Campaign],
+    defaults: Sequence[Campaign],
+    visitor: Visitor,
+    stats: Mapping[tuple[str, str], CreativeStats],
+    rng: random.Random,
+    verdicts: dict[str, str] | None = None,
+) -> Choice:
+    """The highest tier of ``eligible`` → Thompson sampling over its creatives → the default
+    instead for a holdout visitor → fallbacks (``defaults``: those whose rules matched)."""
+    verdicts = {} if verdicts is None else verdicts
     if eligible:
         tier = max(campaign.priority for campaign in eligible)
         for campaign in eligible:
@@ -113,6 +177,9 @@ def choose(
         )
     fallback = _fallback(placement, defaults, stats, rng, verdicts)
     return Choice(placement, fallback[0], fallback[1], source=fallback[2], verdicts=verdicts)
+
+
+_NOTHING = Delivery()
 
 
 def _ineligible(

@@ -3,9 +3,12 @@ handler from the request (identity, GeoIP, user agent), the profile store and th
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipelines.profiles.profile import Profile
@@ -53,7 +56,10 @@ class Visitor:
     segments: frozenset[str] = frozenset()  # names from a SegmentSource (RFM, lifecycle, ...)
     site_time_zone: str = "UTC"  # the fallback for a visitor whose time zone is unknown
 
-    @property
+    # What rules read again and again is computed once per decision (a visitor is one
+    # decision's value; cached_property writes past the frozen dataclass's __setattr__).
+
+    @cached_property
     def now_ms(self) -> int:
         return int(self.now.timestamp() * 1000)
 
@@ -64,8 +70,43 @@ class Visitor:
 
     def local_time(self) -> datetime:
         """The visitor's own wall-clock time: their GeoIP time zone, else the site's."""
-        zone = self.geo.time_zone or self.site_time_zone
-        try:
-            return self.now.astimezone(ZoneInfo(zone))
-        except (KeyError, ValueError):  # an unknown zone name from an old database
-            return self.now.astimezone(UTC)
+        return self._local
+
+    @cached_property
+    def _local(self) -> datetime:
+        zone = _zone(self.geo.time_zone or self.site_time_zone)
+        return self.now.astimezone(zone) if zone is not None else self.now.astimezone(UTC)
+
+    @cached_property
+    def site_local_time(self) -> datetime:
+        """The site's wall-clock time (days and pacing are the site's)."""
+        return self.now.astimezone(_zone(self.site_time_zone) or UTC)
+
+    @cached_property
+    def interest_scores(self) -> Mapping[str, float]:
+        """Decayed interest now, by case-folded category path (the first of equal folds)."""
+        scores: dict[str, float] = {}
+        for category, score in self.profile.interests(self.now_ms).items():
+            scores.setdefault(category.casefold(), score)
+        return scores
+
+    @cached_property
+    def recent_products_folded(self) -> tuple[tuple[str, int], ...]:
+        return tuple((sku.casefold(), at) for sku, at in self.profile.recent_products)
+
+    @cached_property
+    def recent_categories_folded(self) -> tuple[tuple[str, int], ...]:
+        return tuple((path.casefold(), at) for path, at in self.profile.recent_categories)
+
+    @cached_property
+    def memo(self) -> dict[str, Any]:
+        """Rules' per-decision values (a folded attribute, a segment set), by rule kind."""
+        return {}
+
+
+@functools.lru_cache(maxsize=1024)
+def _zone(name: str) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name)
+    except (KeyError, ValueError):  # an unknown zone name from an old database
+        return None
