@@ -84,9 +84,16 @@ def category_paths(category: Sequence[str]) -> list[str]:
     return paths
 
 
+# What the engine showed a visitor, not what the visitor did: it must not make them look
+# active (last seen, event count) nor returning. A click on a banner is their doing and counts.
+SHOWN_TYPES = frozenset({"decision", "banner_impression"})
+
+
 def counts(row: Row, config: ProfileConfig) -> bool:
     """Whether a row goes into profiles at all."""
     if row.get("is_bot") and not config.include_bots:
+        return False
+    if row.get("event_type") in SHOWN_TYPES:
         return False
     # No profile without consent: a cookieless id is also a daily-changing one, so a profile
     # of it would be both unwanted and useless.

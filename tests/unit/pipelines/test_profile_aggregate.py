@@ -69,6 +69,15 @@ def test_no_profile_without_consent():
     assert aggregate(batch, CONFIG) == []
 
 
+def test_what_the_engine_showed_is_not_the_visitors_activity():
+    shown = [row(event_type="decision", created_ms=T + 9), row(event_type="banner_impression")]
+    assert aggregate([(at(1), shown)], CONFIG) == []
+    [delta] = aggregate(
+        [(at(1), [*shown, row(event_type="banner_click", created_ms=T + 5)])], CONFIG
+    )
+    assert delta.events == 1
+
+
 def test_fragment_counts_spans_sessions_and_latest_location_and_device():
     rows = [
         row(created_ms=T + 5, session_id="s2", country="FR", city="Paris", latitude=48.85661),
