@@ -4,16 +4,19 @@ in (from memory and one profile-store round trip).
 Sources, each with a reason the answer carries:
 
 - ``co_viewed``: products other visitors viewed near what this visitor viewed lately (the most
-  recent views weigh most);
-- ``category_affinity``: the most popular products of the visitor's highest-interest categories;
+  recent views weigh most; a pair counts by how many times it was seen, ``COVIEW_SUPPORT``);
+- ``category_affinity``: the most popular products of the top categories the visitor wants
+  now: their long-run (decayed) interests, plus the categories of the products viewed last;
 - ``popular_in_region``: the most popular products in the visitor's country these days;
 - ``trending``: products whose views rose most against the days before;
 - ``fallback``: popular overall.
 
 Never offered: what the visitor bought or is looking at, what is out of stock or not sold in
-the visitor's country. At most ``per_category`` products of one top category, so the strip is
-not all shoes. A visitor without history (or without consent) gets popular-in-region, then
-popular overall.
+the visitor's country. At most ``per_category`` products of one top category (by default 40 %
+of the strip, at least 2), so the strip is not all shoes. A visitor without history (or without
+consent) gets popular-in-region, then popular overall, then trending.
+
+``make bench-quality`` measures the ranking on simulated traffic (``personalizer.evaluate``).
 """
 
 from __future__ import annotations
@@ -21,19 +24,30 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from personalizer.catalog import Catalog
+from personalizer.catalog import CATEGORY_SEPARATOR, Catalog
 from pipelines.profiles.profile import Profile
 
-# How much each source's best candidate is worth against the others'.
+# How much each source's best candidate is worth against the others'. The sources without
+# history only fill what the visitor's own history leaves; without history, popular in the
+# region comes first, then popular overall, then trending (a rise of a few visitors is a
+# weaker guess than what many visitors chose).
 WEIGHTS = {
     "co_viewed": 1.0,
-    "category_affinity": 0.8,
-    "popular_in_region": 0.5,
-    "trending": 0.4,
-    "fallback": 0.2,
+    "category_affinity": 1.0,
+    "popular_in_region": 0.1,
+    "fallback": 0.05,
+    "trending": 0.03,
 }
-TOP_INTERESTS = 3
+TOP_INTERESTS = 4  # top categories offered from
 RECENT_VIEWS = 5
+# What the categories of the products viewed last weigh against the long-run (decayed)
+# interests when choosing categories: people shop for one thing at a time.
+RECENT_SHARE = 1.0
+# A pair of products viewed together this many times counts half as much as a sure one: a
+# pair seen once or twice is mostly chance (confidence grows with the visitors behind it).
+COVIEW_SUPPORT = 10
+# At most this share of the strip from one top category (and at least 2 products).
+CATEGORY_SHARE = 0.4
 
 
 @dataclass(frozen=True)
@@ -61,36 +75,37 @@ def rank_offers(
     coviews: Mapping[str, Sequence[tuple[str, int]]],
     now_ms: int,
     count: int = 6,
-    per_category: int = 2,
+    per_category: int | None = None,
     page_sku: str = "",
     use_history: bool = True,
 ) -> list[Offer]:
     """At most ``count`` offers, best first. ``coviews``: for each of the visitor's recent
-    products, the products viewed near it with their counts. ``use_history=False`` (no
-    consent, a cookieless id): geography and page context only."""
+    products, the products viewed near it with their counts. ``per_category``: most offers of
+    one top category (default ``category_cap(count)``). ``use_history=False`` (no consent, a
+    cookieless id): geography and page context only."""
     scores: dict[str, tuple[float, str]] = {}
+    cap = category_cap(count) if per_category is None else per_category
 
     def add(sku: str, score: float, reason: str) -> None:
         if score > scores.get(sku, (0.0, ""))[0]:
             scores[sku] = (score, reason)
 
     if use_history:
-        for position, (sku, _) in enumerate(profile.recent_products[:RECENT_VIEWS]):
+        recent = profile.recent_products[:RECENT_VIEWS]
+        for position, (sku, _) in enumerate(recent):
             near = coviews.get(sku, ())
             best = max((times for _, times in near), default=0)
             for other, times in near:
-                add(other, WEIGHTS["co_viewed"] * (times / best) / (1 + position), "co_viewed")
-        interests = _leaf_interests(profile.interests(now_ms))[:TOP_INTERESTS]
-        top = interests[0][1] if interests else 0.0
+                support = times / (times + COVIEW_SUPPORT)
+                score = WEIGHTS["co_viewed"] * support * (times / best) / (1 + position)
+                add(other, score, "co_viewed")
         rank = {sku: i for i, sku in enumerate(popularity.overall)}
-        for path, interest in interests:
-            in_category = sorted(catalog.in_category(path), key=lambda s: rank.get(s, len(rank)))
+        for category, weight in category_weights(profile, catalog, now_ms)[:TOP_INTERESTS]:
+            in_category = catalog.in_category(category)
+            if rank:  # its best items: the popular ones (an unranked one is no better a guess)
+                in_category = sorted((s for s in in_category if s in rank), key=rank.__getitem__)
             for i, sku in enumerate(in_category[: 4 * count]):
-                add(
-                    sku,
-                    WEIGHTS["category_affinity"] * (interest / top) / (1 + i / 4),
-                    "category_affinity",
-                )
+                add(sku, WEIGHTS["category_affinity"] * weight / (1 + i / 4), "category_affinity")
     for source, ranked in (
         ("popular_in_region", popularity.by_country.get(country.upper(), ())),
         ("trending", popularity.trending),
@@ -109,7 +124,7 @@ def rank_offers(
         if country and not product.sold_in(country):
             continue
         top_category = product.top_category
-        if top_category and per_top.get(top_category, 0) >= per_category:
+        if top_category and per_top.get(top_category, 0) >= cap:
             continue
         per_top[top_category] = per_top.get(top_category, 0) + 1
         offers.append(Offer(sku, reason, round(score, 6)))
@@ -118,9 +133,25 @@ def rank_offers(
     return offers
 
 
-def _leaf_interests(interests: Mapping[str, float]) -> list[tuple[str, float]]:
-    """The deepest scored paths (``Shoes/Running`` over ``Shoes``), highest first: a parent's
-    score includes its children's, and its products are less precise."""
-    paths = list(interests)
-    leaves = [p for p in paths if not any(q.startswith(p + "/") for q in paths)]
-    return sorted(((p, interests[p]) for p in leaves), key=lambda item: (-item[1], item[0]))
+def category_cap(count: int) -> int:
+    """Most offers of one top category in a strip of ``count``: ``CATEGORY_SHARE`` of it, at
+    least 2 (4 of 10, 2 of 4)."""
+    return max(2, int(count * CATEGORY_SHARE))
+
+
+def category_weights(profile: Profile, catalog: Catalog, now_ms: int) -> list[tuple[str, float]]:
+    """Top categories by how much the visitor wants them now, highest first (ties by name),
+    weights at most 1: the share of the long-run interest (decayed scores of the top-level
+    paths), plus ``RECENT_SHARE`` times the share among the products viewed last (the latest
+    weighs most)."""
+    interests = {p: v for p, v in profile.interests(now_ms).items() if CATEGORY_SEPARATOR not in p}
+    total = sum(interests.values())
+    weights = {path: value / total for path, value in interests.items()} if total > 0 else {}
+    recent = [catalog.get(sku) for sku, _ in profile.recent_products[:RECENT_VIEWS]]
+    nearness = [1 / (1 + position) for position in range(len(recent))]
+    for product, near in zip(recent, nearness, strict=True):
+        if product is not None and product.top_category:
+            share = RECENT_SHARE * near / sum(nearness)
+            weights[product.top_category] = weights.get(product.top_category, 0.0) + share
+    ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
+    return [(path, value / (1 + RECENT_SHARE)) for path, value in ranked]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from personalizer.offers import Popularity
@@ -61,20 +61,32 @@ def compute(store: EventStore, site_id: str, days: int, limit: int, today: date)
     ).rows:
         by_country.setdefault(country, []).append(sku)
     overall = [product.sku for product in popular_products(store, site_id, span, limit)]
-    week = DayRange.last(7, today)
-    rising = []
-    for sku, recent, before in store.run(
+    week = DayRange.last(TRENDING_DAYS, today)
+    counts = store.run(
         VIEWS_RECENT_AND_BEFORE, site_id=site_id, start=week.start, end=week.end, recent=today
-    ).rows:
-        if recent >= 3:  # a few views are noise, not a trend
-            rising.append(((recent + 1) / (before / 6 + 1), sku))
-    trending = [sku for _, sku in sorted(rising, key=lambda item: (-item[0], item[1]))[:limit]]
+    ).rows
     return Popularity(
         overall=tuple(overall),
         by_country={country: tuple(skus) for country, skus in by_country.items()},
-        trending=tuple(trending),
+        trending=tuple(rank_trending(counts, limit)),
         computed_at_ms=int(time.time() * 1000),
     )
+
+
+# Trending compares the last day's visitors of a product with the days before it in a week.
+TRENDING_DAYS = 7
+TRENDING_MIN_VISITORS = 3  # a few views on the last day are noise, not a trend
+
+
+def rank_trending(counts: Iterable[tuple[str, int, int]], limit: int) -> list[str]:
+    """Skus by how their visitors on the last day rose against the (``TRENDING_DAYS`` - 1)
+    days before, from ``(sku, visitors on the last day, visitors before)``; pure, so the
+    offline evaluation ranks trending exactly as the service does."""
+    rising = []
+    for sku, recent, before in counts:
+        if recent >= TRENDING_MIN_VISITORS:
+            rising.append(((recent + 1) / (before / (TRENDING_DAYS - 1) + 1), sku))
+    return [sku for _, sku in sorted(rising, key=lambda item: (-item[0], item[1]))[:limit]]
 
 
 class PopularityCache:

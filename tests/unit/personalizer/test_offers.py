@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import pytest
+
 from personalizer.catalog import Catalog, Product
-from personalizer.offers import Popularity, rank_offers
+from personalizer.offers import Popularity, category_cap, category_weights, rank_offers
 from pipelines.profiles.profile import Profile
 
 NOW = 1_780_000_000_000
@@ -55,8 +57,12 @@ def test_co_views_and_interests_come_first_with_their_reasons():
         scores_ref_ms=NOW,
         half_life_ms=7 * DAY,
     )
-    result = offers(profile, coviews={"run1": [("trail1", 5), ("hat1", 2)]}, count=5)
-    assert result[0].sku == "trail1" and result[0].reason == "co_viewed"
+    result = offers(profile, coviews={"run1": [("trail1", 40), ("hat1", 2)]}, count=5)
+    # a pair many visitors made stands beside the best of the visitor's category
+    assert [(o.sku, o.reason) for o in result[:2]] == [
+        ("run3", "category_affinity"),
+        ("trail1", "co_viewed"),
+    ]
     reasons = {o.sku: o.reason for o in result}
     assert reasons["run3"] == "category_affinity" or reasons.get("run2") == "category_affinity"
 
@@ -92,3 +98,58 @@ def test_without_history_allowed_the_profile_is_ignored():
     profile = Profile(key="shop:v:v1", events=5, recent_products=(("run1", NOW),))
     result = offers(profile, coviews={"run1": [("trail1", 9)]}, use_history=False)
     assert all(o.reason != "co_viewed" for o in result)
+
+
+def test_a_pair_seen_once_counts_less_than_the_visitors_own_category():
+    profile = Profile(
+        key="shop:v:v1",
+        events=10,
+        recent_products=(("run1", NOW - DAY),),
+        scores={"Shoes": 3.0, "Shoes/Running": 3.0},
+        scores_ref_ms=NOW,
+        half_life_ms=7 * DAY,
+    )
+    result = offers(profile, coviews={"run1": [("hat1", 1)]}, count=5)
+    assert result[0].reason == "category_affinity"
+    assert [o.sku for o in result].index("hat1") > [o.sku for o in result].index("run3")
+
+
+def test_the_categories_viewed_last_weigh_beside_the_long_run_interests():
+    profile = Profile(
+        key="shop:v:v1",
+        events=10,
+        recent_products=(("book2", NOW - 1000), ("run1", NOW - DAY)),
+        scores={"Shoes": 9.0, "Shoes/Running": 9.0, "Books": 1.0},
+        scores_ref_ms=NOW,
+        half_life_ms=7 * DAY,
+    )
+    weights = dict(category_weights(profile, CATALOG, NOW))
+    # long run: Shoes 0.9, Books 0.1; viewed last: Books 2/3, Shoes 1/3; halved
+    assert weights["Shoes"] == pytest.approx((0.9 + 1 / 3) / 2)
+    assert weights["Books"] == pytest.approx((0.1 + 2 / 3) / 2)
+    assert [path for path, _ in category_weights(profile, CATALOG, NOW)] == ["Shoes", "Books"]
+    assert category_weights(Profile(), CATALOG, NOW) == []
+
+
+def test_unranked_products_are_not_offered_as_a_categorys_best():
+    profile = Profile(
+        key="shop:v:v1",
+        events=5,
+        scores={"Shoes/Running": 5.0, "Shoes": 5.0},
+        scores_ref_ms=NOW,
+        half_life_ms=7 * DAY,
+    )
+    result = offers(profile, count=10)
+    affinity = [o.sku for o in result if o.reason == "category_affinity"]
+    assert affinity == ["run3"]  # the only shoe with a popularity rank
+    unranked = rank_offers(profile, "DE", CATALOG, Popularity(), {}, NOW, count=3)
+    assert {o.sku for o in unranked} <= {"run1", "run2", "run3", "trail1"}  # a new site
+
+
+def test_without_history_popular_overall_comes_before_trending():
+    result = offers(country="US", count=4)
+    assert [o.reason for o in result] == ["fallback", "fallback", "fallback", "trending"]
+
+
+def test_the_category_cap_grows_with_the_strip():
+    assert [category_cap(n) for n in (1, 4, 6, 10, 20)] == [2, 2, 2, 4, 8]
