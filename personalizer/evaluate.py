@@ -84,9 +84,10 @@ def time_split(views: Iterable[View], at_ms: int, gap_ms: int = SESSION_GAP_MS) 
 # --- the past, as the engine would hold it ----------------------------------------------------
 
 
-def _row(view: View) -> dict[str, Any]:
+def profile_row(view: View, site_id: str = _SITE) -> dict[str, Any]:
+    """The view as the pipeline's enriched row (the columns profiles read)."""
     row: dict[str, Any] = {
-        "site_id": _SITE,
+        "site_id": site_id,
         "visitor_id": view.visitor,
         "created_ms": view.time_ms,
         "event_type": view.kind,
@@ -101,7 +102,7 @@ def _row(view: View) -> dict[str, Any]:
 def build_profiles(views: Iterable[View], config: ProfileConfig) -> dict[str, Profile]:
     """Each visitor's profile from their events (in time order), through the pipeline's
     aggregation; the fields a one-batch update stores, trimmed as the profile script trims."""
-    rows = [_row(view) for view in sorted(views, key=lambda v: v.time_ms)]
+    rows = [profile_row(view) for view in sorted(views, key=lambda v: v.time_ms)]
     profiles: dict[str, Profile] = {}
     for delta in aggregate([(None, rows)], config):
         # Without identity links a visitor's rows make one segment.
