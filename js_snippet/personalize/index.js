@@ -21,6 +21,7 @@ let config // the page's init
 let choice // a consent choice made on this page ("1" or "0"), else the stored one counts
 const waiting = [] // personalize calls before init
 const batch = [] // calls of the current task: one decision for all of them
+const CORE_WAIT_MS = 3000
 
 const read = (key) =>
   attempt(() => document.cookie.match(`(^|; )${key}=([^;]*)`)?.[2]) || attempt(() => localStorage[key])
@@ -53,6 +54,7 @@ const show = (calls, answer) => {
 
 const send = () => {
   const calls = batch.splice(0)
+  if (!calls[0]) return
   const data = (key) => calls.map(([, element]) => element.dataset[key]).find(Boolean)
   const policy = judged()
   const body = decisionBody(
@@ -74,11 +76,15 @@ const send = () => {
     .catch(safe(warn))
 }
 
+const schedule = () => setTimeout(safe(send))
+
+// The decision waits for the core to start (so a new visitor's id exists and is the one the
+// decision uses), or CORE_WAIT_MS at most should the core not come (blocked, or failing).
 const personalize = safe((placement, target) => {
   const element = typeof target == 'string' ? document.querySelector(target) : target
   if (!placement || !element?.appendChild) throw Error('personalize: placement, element')
   if (!config) return waiting.push([placement, element])
-  if (!batch.length) setTimeout(safe(send))
+  if (!batch.length) core ? schedule() : setTimeout(safe(() => core || send()), CORE_WAIT_MS)
   batch.push([placement, element])
 })
 
@@ -99,7 +105,13 @@ function ct(...args) {
 if (stub?.q?.map) {
   ct.q = stub.q.filter((args) => !route(...args))
   try {
-    Object.defineProperty(window, name, { configurable: true, get: () => ct, set: (f) => (core = f) })
+    // The core's own start-up (its queue, init, the page view) runs right after this
+    // assignment: the decision goes after it.
+    Object.defineProperty(window, name, {
+      configurable: true,
+      get: () => ct,
+      set: (f) => ((core = f), batch[0] && schedule()),
+    })
   } catch {
     warn(`${name} cannot be wrapped: define it with window.${name}=`)
   }

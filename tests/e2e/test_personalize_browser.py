@@ -146,7 +146,7 @@ def collector(engine: Engine, tls) -> Iterator[ServedApp]:
 # half of text, its call made inline, before the deferred files have run.
 PAGE = """<!doctype html><html><head><title>Shop</title><script>
 window.ct=window.ct||function(){(ct.q=ct.q||[]).push(arguments)};
-ct('init', {site: '{site}', collector: '{collector}'});
+ct('init', {site: '{site}', collector: '{collector}'{options}});
 </script>
 <script defer src="{collector}/v1/clicktrail-personalize.js"></script>
 <script defer src="{collector}/v1/clicktrail.js"></script>
@@ -166,8 +166,10 @@ class Shop(http.server.BaseHTTPRequestHandler):
         elif url.path.startswith("/landing/"):
             body, kind = b"<!doctype html><title>Landed</title>", "text/html; charset=utf-8"
         else:
-            site = dict(urllib.parse.parse_qsl(url.query)).get("site", "")
-            page = PAGE.replace("{site}", site).replace("{collector}", COLLECTOR)
+            query = dict(urllib.parse.parse_qsl(url.query))
+            options = ", consent: 'required'" if query.get("consent") == "required" else ""
+            page = PAGE.replace("{site}", query.get("site", "")).replace("{collector}", COLLECTOR)
+            page = page.replace("{options}", options)
             body, kind = page.encode(), "text/html; charset=utf-8"
         self.send_response(200)
         self.send_header("Content-Type", kind)
@@ -217,10 +219,10 @@ def campaigns(engine: Engine) -> Iterator[str]:
         personalizer.stop()
 
 
-def visit(browser, site_id: str, ip: str) -> dict:
+def visit(browser, site_id: str, ip: str, query: str = "") -> dict:
     """The banner's image and link once it has loaded, for a visitor at ``ip``."""
     Front.visitor_ip = ip
-    browser.goto(f"{SHOP}/personalized?site={site_id}")
+    browser.goto(f"{SHOP}/personalized?site={site_id}{query}")
     try:
         return browser.waitForFunction(
             "(() => { const image = document.querySelector('#slot a.ct-banner img');"
@@ -284,9 +286,33 @@ def test_a_visitor_from_germany_sees_its_banner_and_the_loop_lands_in_clickhouse
     assert by_type["banner_impression"]["country"] == by_type["banner_click"]["country"] == "DE"
 
 
+def signed_visitor(banner: dict) -> str:
+    """The visitor the decision was made for, as its signed click URL says."""
+    query = urllib.parse.urlsplit(banner["href"]).query
+    return dict(urllib.parse.parse_qsl(query, keep_blank_values=True))["v"]
+
+
+def first_party_id(browser) -> str | None:
+    return next((c["value"] for c in browser.cookies() if c["name"] == "_ct_id"), None)
+
+
 def test_a_visitor_from_elsewhere_sees_the_default(browser, shop, campaigns):
     banner = visit(browser, campaigns, LONDON_IP)
     assert banner["src"] == f"{IMAGES}/world-a.gif"
+    # A new visitor's first decision is made for the id the snippet gave them on this page.
+    assert first_party_id(browser) and signed_visitor(banner) == first_party_id(browser)
+    second = visit(browser, campaigns, LONDON_IP)
+    assert signed_visitor(second) == signed_visitor(banner)
+
+
+def test_without_consent_the_decision_knows_no_visitor(browser, shop, campaigns):
+    """Consent required and not given: no id is stored or sent, the collector's cookie stays
+    home, and the decision is made for the day's cookieless id, from geography alone."""
+    banner = visit(browser, campaigns, BERLIN_IP, "&consent=required")
+    assert banner["src"] == f"{IMAGES}/de-a.gif"  # geography still counts
+    assert first_party_id(browser) is None
+    visitor = signed_visitor(banner)
+    assert len(visitor) == 32 and int(visitor, 16) >= 0  # the cookieless hash
 
 
 def warehouse_rows(engine: Engine, decision_id: str) -> list[dict]:
