@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from personalizer.catalog import CATEGORY_SEPARATOR, Catalog, Product
-from personalizer.offers import RECENT_VIEWS, Offer, Popularity, rank_offers
+from personalizer.offers import COVIEWS_PER_PRODUCT, RECENT_VIEWS, Offer, Popularity, rank_offers
 from personalizer.popularity import TRENDING_DAYS, rank_trending
 from pipelines.profiles import recency
 from pipelines.profiles.aggregate import aggregate
@@ -40,7 +40,6 @@ from pipelines.profiles.profile import Profile
 
 SESSION_GAP_MS = 30 * 60 * 1000  # as the snippet and the simulator cut sessions
 KINDS = ("product_view", "add_to_cart", "purchase")
-COVIEWS_PER_PRODUCT = 20  # what the decision service reads per recent product
 POPULARITY_DAYS = 14  # PopularityCache's default window
 POPULARITY_LIMIT = 200  # PopularityCache's default ranking length
 _SITE = "eval"

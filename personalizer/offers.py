@@ -40,6 +40,7 @@ WEIGHTS = {
 }
 TOP_INTERESTS = 4  # top categories offered from
 RECENT_VIEWS = 5
+COVIEWS_PER_PRODUCT = 20  # co-viewed products the decision service reads per recent product
 # What the categories of the products viewed last weigh against the long-run (decayed)
 # interests when choosing categories: people shop for one thing at a time.
 RECENT_SHARE = 1.0
