@@ -96,13 +96,24 @@ class Collector(GunicornApp):
 
 class Personalizer(GunicornApp):
     """The decision service; ready once the durable Redis answers. It reads the warehouse
-    through the pipeline worker that owns chdb."""
+    through the pipeline worker that owns chdb.
+
+    Browsers reach it through the collector's relay (docs/personalizer.md, "Deploying behind
+    one origin"), so unless told otherwise it believes the address the relay forwards from
+    loopback, and signs links under the collector's origin."""
 
     name = "personalizer"
     port_name = "personalizer"
     bind_variable = "CLICKTRAIL_PERSONALIZER_BIND"
     config_module = "personalizer.gunicorn_conf"
     wsgi = "personalizer.wsgi:app"
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        env.setdefault("CLICKTRAIL_TRUSTED_PROXIES", "127.0.0.1/32,::1/128")
+        collector = Collector(self.folder.parent).address
+        env.setdefault("CLICKTRAIL_PERSONALIZER_PUBLIC_URL", f"http://{collector}")
+        return env
 
 
 class Pipeline(App):

@@ -24,6 +24,23 @@ OFFSET = 700
 SHOP = "https://shop.example.test"
 
 
+CAMPAIGN = {
+    "id": "welcome",
+    "name": "Welcome",
+    "creatives": [
+        {
+            "id": "welcome-a",
+            "placement": "top",
+            "image_url": "https://cdn.example.test/welcome.png",
+            "alt": "Welcome",
+            "landing_url": "https://shop.example.test/welcome",
+            "width": 300,
+            "height": 250,
+        }
+    ],
+}
+
+
 def environment(tmp_path: Path) -> dict[str, str]:
     return {
         **os.environ,
@@ -92,8 +109,8 @@ def send_page_view() -> int:
         return error.code
 
 
-def decide() -> dict:
-    port = ports.BASE_PORTS["personalizer"] + OFFSET
+def decide(through: str = "personalizer") -> dict:
+    port = ports.BASE_PORTS[through] + OFFSET
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/decide",
         data=json.dumps({"site_id": "shop", "visitor_id": "v1", "placements": ["top"]}).encode(),
@@ -129,6 +146,24 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
 
         assert wait_for(lambda: send_page_view() == 202, 10)
         assert wait_for(lambda: events_committed() == 2, 30), "the worker never committed it"
+
+        # a campaign, decided through the collector's origin: its links are the collector's
+        campaigns = tmp_path / "campaigns.json"
+        campaigns.write_text(json.dumps({"campaigns": [CAMPAIGN]}))
+        applied = subprocess.run(
+            ["python", "-m", "clicktrail.cli", "campaigns", "apply", str(campaigns)]
+            + ["--site", "shop"],
+            env=environment(tmp_path),
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+        )
+        assert applied.returncode == 0, applied.stderr
+        assert wait_for(lambda: decide("collector")["placements"]["top"] is not None, 10)
+        placed = decide("collector")["placements"]["top"]
+        collector = f"http://127.0.0.1:{ports.BASE_PORTS['collector'] + OFFSET}/v1/pz/"
+        assert placed["impression_url"].startswith(collector + "i?")
+        assert placed["click_url"].startswith(collector + "c?")
 
         # The event log (redis-state) away: neither the collector nor the worker is ready.
         assert services(tmp_path, "stop", "redis-state").returncode == 0
