@@ -17,6 +17,7 @@ Schema versions (the envelope's ``schema``; docs/protocol.md):
 from __future__ import annotations
 
 import json
+from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -181,11 +182,24 @@ class Event(BaseModel):
 
     def to_record(self) -> dict[str, Any]:
         """The event as it travels on the event log: declared fields, and every unknown field
-        folded into ``context``. Raises ``ValueError`` if the unknown fields are too big."""
-        data = self.model_dump(exclude_none=True, exclude={"context", "ip", "user_agent"})
+        folded into ``context``. Raises ``ValueError`` if the unknown fields are too big.
+
+        Made once per event (the collector validates it, then writes it); each call returns a
+        new dict, nested values shared."""
+        return dict(self._record)
+
+    @cached_property
+    def _record(self) -> dict[str, Any]:
+        # What ``model_dump(exclude_none=True, exclude={"context", "ip", "user_agent"})``
+        # gives (declared order, line items without their unset fields), without its cost.
+        values = self.__dict__
+        data = {name: values[name] for name in _DUMPED if values[name] is not None}
+        if "items" in data:
+            data["items"] = [_item_record(item) for item in data["items"]]
+        for name in ("category", "properties"):
+            if name in data:
+                data[name] = data[name].copy()
         extra = self.model_extra or {}
-        for name in extra:
-            data.pop(name, None)
         context = {**self.context, **extra}
         if context:
             encoded = json.dumps(context, ensure_ascii=False, separators=(",", ":"))
@@ -199,6 +213,29 @@ class Event(BaseModel):
         if not data.get("properties"):
             data.pop("properties", None)
         return data
+
+    @classmethod
+    def from_checked(cls, raw: dict[str, Any]) -> Event:
+        """The event of a raw event that ``fastcheck.accepts`` passed, built as validation
+        builds it (new lists and dicts, line items as models, unknown fields as extras)
+        without validating again: ``model_construct`` does the same but copies every default
+        (~140 µs an event)."""
+        extra: dict[str, Any] = {}
+        if raw.keys() <= _FIELD_NAMES:
+            values = {**_UNSET, **raw}
+        else:
+            values = dict(_UNSET)
+            for name, value in raw.items():
+                if name in _FIELD_NAMES:
+                    values[name] = value
+                else:
+                    extra[name] = value
+        for name in ("category", "properties", "context"):
+            if values[name] is not None:
+                values[name] = values[name].copy()
+        if values["items"] is not None:
+            values["items"] = [_checked_item(item) for item in values["items"]]
+        return _built(cls, values, set(raw), extra)
 
 
 REQUIRED_BY_TYPE: dict[str, tuple[str, ...]] = {
@@ -237,3 +274,33 @@ def as_schema(raw: dict[str, Any], schema: int) -> dict[str, Any]:
     kept = {name: value for name, value in raw.items() if name not in later}
     kept["context"] = {**context, **{name: raw[name] for name in later}}
     return kept
+
+
+def _built(cls: type, values: dict[str, Any], fields_set: set[str], extra: dict | None) -> Any:
+    """A model of already valid values, set as ``BaseModel.model_construct`` sets them."""
+    model: Any = object.__new__(cls)
+    object.__setattr__(model, "__dict__", values)
+    object.__setattr__(model, "__pydantic_fields_set__", fields_set)
+    object.__setattr__(model, "__pydantic_extra__", extra)
+    object.__setattr__(model, "__pydantic_private__", None)
+    return model
+
+
+def _checked_item(raw: dict[str, Any]) -> LineItem:
+    values = {**_ITEM_UNSET, **raw}
+    if values["category"] is not None:
+        values["category"] = values["category"].copy()
+    return _built(LineItem, values, set(raw), None)
+
+
+def _item_record(item: LineItem) -> dict[str, Any]:
+    data = {name: value for name, value in item.__dict__.items() if value is not None}
+    if "category" in data:
+        data["category"] = data["category"].copy()
+    return data
+
+
+_FIELD_NAMES = frozenset(Event.model_fields)
+_UNSET: dict[str, Any] = {**dict.fromkeys(Event.model_fields), "properties": {}, "context": {}}
+_DUMPED = tuple(name for name in Event.model_fields if name not in ("context", "ip", "user_agent"))
+_ITEM_UNSET: dict[str, Any] = {**dict.fromkeys(LineItem.model_fields), "quantity": 1}

@@ -8,6 +8,8 @@ import json
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+import orjson
+
 from clicktrail.contract import jsontext
 from clicktrail.contract.event import SCHEMA_VERSION
 
@@ -49,7 +51,10 @@ class LogRecord:
             value = getattr(self, name)
             if value is not None:
                 data[name] = value
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+        try:  # orjson: the same JSON (floats may be spelled shorter), several times faster
+            return orjson.dumps(data)
+        except (TypeError, orjson.JSONEncodeError):  # lone surrogates, integers over 64 bits
+            return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
     @classmethod
     def decode(cls, payload: bytes) -> LogRecord:
