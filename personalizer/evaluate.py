@@ -166,6 +166,20 @@ def top_coviews(counts: Coviews, sku: str, limit: int) -> list[tuple[str, int]]:
     return ranked[:limit]
 
 
+class _CoviewReader:
+    """``top_coviews`` of frozen counts, each product's list sorted once."""
+
+    def __init__(self, counts: Coviews, limit: int) -> None:
+        self._counts = counts
+        self._limit = limit
+        self._read: dict[str, list[tuple[str, int]]] = {}
+
+    def __call__(self, sku: str) -> list[tuple[str, int]]:
+        if sku not in self._read:
+            self._read[sku] = top_coviews(self._counts, sku, self._limit)
+        return self._read[sku]
+
+
 def popularity_until(
     views: Iterable[View],
     until_ms: int,
@@ -303,7 +317,7 @@ def evaluate(
     config = config or ProfileConfig()
     views = list(views)
     split = time_split(views, at_ms)
-    coviews = coview_counts(split.train, config)
+    coviews = _CoviewReader(coview_counts(split.train, config), COVIEWS_PER_PRODUCT)
     popularity = popularity_until(split.train, at_ms)
     catalog = catalog_of(views)
     baseline = list(popularity.overall[:k])
@@ -337,14 +351,14 @@ def _offers(
     profile: Profile,
     catalog: Catalog,
     popularity: Popularity,
-    coviews: Coviews,
+    coviews: _CoviewReader,
     view: View,
     page: str,
     k: int,
     per_category: int | None = None,
 ) -> list[Offer]:
     recent = [sku for sku, _ in profile.recent_products[:RECENT_VIEWS]]
-    near = {sku: top_coviews(coviews, sku, COVIEWS_PER_PRODUCT) for sku in recent}
+    near = {sku: coviews(sku) for sku in recent}
     return rank_offers(
         profile,
         "",

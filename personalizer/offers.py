@@ -100,12 +100,13 @@ def rank_offers(
                 support = times / (times + COVIEW_SUPPORT)
                 score = WEIGHTS["co_viewed"] * support * (times / best) / (1 + position)
                 add(other, score, "co_viewed")
-        rank = {sku: i for i, sku in enumerate(popularity.overall)}
-        for category, weight in category_weights(profile, catalog, now_ms)[:TOP_INTERESTS]:
-            in_category = catalog.in_category(category)
-            if rank:  # its best items: the popular ones (an unranked one is no better a guess)
-                in_category = sorted((s for s in in_category if s in rank), key=rank.__getitem__)
-            for i, sku in enumerate(in_category[: 4 * count]):
+        wanted = category_weights(profile, catalog, now_ms)[:TOP_INTERESTS]
+        popular = _popular_by_top_category(popularity, catalog) if wanted else {}
+        for category, weight in wanted:
+            # Its best items: the popular ones (an unranked one is no better a guess); with no
+            # popularity yet (a new site), the catalog's own order.
+            chosen = popular.get(category, []) if popular else catalog.in_category(category)
+            for i, sku in enumerate(chosen[: 4 * count]):
                 add(sku, WEIGHTS["category_affinity"] * weight / (1 + i / 4), "category_affinity")
     for source, ranked in (
         ("popular_in_region", popularity.by_country.get(country.upper(), ())),
@@ -132,6 +133,16 @@ def rank_offers(
         if len(offers) == count:
             break
     return offers
+
+
+def _popular_by_top_category(popularity: Popularity, catalog: Catalog) -> dict[str, list[str]]:
+    """The overall ranking split by top category (one pass, no sort)."""
+    ranked: dict[str, list[str]] = {}
+    for sku in popularity.overall:
+        product = catalog.get(sku)
+        if product is not None:
+            ranked.setdefault(product.top_category, []).append(sku)
+    return ranked
 
 
 def category_cap(count: int) -> int:
