@@ -172,7 +172,17 @@ def main() -> None:
             Figure("HR@10 popularity", offers["HR@10 popularity"], "share"),
             Figure("NDCG@10", offers["NDCG@10"], "score"),
             Figure("NDCG@10 popularity", offers["NDCG@10 popularity"], "score"),
+            Figure(
+                "HR@10 ratio to popularity, returning visitors",
+                offers["HR@10 ratio to popularity, returning visitors"],
+                "x",
+            ),
             Figure("held-out views scored", offers["held-out views scored"], "views"),
+            Figure(
+                "held-out views of returning visitors",
+                offers["held-out views of returning visitors"],
+                "views",
+            ),
             Figure("held-out sessions", offers["held-out sessions"], "sessions"),
             Figure("interest recovery share", recovery, "share", 0.9),
             Figure("interest recovery share, persona's top category", strict, "share"),

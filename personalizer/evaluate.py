@@ -281,13 +281,14 @@ class Evaluation:
     offers: Scores = field(default_factory=Scores)
     popularity: Scores = field(default_factory=Scores)
     reasons: Counter[str] = field(default_factory=Counter)  # reasons of the offers that hit
+    # the same, only for visitors with events before the split (returning visitors)
+    returning: Scores = field(default_factory=Scores)
+    returning_popularity: Scores = field(default_factory=Scores)
 
     @property
     def ratio(self) -> float:
         """Hit rate of the offers over the baseline's (``inf`` when the baseline never hit)."""
-        if not self.popularity.hit_rate:
-            return math.inf if self.offers.hit_rate else 0.0
-        return self.offers.hit_rate / self.popularity.hit_rate
+        return _ratio(self.offers, self.popularity)
 
     def figures(self) -> dict[str, float]:
         k = self.k
@@ -297,11 +298,21 @@ class Evaluation:
             f"HR@{k} ratio to popularity": self.ratio,
             f"NDCG@{k}": self.offers.ndcg,
             f"NDCG@{k} popularity": self.popularity.ndcg,
+            f"HR@{k} ratio to popularity, returning visitors": _ratio(
+                self.returning, self.returning_popularity
+            ),
             "held-out views scored": self.offers.cases,
+            "held-out views of returning visitors": self.returning.cases,
             "held-out sessions": self.sessions,
             "visitors evaluated": self.visitors,
             "train views": self.train_views,
         }
+
+
+def _ratio(offers: Scores, popularity: Scores) -> float:
+    if not popularity.hit_rate:
+        return math.inf if offers.hit_rate else 0.0
+    return offers.hit_rate / popularity.hit_rate
 
 
 def evaluate(
@@ -328,6 +339,7 @@ def evaluate(
     result = Evaluation(k, at_ms, len(split.train), len(split.held_out), sessions)
     for visitor, held in sorted(split.held_out.items()):
         history = past[visitor]
+        returning = bool(history)
         for session in held:
             page = ""  # the product page the visitor is on; none when a session starts
             for view in session:
@@ -340,7 +352,11 @@ def evaluate(
                     result.offers.add(rank)
                     if rank is not None:
                         result.reasons[offers[rank - 1].reason] += 1
-                    result.popularity.add(hit_rank(baseline, view.sku, k))
+                    popular_rank = hit_rank(baseline, view.sku, k)
+                    result.popularity.add(popular_rank)
+                    if returning:
+                        result.returning.add(rank)
+                        result.returning_popularity.add(popular_rank)
                 history.append(view)
                 if view.kind == "product_view":
                     page = view.sku

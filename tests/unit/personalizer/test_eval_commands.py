@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from click.testing import CliRunner
 
@@ -63,7 +64,11 @@ def test_a_split_of_ones_own_and_the_text_table(tmp_path):
     result = run("--views", str(views_file(tmp_path)), "--k", "3", "--split", "2025-01-06T00:00")
     assert result.exit_code == 0, result.output
     assert "21 views (0 bad lines), split at 2025-01-06T00:00:00+00:00" in result.stdout
-    assert "HR@3 ratio to popularity  2.0000" in result.stdout  # the default cap: 2 books of 3
+    rows = result.stdout.splitlines()[1:-1]
+    table = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in rows)
+    assert table["HR@3 ratio to popularity"] == "2.0000"  # the default cap: 2 books of 3
+    assert table["held-out views scored"] == "3"
+    assert table["HR@3 ratio to popularity, returning visitors"] == "no baseline hit"
 
 
 def test_bad_lines_are_named_and_the_good_ones_evaluated(tmp_path):

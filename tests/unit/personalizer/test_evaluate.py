@@ -178,6 +178,10 @@ def test_a_small_evaluation_by_hand():
     assert result.figures()["HR@3 ratio to popularity"] == 3.0
     assert result.sessions == 2 and result.visitors == 2
     assert result.reasons == {"category_affinity": 2, "fallback": 1}
+    # v came back (a past before the split); n is new
+    assert (result.returning.cases, result.returning.hits) == (2, 2)
+    assert result.returning_popularity.hits == 0
+    assert result.figures()["HR@3 ratio to popularity, returning visitors"] == math.inf
     # the endpoint's default: at most 2 books in a strip of 3, so b3 is never offered
     capped = evaluate(past + held, split_at, k=3)
     assert capped.offers.hits == 2
