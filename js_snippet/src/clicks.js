@@ -9,7 +9,7 @@ import { makeLinker } from './linker.js'
 import { on } from './safe.js'
 import { mayStore, read, VISITOR } from './storage.js'
 
-const linkedDomain = (host, domains) => domains.some((d) => ('.' + host).endsWith('.' + d))
+const linkedDomain = (host, domains) => domains?.some((d) => ('.' + host).endsWith('.' + d))
 
 export const watchClicks = (domains) => {
   const pressed = (event) => {
@@ -22,9 +22,10 @@ export const watchClicks = (domains) => {
       const { event: name, ...properties } = attributes
       track('custom', { name, properties })
     }
-    // SVG links have no hostname or protocol: they count as neither.
-    const link = target.closest('a[href]')
-    if (!link || !/^https?:$/.test(link.protocol) || link.hostname == location.hostname) return
+    // Links without a host (mailto:, tel:, javascript:, and SVG's, which have no hostname at
+    // all) count as neither.
+    const link = target.closest('a')
+    if (!link?.hostname || link.hostname == location.hostname) return
     if (CT_LINKER && linkedDomain(link.hostname, domains)) {
       const visitorId = mayStore && read(VISITOR)
       if (visitorId) {
@@ -34,6 +35,6 @@ export const watchClicks = (domains) => {
       }
     } else if (clicked) track('click', { target_url: link.href })
   }
-  on(document, 'pointerdown', pressed, true)
-  on(document, 'click', pressed, true)
+  on(document, 'pointerdown', pressed)
+  on(document, 'click', pressed)
 }

@@ -1,6 +1,7 @@
 // Engaged time: the time the page is visible. Pings go every 15 s while the page is visible
-// (timers of hidden pages do nothing here) and once when it is hidden or left; engaged_ms is
-// cumulative per page view, so lost or repeated pings do not matter.
+// (a hidden page's timer adds nothing: its visible stretch ended when it was hidden) and once
+// when it is hidden or left; engaged_ms is cumulative per page view, so lost or repeated pings
+// do not matter.
 
 import { track } from './events.js'
 import { safe } from './safe.js'
@@ -26,5 +27,5 @@ export const restart = () => {
 }
 
 export const watchEngagement = () => {
-  setInterval(safe(() => document.hidden || ping()), PING_MS)
+  setInterval(safe(ping), PING_MS)
 }

@@ -2,7 +2,7 @@
 // visitor's identity, then into the queue.
 
 import { uuid } from './ids.js'
-import { enqueue } from './queue.js'
+import { load, save } from './queue.js'
 import { json } from './safe.js'
 import { touchSession } from './session.js'
 import { consent, mayStore, read, SESSION, VISITOR, write } from './storage.js'
@@ -25,9 +25,9 @@ const identity = (nowMs) => {
   visitorId = read(VISITOR) || visitorId || uuid()
   if (!/^[\w-]{1,64}$/.test(visitorId)) visitorId = uuid()
   write(VISITOR, visitorId)
-  write(SESSION, (session = touchSession(read(SESSION) || session, nowMs, uuid)))
-  const [sessionId, index] = session.split('.')
-  return { visitor_id: visitorId, session_id: sessionId, session_index: +index }
+  const parts = touchSession(read(SESSION) || session, nowMs)
+  write(SESSION, (session = parts.join('.')))
+  return { visitor_id: visitorId, session_id: parts[0], session_index: parts[1] }
 }
 
 export const track = (type, fields) => {
@@ -46,7 +46,7 @@ export const track = (type, fields) => {
     consent,
     ...fields,
   })
-  if (text.length > MAX_EVENT_CHARS) throw Error('too large: ' + type)
-  enqueue(JSON.parse(text))
+  if (text.length > MAX_EVENT_CHARS) throw 'too large: ' + type
+  save([...load(), JSON.parse(text)])
   schedule(BATCH_MS)
 }

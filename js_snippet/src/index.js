@@ -12,7 +12,7 @@ import { checkLinker } from './linker.js'
 import { pageView, watchHistory } from './page.js'
 import { on, safe, warn } from './safe.js'
 import { mayStore, read, setChoice, setPolicy, VISITOR, write } from './storage.js'
-import { flush, setLinker, setTarget } from './transport.js'
+import { flush, setTarget } from './transport.js'
 
 // The global's name: `ct`, or what the script tag's data-global says.
 const name = document.currentScript?.dataset.global || 'ct'
@@ -22,16 +22,16 @@ let started
 
 // The engagement ping first, so a hidden page's last ping leaves with the beacon. Browsers
 // hide a page before unloading it, but not all of them say so (pagehide comes after, or alone).
-const leave = (hidden) => {
+// (Both events reach the window: visibilitychange bubbles up from the document.)
+const leave = (event) => {
   if (CT_ENGAGE) ping()
-  if (hidden) flush(1)
+  if (document.hidden || event.type == 'pagehide') flush(1)
 }
 
 const init = (config) => {
   // collector: its origin, as "https://collect.example.com"
-  if (started || !config.collector) throw Error('init: collector')
+  if (started || !config.collector) throw 'init: collector' // (warned by safe, as it is)
   started = 1
-  setTarget(config)
   setPolicy(config)
   // A cross-domain identifier in the address leaves the address bar and rides with every batch
   // of this page (the collector judges it too). When valid, its visitor id becomes this
@@ -39,8 +39,8 @@ const init = (config) => {
   // the link replaces, so the collector can record which one that was.
   const url = new URL(location.href)
   const value = CT_LINKER && url.searchParams.get('_ct')
+  setTarget(config, value)
   if (value) {
-    setLinker(value)
     url.searchParams.delete('_ct')
     history.replaceState(history.state, '', url)
   }
@@ -50,10 +50,10 @@ const init = (config) => {
   pageView()
   if (linked) write(VISITOR, linked)
   if (CT_SPA) watchHistory()
-  if (CT_CLICKS) watchClicks(config.domains || [])
-  on(document, 'visibilitychange', () => leave(document.hidden))
-  on(window, 'pagehide', () => leave(1))
-  waiting.splice(0).map((args) => ct(...args))
+  if (CT_CLICKS) watchClicks(config.domains)
+  on(window, 'visibilitychange', leave)
+  on(window, 'pagehide', leave)
+  waiting.map((args) => ct(...args)) // (started: no call waits any more)
   flush() // the page view goes at once; later events wait for a batch
 }
 

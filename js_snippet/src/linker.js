@@ -9,13 +9,13 @@ export const MAX_FUTURE_S = 60
 // code points, which is what keeps this equal to the Python side for non-ASCII agents).
 export const fnv1a32 = (text) => {
   let hash = 0x811c9dc5
-  for (let i = 0; i < text.length; ) hash = Math.imul(hash ^ text.charCodeAt(i++), 0x01000193)
+  for (const unit of text.split('')) hash = Math.imul(hash ^ unit.charCodeAt(), 0x01000193)
   return (hash >>> 0).toString(16).padStart(8, 0)
 }
 
 export const makeLinker = (visitorId, nowS, userAgent) => {
-  const stamp = nowS.toString(36)
-  return `${visitorId}.${stamp}.${fnv1a32(`${visitorId}.${stamp}.${userAgent}`)}`
+  const head = visitorId + '.' + nowS.toString(36)
+  return head + '.' + fnv1a32(head + '.' + userAgent)
 }
 
 // The visitor id a value carries when it is valid for this browser now, else undefined.
@@ -24,6 +24,6 @@ export const makeLinker = (visitorId, nowS, userAgent) => {
 export const checkLinker = (value, userAgent, nowS) => {
   const [visitorId, stamp] = value.split('.')
   const age = nowS - parseInt(stamp, 36)
-  if (/^[\w-]{1,64}$/.test(visitorId) && makeLinker(visitorId, nowS - age, userAgent) === value && age <= MAX_AGE_S && age >= -MAX_FUTURE_S)
+  if (/^[\w-]{1,64}$/.test(visitorId) && makeLinker(visitorId, nowS - age, userAgent) == value && age <= MAX_AGE_S && age >= -MAX_FUTURE_S)
     return visitorId
 }

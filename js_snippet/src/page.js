@@ -27,8 +27,8 @@ export const watchHistory = () => {
   for (const name of ['pushState', 'replaceState']) {
     const original = history[name]
     // (Both return nothing.)
-    history[name] = function () {
-      original.apply(this, arguments)
+    history[name] = (...args) => {
+      original.apply(history, args)
       changed()
     }
   }

@@ -4,7 +4,7 @@
 // one site add to the same queue instead of overwriting each other's events.
 
 import { attempt, json } from './safe.js'
-import { mayStore } from './storage.js'
+import { mayStore, write } from './storage.js'
 
 const KEY = '_ct_q'
 export const MAX_QUEUED = 200 // the oldest go first when a visitor stays offline for long
@@ -17,17 +17,15 @@ export const load = () => {
   return Array.isArray(stored) ? stored : memory
 }
 
-const save = (events) => {
+// The whole list, as it is to be kept: callers add (track) and remove (the transport's answers)
+// by saving what they loaded, changed.
+export const save = (events) => {
   memory = events.slice(-MAX_QUEUED)
   if (mayStore) attempt(() => (localStorage[KEY] = json(memory)))
 }
 
-export const enqueue = (event) => save([...load(), event])
-
-export const remove = (ids) => save(load().filter((event) => !ids.includes(event.event_id)))
-
 // After an opt-out: events that carry the visitor's ids are not sent.
 export const forget = () => {
   memory = []
-  attempt(() => delete localStorage[KEY])
+  write(KEY, '')
 }

@@ -20,8 +20,9 @@ export const attempt = (fn) => {
   } catch {}
 }
 
-// A listener whose errors are warned about, never thrown into the host page.
-export const on = (target, type, fn, options) => target.addEventListener(type, safe(fn), options)
+// A listener whose errors are warned about, never thrown into the host page. Always in the
+// capture phase: the same for the window's and the document's own events (at their target).
+export const on = (target, type, fn) => target.addEventListener(type, safe(fn), 1)
 
 // JSON.stringify without the page's prototypes: arrays and plain objects are written as they
 // are, whatever toJSON a page gave them (Prototype.js's Array.prototype.toJSON returns a

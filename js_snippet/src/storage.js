@@ -31,7 +31,7 @@ const cookie = (name, value, maxAge) =>
 const probe = (labels) => {
   for (let i = labels.length - 1; i--; ) {
     cookie('_ct_t', 1, 9, (domain = labels.slice(i).join('.')))
-    if (document.cookie.includes('_ct_t')) return cookie('_ct_t', 1, -1)
+    if (read('_ct_t')) return cookie('_ct_t', 1, -1)
   }
   domain = ''
 }

@@ -8,41 +8,37 @@
 
 import { envelope, fillBatch } from './envelope.js'
 import { MAX_PIXEL_URL, pixelQuery } from './pixel.js'
-import { load, remove } from './queue.js'
+import { load, save } from './queue.js'
 import { safe, warn } from './safe.js'
 
-const MAX_BACKOFF_MS = 30000
-
-let collector
-let siteId
+let target // init's config: collector (origin), site
 let linker
 let timer
 let failures = 0
 const busy = {} // event_id -> itself while a send of it is unanswered
 
-export const setTarget = (config) => {
-  collector = config.collector
-  siteId = config.site
+// The landing page's cross-domain identifier (value) rides with every batch that page sends.
+export const setTarget = (config, value) => {
+  target = config
+  if (value) linker = value
 }
-
-// The landing page's cross-domain identifier rides with every batch that page sends.
-export const setLinker = (value) => (linker = value)
 
 export const schedule = (ms) => {
   timer = timer || setTimeout(safe(flush), ms)
 }
 
-// Final (ok) or not: either way the events may be sent again, or are gone.
+// Final (ok) or not: either way the events may be sent again, or are gone. Failures back off
+// 2, 4, 8, 16, then 32 s.
 const answered = (ids, ok) => {
-  if (ok) remove(ids)
+  if (ok) save(load().filter((event) => !ids.includes(event.event_id)))
   ids.map((id) => delete busy[id])
-  schedule(ok ? (failures = 0) : Math.min(1000 * 2 ** ++failures, MAX_BACKOFF_MS))
+  schedule(ok ? (failures = 0) : 1000 << Math.min(++failures, 5))
 }
 
 // One image: its load is the collector's answer (a GIF, also for events it refused for
 // good); a 503 has no image, so it fails, like a network error, and is sent again.
 const pixel = (event) => {
-  const src = `${collector}/v1/pixel.gif?${pixelQuery(event, siteId, Date.now(), linker)}`
+  const src = `${target.collector}/v1/pixel.gif?${pixelQuery(event, target.site, Date.now(), linker)}`
   if (src.length < MAX_PIXEL_URL) {
     const image = new Image()
     image.onload = image.onerror = safe((loaded) => answered([event.event_id], loaded.type == 'load'))
@@ -56,12 +52,12 @@ export const flush = (hiding) => {
   let events = fillBatch(load().filter((event) => !busy[event.event_id]))
   const ids = events.map((event) => (busy[event.event_id] = event.event_id))
   const beacon = () =>
-    events[0] && navigator.sendBeacon?.(collector + '/v1/events', envelope(events, siteId, Date.now(), linker))
+    events[0] && navigator.sendBeacon?.(target.collector + '/v1/events', envelope(events, target.site, Date.now(), linker))
   if (ids[0] && !(hiding && beacon()))
     try {
-      fetch(collector + '/v1/events', {
+      fetch(target.collector + '/v1/events', {
         method: 'POST',
-        body: envelope(events, siteId, Date.now(), linker),
+        body: envelope(events, target.site, Date.now(), linker),
         keepalive: true,
       })
         .then((response) =>
@@ -84,4 +80,4 @@ export const flush = (hiding) => {
 
 // Consent withdrawn: the collector expires its own cookie (ct_vid) in this browser. (Should
 // this request be lost, the next denied request that carries the cookie expires it too.)
-export const withdraw = () => (new Image().src = `${collector}/v1/withdraw?s=${siteId}`)
+export const withdraw = () => (new Image().src = `${target.collector}/v1/withdraw?s=${target.site}`)
