@@ -78,8 +78,10 @@ def decide() -> Response:
     metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
     for store in decision.degraded:
         metrics.DEGRADED.labels(store).inc()
-    body = answer(decision, shared.catalogs.site(site.site_id))
-    return _count(json_answer(200, body), origin if not trusted else None)
+    response = json_answer(200, answer(decision, shared.catalogs.site(site.site_id)))
+    if origin and not trusted:  # the site allowed this origin above
+        allow_origin(response, origin)
+    return _count(response)
 
 
 def _count(response: Response, origin: str | None = None) -> Response:
