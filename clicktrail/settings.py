@@ -332,6 +332,13 @@ class Settings:
         "Kafka producer batching delay (measured: docs/benchmarks.md); less than "
         "CLICKTRAIL_ACK_TIMEOUT_MS.",
     )
+    kafka_producer: str = setting(
+        "event log",
+        _choice("confluent", "kafka-python"),
+        "confluent",
+        "The Kafka client that writes to the event log: confluent (librdkafka, native threads) "
+        "or kafka-python (pure Python). Same acknowledgements; measured: docs/benchmarks.md.",
+    )
 
     # collector
     ack_timeout_ms: int = setting(

@@ -16,7 +16,12 @@ def open_event_log(settings: Settings, ack_timeout: float | None = None) -> Even
     if isinstance(target, KafkaTarget):
         from pipelines.eventlog.kafka import KafkaLog
 
-        return KafkaLog(
+        kind = KafkaLog
+        if settings.kafka_producer == "confluent":
+            from pipelines.eventlog.confluent import ConfluentKafkaLog
+
+            kind = ConfluentKafkaLog
+        return kind(
             target.bootstrap_servers,
             target.topic,
             partitions=settings.event_log_partitions,

@@ -155,7 +155,10 @@ class KafkaLog(EventLog):
             self._watch.stuck_after,
         )
         if old is not None:  # its unacknowledged records were answered 503: let them go
-            threading.Thread(target=old.close, kwargs={"timeout": 0}, daemon=True).start()
+            self._discard(old)
+
+    def _discard(self, old: KafkaProducer) -> None:
+        threading.Thread(target=old.close, kwargs={"timeout": 0}, daemon=True).start()
 
     def read_dead_letters(self, limit: int, timeout: float) -> list[DeadLetter]:
         try:

@@ -10,12 +10,17 @@ import pytest
 from clicktrail import ports
 from clicktrail.contract.record import LogRecord
 from pipelines.eventlog import EventLog, LogUnavailable
+from pipelines.eventlog.confluent import ConfluentKafkaLog
 from pipelines.eventlog.kafka import KafkaLog
 from pipelines.eventlog.redis_streams import RedisStreamLog
 
 
 def _kafka(name: str, **options) -> KafkaLog:
     return KafkaLog([f"127.0.0.1:{ports.port('kafka')}"], name, partitions=3, **options)
+
+
+def _confluent(name: str, **options) -> ConfluentKafkaLog:
+    return ConfluentKafkaLog([f"127.0.0.1:{ports.port('kafka')}"], name, partitions=3, **options)
 
 
 def _redis(name: str, **options) -> RedisStreamLog:
@@ -26,6 +31,7 @@ def _redis(name: str, **options) -> RedisStreamLog:
 @pytest.fixture(
     params=[
         pytest.param(_kafka, marks=pytest.mark.kafka, id="kafka"),
+        pytest.param(_confluent, marks=pytest.mark.kafka, id="kafka-confluent"),
         pytest.param(_redis, marks=pytest.mark.redis, id="redis"),
     ]
 )
@@ -125,6 +131,9 @@ def test_consumer_groups_are_independent(make_log):
     "make_unreachable",
     [
         pytest.param(lambda: KafkaLog(["127.0.0.1:1"], "t", ack_timeout=0.05), id="kafka"),
+        pytest.param(
+            lambda: ConfluentKafkaLog(["127.0.0.1:1"], "t", ack_timeout=0.05), id="kafka-confluent"
+        ),
         pytest.param(
             lambda: RedisStreamLog("redis://127.0.0.1:1/0", "s", ack_timeout=0.05), id="redis"
         ),
