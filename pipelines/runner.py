@@ -19,12 +19,14 @@ from pipelines.profiles.sink import ProfileSink
 from pipelines.rows import RowBuilder
 from pipelines.steps.base import WriteStep
 from pipelines.steps.profiles import ProfileStep
+from pipelines.steps.rollups import RollupStep
 from pipelines.steps.warehouse import WarehouseStep
 from pipelines.warehouse.base import Warehouse, WarehouseUnavailable
 from pipelines.warehouse.embedded import ChdbWarehouse, FolderLocked
 from pipelines.warehouse.factory import open_warehouse
 from pipelines.warehouse.host import ChdbHost
 from pipelines.warehouse.migrate import migrate
+from pipelines.warehouse.rollups import RollupBuilder
 from pipelines.warehouse.sink import WarehouseSink
 from pipelines.worker import PipelineWorker, WorkerConfig
 
@@ -73,6 +75,10 @@ def open_profile_writer(settings: Settings) -> ProfileSink:
 STEPS: dict[str, Callable[[Settings, Warehouse], WriteStep]] = {
     "warehouse": lambda settings, warehouse: WarehouseStep(WarehouseSink(warehouse)),
     "profiles": lambda settings, warehouse: ProfileStep(open_profile_writer(settings)),
+    "rollups": lambda settings, warehouse: RollupStep(
+        RollupBuilder(warehouse),
+        SiteRegistry(settings.sites_file, settings.sites_reload_seconds).get,
+    ),
 }
 
 

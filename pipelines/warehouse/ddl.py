@@ -53,6 +53,11 @@ TABLE_ENGINES = {
     "events": "ReplacingMergeTree",
     "identity_links": "ReplacingMergeTree",
     "schema_migrations": "MergeTree",
+    # the reports' rollups (migration 4, rollups.py): replaced by generation, never FINAL
+    "rollup_sessions": "MergeTree",
+    "rollup_interests": "MergeTree",
+    "rollup_days": "MergeTree",
+    "rollup_dirty": "MergeTree",
 }
 
 
@@ -126,11 +131,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             }
         },
     ),
+    Migration(
+        4,
+        "rollups: sessions and interests per site-local day, their builds, changed days",
+        lambda flavor, db: _rollup_tables(flavor, db),
+    ),
 )
+
+
+def _rollup_tables(flavor: str, database: str) -> list[str]:
+    from pipelines.warehouse.rollups import rollup_tables  # it reads named queries: not at import
+
+    return rollup_tables(flavor, database)
 
 # The event schema version each warehouse schema version stores (additive: a newer warehouse
 # schema stores every older event schema).
-EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2}
+EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2}
 
 
 def migrations_table(database: str) -> str:

@@ -1,0 +1,175 @@
+"""The reports' named reads: over the exact rollups of closed days, plus the days not built
+yet (the open day) read from raw ``events FINAL`` with the same SQL that builds a rollup.
+
+Every report query comes as a ``SourcedQuery``: one ``NamedQuery`` over the rollups only, and
+one that adds the raw days (``UNION ALL``). The rollup part reads only the latest build of each
+day (``rollup_days``); the raw part reads events whose time falls in ``[start_ms, end_ms)``
+and whose site-local day (``toDate(derived_time, tz)``) is in the period and not in
+``rolled`` (the built days, as ISO dates, with a sentinel so the array is never empty).
+
+Filters are values, never SQL: ``country`` and ``device`` ("" for all), ``bots`` (1 keeps
+bots). Breakdowns are flags: ``by_<dimension>`` (0 or 1) keeps that dimension in the GROUP BY
+(``g_<dimension>``), else it is the constant "". The SQL is 18.16's dialect (docs/warehouse.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pipelines.warehouse.named import NamedQuery
+from pipelines.warehouse.rollups import (
+    INTEREST_COLUMNS,
+    INTEREST_DIMENSIONS,
+    RAW_INTERESTS_SQL,
+    RAW_SESSIONS_SQL,
+    SESSION_COLUMNS,
+    SESSION_DIMENSIONS,
+)
+
+NO_DAY = "1970-01-01"  # the sentinel of ``rolled``: an empty array literal has no type on 18.16
+
+_PERIOD = "day >= toDate(%(start)s) AND day < toDate(%(end)s)"
+_LATEST_BUILDS = (
+    "(site_id, day, generation) IN (SELECT site_id, day, max(generation) FROM {rollup_days}"
+    f" WHERE site_id = %(site_id)s AND {_PERIOD} GROUP BY site_id, day)"
+)
+_FILTERS = (
+    "(%(country)s = '' OR country = %(country)s)"
+    " AND (%(device)s = '' OR device_type = %(device)s)"
+    " AND (%(bots)s = 1 OR is_bot = 0)"
+)
+_PERIOD_PARAMS = {"site_id": str, "start": date, "end": date}
+_FILTER_PARAMS = {"country": str, "device": str, "bots": int}
+_RAW_PARAMS = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list}
+
+
+def _columns(columns: dict[str, str]) -> str:
+    return ", ".join(name for name in columns if name not in ("site_id", "generation"))
+
+
+def _source(table: str, columns: dict[str, str], raw_sql: str, raw: bool) -> str:
+    rolled = (
+        f"SELECT {_columns(columns)} FROM {{{table}}}"
+        f" WHERE site_id = %(site_id)s AND {_PERIOD} AND {_LATEST_BUILDS}"
+    )
+    if not raw:
+        return f"({rolled})"
+    return (
+        f"({rolled} UNION ALL SELECT {_columns(columns)} FROM ({raw_sql})"
+        f" WHERE {_PERIOD} AND has(%(rolled)s, toString(day)) = 0)"
+    )
+
+
+@dataclass(frozen=True)
+class SourcedQuery:
+    """A report read over the rollups (``rolled``) or the rollups and raw days (``raw``)."""
+
+    rolled: NamedQuery
+    raw: NamedQuery
+
+
+def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> SourcedQuery:
+    columns, raw_sql = (
+        (SESSION_COLUMNS, RAW_SESSIONS_SQL)
+        if table == "rollup_sessions"
+        else (INTEREST_COLUMNS, RAW_INTERESTS_SQL)
+    )
+    both = {**_PERIOD_PARAMS, **_FILTER_PARAMS, **params}
+    return SourcedQuery(
+        NamedQuery(name, template.replace("SOURCE", _source(table, columns, raw_sql, False)), both),
+        NamedQuery(
+            f"{name}_with_raw",
+            template.replace("SOURCE", _source(table, columns, raw_sql, True)),
+            {**both, **_RAW_PARAMS},
+        ),
+    )
+
+
+def _groups(dimensions: tuple[str, ...]) -> tuple[str, str, dict[str, type]]:
+    select = ", ".join(f"if(%(by_{d})s = 1, {d}, '') AS g_{d}" for d in dimensions)
+    group = ", ".join(f"g_{d}" for d in dimensions)
+    return select, group, {f"by_{d}": int for d in dimensions}
+
+
+# --- which days are built ---------------------------------------------------------------------
+
+ROLLED_DAYS = NamedQuery(
+    "report_rolled_days",
+    "SELECT day, max(generation) AS generation FROM {rollup_days}"
+    f" WHERE site_id = %(site_id)s AND {_PERIOD} GROUP BY day ORDER BY day",
+    params=_PERIOD_PARAMS,
+)
+
+# --- audience ---------------------------------------------------------------------------------
+
+_AUDIENCE_MEASURES = (
+    "uniqExact(visitor_id) AS visitors,"
+    " uniqExact(visitor_id, session_id) AS sessions,"
+    " sum(page_views) AS page_view_count,"
+    " countIf(page_views = 1) AS bounces,"
+    " countIf(page_views > 0) AS landed,"
+    " sum(engaged_ms) AS engaged_total_ms"
+)
+# (Aliases differ from the columns they sum: on 18.16 an alias is global to its SELECT.)
+AUDIENCE_MEASURES = (
+    "visitors",
+    "sessions",
+    "page_view_count",
+    "bounces",
+    "landed",
+    "engaged_total_ms",
+)
+
+AUDIENCE_TOTALS = _sourced(
+    "report_audience_totals",
+    f"SELECT {_AUDIENCE_MEASURES} FROM SOURCE WHERE {_FILTERS}",
+    "rollup_sessions",
+    {},
+)
+AUDIENCE_DAYS = _sourced(
+    "report_audience_days",
+    f"SELECT day, {_AUDIENCE_MEASURES} FROM SOURCE WHERE {_FILTERS} GROUP BY day ORDER BY day",
+    "rollup_sessions",
+    {},
+)
+_select, _group, _flags = _groups(SESSION_DIMENSIONS)
+AUDIENCE_BREAKDOWN = _sourced(
+    "report_audience_breakdown",
+    f"SELECT {_select}, {_AUDIENCE_MEASURES} FROM SOURCE WHERE {_FILTERS}"
+    f" GROUP BY {_group} ORDER BY visitors DESC, {_group} LIMIT %(limit)s",
+    "rollup_sessions",
+    {**_flags, "limit": int},
+)
+
+# --- interests --------------------------------------------------------------------------------
+
+_select, _group, _flags = _groups(INTEREST_DIMENSIONS)
+INTEREST_GROUP_VISITORS = _sourced(
+    "report_interest_group_visitors",
+    f"SELECT {_select}, uniqExact(visitor_id) AS visitors FROM SOURCE WHERE {_FILTERS}"
+    f" GROUP BY {_group}",
+    "rollup_sessions",
+    _flags,
+)
+INTEREST_ROWS = _sourced(
+    "report_interest_rows",
+    f"SELECT {_select}, category, uniqExact(visitor_id) AS visitors,"
+    " sum(product_views) AS product_view_count, sum(engaged_ms) AS engaged_total_ms"
+    f" FROM SOURCE WHERE {_FILTERS} GROUP BY {_group}, category",
+    "rollup_interests",
+    _flags,
+)
+del _select, _group, _flags
+
+ALL_QUERIES: tuple[NamedQuery, ...] = (ROLLED_DAYS,) + tuple(
+    query
+    for sourced in (
+        AUDIENCE_TOTALS,
+        AUDIENCE_DAYS,
+        AUDIENCE_BREAKDOWN,
+        INTEREST_GROUP_VISITORS,
+        INTEREST_ROWS,
+    )
+    for query in (sourced.rolled, sourced.raw)
+)
