@@ -22,18 +22,19 @@ services-stop:
 	$(SERVICES) stop
 
 status:
-	$(SERVICES) status redis-state redis-profile clickhouse kafka collector pipeline personalizer
+	$(SERVICES) status redis-state redis-profile clickhouse kafka collector pipeline personalizer reports
 
 up: services
 	$(PYTHON) -m clicktrail.cli config check > /dev/null
-	$(SERVICES) start collector pipeline personalizer
+	$(SERVICES) start collector pipeline personalizer reports
 	@echo "Clicktrail is up: collector on http://127.0.0.1:$$(( 17080 + $${CLICKTRAIL_PORT_OFFSET:-0} )),"
 	@echo "personalizer on http://127.0.0.1:$$(( 17081 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/v1/decide,"
+	@echo "reports on http://127.0.0.1:$$(( 17082 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/v1/reports (clicktrail tokens add --role read),"
 	@echo "pipeline metrics on http://127.0.0.1:$$(( 17083 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/metrics"
 	@echo "(add a site: clicktrail sites add <id> --origin https://<your site>; make status)"
 
 down:
-	$(SERVICES) stop personalizer collector pipeline
+	$(SERVICES) stop reports personalizer collector pipeline
 	$(SERVICES) stop
 
 lint: install

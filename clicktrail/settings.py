@@ -428,6 +428,21 @@ class Settings:
         "only uncapped campaigns.",
     )
 
+    # reports
+    reports_bind: str = setting(
+        "reports",
+        _host_port,
+        "127.0.0.1:{port:reports}",
+        "Address the reports API (gunicorn) listens on.",
+    )
+    reports_workers: int = setting(
+        "reports",
+        _int_range(1, 64),
+        "2",
+        "Reports API worker processes (each runs at most CLICKTRAIL_WAREHOUSE_CONNECTIONS "
+        "queries at once).",
+    )
+
     # profiles
     profile_url: RedisTarget = setting(
         "profiles",

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 from clicktrail import ports
 from clicktrail.services import apt, process
-from clicktrail.services.apps import Collector, Personalizer, Pipeline
+from clicktrail.services.apps import Collector, Personalizer, Pipeline, Reports
 from clicktrail.services.base import Say, Service, ServiceStatus, run_dir
 from clicktrail.services.base import names_in as _names_in
 from clicktrail.services.clickhouse import ClickHouse
@@ -45,7 +45,7 @@ __all__ = [
 _CLASSES: tuple[type[Service], ...] = (RedisState, RedisProfile, ClickHouse, Kafka)
 SERVICE_NAMES: tuple[str, ...] = tuple(c.name for c in _CLASSES)
 # Clicktrail's own processes: started only when named (``make up``), never by default.
-_APP_CLASSES: tuple[type[Service], ...] = (Collector, Pipeline, Personalizer)
+_APP_CLASSES: tuple[type[Service], ...] = (Collector, Pipeline, Personalizer, Reports)
 APP_NAMES: tuple[str, ...] = tuple(c.name for c in _APP_CLASSES)
 
 

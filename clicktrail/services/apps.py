@@ -116,6 +116,17 @@ class Personalizer(GunicornApp):
         return env
 
 
+class Reports(GunicornApp):
+    """The reports API; ready once the warehouse answers (on chdb, through the pipeline
+    worker that owns the folder: start the pipeline first)."""
+
+    name = "reports"
+    port_name = "reports"
+    bind_variable = "CLICKTRAIL_REPORTS_BIND"
+    config_module = "reports.gunicorn_conf"
+    wsgi = "reports.wsgi:app"
+
+
 class Pipeline(App):
     """One pipeline worker (``clicktrail pipeline``); ready once its /readyz answers 200: its
     migrations ran, it joined its group and its reads of the log answer."""

@@ -1,0 +1,43 @@
+"""The reports by name: what each accepts and the function that answers it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from reports import audience, interests
+from reports.query import ReportQuery
+from reports.source import RollupSource
+from reports.table import Report
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    name: str
+    summary: str
+    run: Callable[[RollupSource, ReportQuery], Report]
+    breakdowns: tuple[str, ...]
+    breakdown_name: str  # the parameter that chooses the breakdown
+    multiple: bool  # several breakdown dimensions at once
+
+
+REPORTS: dict[str, ReportKind] = {
+    "audience": ReportKind(
+        "audience",
+        "Visitors, sessions, page views, bounce rate and engaged time per day, or by one "
+        "breakdown dimension.",
+        audience.audience,
+        tuple(audience.BREAKDOWNS),
+        "breakdown",
+        False,
+    ),
+    "interests": ReportKind(
+        "interests",
+        "Category interest by place, device and source: share of visitors, product views, "
+        "engaged time, lift vs all visitors, trend vs the previous period.",
+        interests.interests,
+        tuple(interests.BREAKDOWNS),
+        "by",
+        True,
+    ),
+}

@@ -1,0 +1,1 @@
+"""The reports service's blueprints: the reports API, health, the OpenAPI description."""

@@ -1,0 +1,5 @@
+"""``gunicorn reports.wsgi:app``."""
+
+from reports.app import create_app
+
+app = create_app()
