@@ -6,7 +6,7 @@ SERVICES = scripts/services
 STAMP = .cache/install.stamp
 
 .PHONY: install services services-stop status up down test test-unit lint bench bench-simulator \
-	bench-collector bench-check
+	bench-collector bench-collector-profile bench-check
 .PHONY: snippet snippet-deps test-snippet
 
 $(STAMP): setup.cfg pyproject.toml
@@ -67,6 +67,12 @@ bench-simulator: install
 bench-collector: install
 	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.collector
+
+# The same, with py-spy recording one worker per log and the split per step printed.
+bench-collector-profile: install
+	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	@command -v py-spy > /dev/null || $(PYTHON) -m pip install --quiet py-spy
+	$(PYTHON) -m bench.collector --profile bench/results/collector-profile
 
 bench-enrich: install
 	$(PYTHON) -m bench.enrich

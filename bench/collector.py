@@ -1,9 +1,15 @@
-"""``make bench-collector``: the collector under gunicorn on the real Kafka log, loaded by wrk.
+"""``make bench-collector``: the collector under gunicorn on the real event logs, loaded by wrk.
 
 Scenarios, each with the same gunicorn settings: 20-event batches and single-event requests
 against the collector and against a bare endpoint (reads the body, answers a constant 202: the
 ceiling), then single events paced at about half the collector's maximum for latency. Payloads
 are simulator traffic sent as a browser would (``text/plain``, an allowed ``Origin``).
+
+Every log is measured in the same run, beside the same ceiling: Kafka through the default
+producer (confluent-kafka), Kafka through kafka-python, and Redis Streams. The issue's figure
+names (``batched events/s`` ...) are the default's; the others carry their log's name first.
+The machine's load average is written beside the figures: on a busy machine every figure,
+the ceiling's too, drops, and the ratio is the figure to read.
 """
 
 from __future__ import annotations
@@ -14,11 +20,15 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
+from bench.profile_split import format_split, split
 from bench.report import Figure, report
 from clicktrail import ports, services
 from clicktrail.sites.model import Site
@@ -60,6 +70,7 @@ class Load:
     p50_ms: float
     p99_ms: float
     non2xx: int
+    requests: int
     cpu_server: float  # cores
     cpu_broker: float
     cpu_wrk: float
@@ -89,9 +100,14 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def kafka_pid() -> int:
-    pidfile = services.run_dir() / "kafka" / "kafka.pid"
+def service_pid(name: str) -> int:
+    """The process of a service ``scripts/services`` started (``kafka``, ``redis-state``)."""
+    pidfile = services.run_dir() / name / f"{name}.pid"
     return int(pidfile.read_text().split()[0])
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
 
 
 class Server:
@@ -146,7 +162,12 @@ class Server:
 
 
 def run_wrk(
-    server: Server, bodies: Path, seconds: int, connections: int, delay_ms: float = 0.0
+    server: Server,
+    bodies: Path,
+    seconds: int,
+    connections: int,
+    delay_ms: float = 0.0,
+    log_service: str = "kafka",
 ) -> Load:
     script = bodies.with_suffix(".lua")
     script.write_text(WRK_SCRIPT)
@@ -157,7 +178,7 @@ def run_wrk(
         "BENCH_DELAY_MS": str(delay_ms),
     }
     pids = server.pids()
-    broker = kafka_pid()
+    broker = service_pid(log_service)
     before = [cpu_seconds(pid) for pid in pids], cpu_seconds(broker)
     started = time.monotonic()
     wrk = subprocess.Popen(
@@ -189,6 +210,7 @@ def run_wrk(
         p50_ms=result["p50_ms"],
         p99_ms=result["p99_ms"],
         non2xx=result["non2xx"] + result["socket_errors"],
+        requests=result["requests"],
         cpu_server=server_cpu / elapsed,
         cpu_broker=broker_cpu / elapsed,
         cpu_wrk=wrk_cpu / elapsed,
@@ -252,6 +274,53 @@ def make_payloads(folder: Path, visitors: int) -> tuple[Path, Path]:
     return batch_file, single_file
 
 
+def start_profile(server: Server, prefix: Path, log: str, seconds: int) -> subprocess.Popen:
+    """py-spy on the first worker, sampling what its Python threads run (not idle waits)."""
+    worker = children(server.process.pid)[0]
+    return subprocess.Popen(
+        [
+            "py-spy",
+            "record",
+            "--pid",
+            str(worker),
+            "--duration",
+            str(max(1, seconds - 2)),
+            "--rate",
+            "200",
+            "--format",
+            "raw",
+            "--nonblocking",
+            "--output",
+            f"{prefix}.{log}.txt",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def finish_profile(recorder: subprocess.Popen, output: Path) -> None:
+    recorder.wait(timeout=60)
+    if not output.exists():
+        print(f"  py-spy wrote no profile to {output} (exit {recorder.returncode})")
+        return
+    print(f"  profile of one worker ({output}):")
+    print(textwrap.indent(format_split(split(output.read_text().splitlines())), "    "))
+
+
+# Each log the benchmark measures: (figure prefix, environment, the process that serves it).
+LOGS = {
+    "kafka": ("", {"CLICKTRAIL_KAFKA_PRODUCER": "confluent"}, "kafka"),
+    "kafka-python": ("kafka-python: ", {"CLICKTRAIL_KAFKA_PRODUCER": "kafka-python"}, "kafka"),
+    "redis": ("redis streams: ", {}, "redis-state"),
+}
+
+
+def log_url(log: str, name: str) -> str:
+    if log == "redis":
+        return f"redis://127.0.0.1:{ports.port('redis_state')}/0?stream={name}"
+    return f"kafka://127.0.0.1:{ports.port('kafka')}/{name}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
@@ -260,72 +329,81 @@ def main() -> None:
     parser.add_argument("--worker-class", default="gevent", choices=("gevent", "gthread"))
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--visitors", type=int, default=1500)
+    parser.add_argument(
+        "--logs", default=",".join(LOGS), help=f"comma-separated, of {', '.join(LOGS)}"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record one worker with py-spy during each log's single-event run (raw stacks"
+        " written to PROFILE.<log>.txt) and print the split per step (bench/profile_split.py)",
+    )
     args = parser.parse_args()
+    logs = [log for log in args.logs.split(",") if log]
+    if not logs or set(logs) - set(LOGS):
+        parser.error(f"--logs: choose among {', '.join(LOGS)}")
 
     services.start(["kafka", "redis-state"])
     folder = Path(tempfile.mkdtemp(prefix="clicktrail-bench-"))
     with edit_sites(folder / "sites.json") as sites:
         sites["shop"] = Site("shop", origins=(ORIGIN,))
-    topic = f"bench-{int(time.time())}"
-    env = {
-        "CLICKTRAIL_DATA_DIR": str(folder),
-        "CLICKTRAIL_EVENT_LOG_URL": f"kafka://127.0.0.1:{ports.port('kafka')}/{topic}",
-        "CLICKTRAIL_LOG_LEVEL": "WARNING",
-    }
     batch_file, single_file = make_payloads(folder, args.visitors)
     port = ports.port("collector") + 50
+    load_before = load_average()
+    run_id = int(time.time())
 
-    def measure(app: str, bodies: Path, delay_ms: float = 0.0) -> Load:
+    def measure(
+        app: str, bodies: Path, log: str = "kafka", delay_ms: float = 0.0, profile: bool = False
+    ) -> Load:
+        env = {
+            "CLICKTRAIL_DATA_DIR": str(folder),
+            "CLICKTRAIL_EVENT_LOG_URL": log_url(log, f"bench-{run_id}-{log}"),
+            "CLICKTRAIL_LOG_LEVEL": "WARNING",
+            **LOGS[log][1],
+        }
         server = Server(app, env, port, args.workers, args.threads, args.worker_class)
         try:
-            run_wrk(server, bodies, 2, args.connections)  # warm-up
-            return run_wrk(server, bodies, args.seconds, args.connections, delay_ms)
+            run_wrk(server, bodies, 2, args.connections, log_service=LOGS[log][2])  # warm-up
+            if profile and args.profile is not None:
+                recorder = start_profile(server, args.profile, log, args.seconds)
+                try:
+                    return run_wrk(
+                        server, bodies, args.seconds, args.connections, delay_ms, LOGS[log][2]
+                    )
+                finally:
+                    finish_profile(recorder, Path(f"{args.profile}.{log}.txt"))
+            return run_wrk(server, bodies, args.seconds, args.connections, delay_ms, LOGS[log][2])
         finally:
             server.stop()
 
-    collector_app, bare_app = "tracker.wsgi:app", "bench.bare_collector:app"
-    batch = measure(collector_app, batch_file)
-    single = measure(collector_app, single_file)
+    bare_app = "bench.bare_collector:app"
     bare_single = measure(bare_app, single_file)
     bare_batch = measure(bare_app, batch_file)
-    # wrk's delay() paces each connection: a connection sends every delay + latency, so the
-    # delay is calibrated once against the rate a first paced run achieved.
-    target_rate = single.requests_per_s / 2
-    delay_ms = args.connections / target_rate * 1000
-    paced = measure(collector_app, single_file, delay_ms=delay_ms)
-    delay_ms = max(0.1, delay_ms - (args.connections / paced.requests_per_s * 1000 - delay_ms))
-    paced = measure(collector_app, single_file, delay_ms=delay_ms)
-
     figures = [
-        Figure("batched (20 events) events/s", batch.requests_per_s * 20, "events/s", 20000),
-        Figure("batched (20 events) requests/s", batch.requests_per_s, "req/s"),
-        Figure("batched bare endpoint requests/s", bare_batch.requests_per_s, "req/s"),
-        Figure("single-event requests/s", single.requests_per_s, "req/s", 2500),
-        Figure("single-event bare endpoint requests/s", bare_single.requests_per_s, "req/s"),
+        Figure("bare endpoint single requests/s", bare_single.requests_per_s, "req/s"),
+        Figure("bare endpoint batched requests/s", bare_batch.requests_per_s, "req/s"),
         Figure(
-            "single-event ratio to bare endpoint",
-            single.requests_per_s / bare_single.requests_per_s,
-            "ratio",
-            0.6,
-        ),
-        Figure("paced rate offered (half the maximum)", target_rate, "req/s"),
-        Figure("paced rate achieved", paced.requests_per_s, "req/s"),
-        Figure("paced p50 latency", paced.p50_ms, "ms", None, "lower"),
-        Figure("paced p99 latency", paced.p99_ms, "ms", 25, "lower"),
-        Figure("worker RSS (max, single-event run)", single.worker_rss_mb, "MB", 80, "lower"),
-        Figure("collector CPU (single-event run)", single.cpu_server, "cores", None, "lower"),
-        Figure("broker CPU (single-event run)", single.cpu_broker, "cores", None, "lower"),
-        Figure("wrk CPU (single-event run)", single.cpu_wrk, "cores", None, "lower"),
-        Figure("collector CPU (batched run)", batch.cpu_server, "cores", None, "lower"),
-        Figure("broker CPU (batched run)", batch.cpu_broker, "cores", None, "lower"),
-        Figure("non-202 answers at the paced rate", paced.non2xx, "count", 0, "lower"),
-        Figure(
-            "503 answers at saturation (backpressure)",
-            batch.non2xx + single.non2xx,
-            "count",
+            "bare endpoint CPU µs per single request",
+            bare_single.cpu_server / max(1.0, bare_single.requests_per_s) * 1e6,
+            "µs",
             None,
             "lower",
         ),
+    ]
+    for log in logs:
+        figures += measure_log(
+            LOGS[log][0],
+            partial(measure, log=log),
+            batch_file,
+            single_file,
+            bare_single,
+            args.connections,
+        )
+    load_after = load_average()
+    cores = os.cpu_count() or 1
+    figures += [
+        Figure("load average (1 min) at the start", load_before, "load"),
+        Figure("load average (1 min) at the end", load_after, "load"),
     ]
     report("collector", figures)
     print(
@@ -333,6 +411,72 @@ def main() -> None:
         f"{f' x {args.threads} threads' if args.worker_class == 'gthread' else ''}; "
         f"wrk: 1 thread, {args.connections} connections, {args.seconds} s per run"
     )
+    if max(load_before, load_after) > cores:
+        print(
+            f"  DISTURBED: the load average ({load_before:.1f} at the start, {load_after:.1f}"
+            f" at the end) exceeded the {cores} cores: other work shared the CPU, so the"
+            " absolute figures (the ceiling's too) are low; the ratio to the bare endpoint"
+            " and the CPU per request are the figures to compare"
+        )
+
+
+def measure_log(
+    prefix: str,
+    measure: Callable[..., Load],
+    batch_file: Path,
+    single_file: Path,
+    bare_single: Load,
+    connections: int = 32,
+) -> list[Figure]:
+    """The figures of one event log: batched, single, and paced at half the single maximum."""
+    collector_app = "tracker.wsgi:app"
+    batch = measure(collector_app, batch_file)
+    single = measure(collector_app, single_file, profile=True)
+    # wrk's delay() paces each connection: a connection sends every delay + latency, so the
+    # delay is calibrated once against the rate a first paced run achieved.
+    target_rate = max(1.0, single.requests_per_s / 2)
+    delay_ms = connections / target_rate * 1000
+    paced = measure(collector_app, single_file, delay_ms=delay_ms)
+    achieved = max(1.0, paced.requests_per_s)
+    delay_ms = max(0.1, delay_ms - (connections / achieved * 1000 - delay_ms))
+    paced = measure(collector_app, single_file, delay_ms=delay_ms)
+    cpu_us = single.cpu_server / max(1.0, single.requests_per_s) * 1e6
+    batch_cpu_us = batch.cpu_server / max(1.0, batch.requests_per_s * 20) * 1e6
+    return [
+        Figure(f"{prefix}batched events/s", batch.requests_per_s * 20, "events/s", 25000),
+        Figure(f"{prefix}batched requests/s", batch.requests_per_s, "req/s"),
+        Figure(f"{prefix}single requests/s", single.requests_per_s, "req/s", 2500),
+        Figure(
+            f"{prefix}single ratio to bare",
+            single.requests_per_s / max(1.0, bare_single.requests_per_s),
+            "ratio",
+            0.6,
+        ),
+        Figure(f"{prefix}paced rate offered", target_rate, "req/s"),
+        Figure(f"{prefix}paced rate achieved", paced.requests_per_s, "req/s"),
+        Figure(f"{prefix}paced p50 ms", paced.p50_ms, "ms", None, "lower"),
+        Figure(f"{prefix}paced p99 ms", paced.p99_ms, "ms", 25, "lower"),
+        Figure(
+            f"{prefix}paced non-202 share",
+            paced.non2xx / max(1, paced.requests),
+            "share",
+            0.001,
+            "lower",
+        ),
+        Figure(f"{prefix}worker RSS MB", single.worker_rss_mb, "MB", 80, "lower"),
+        Figure(f"{prefix}collector CPU µs per single request", cpu_us, "µs", None, "lower"),
+        Figure(f"{prefix}collector CPU µs per batched event", batch_cpu_us, "µs", None, "lower"),
+        Figure(f"{prefix}collector CPU (single run)", single.cpu_server, "cores", None, "lower"),
+        Figure(f"{prefix}log server CPU (single run)", single.cpu_broker, "cores", None, "lower"),
+        Figure(f"{prefix}wrk CPU (single run)", single.cpu_wrk, "cores", None, "lower"),
+        Figure(
+            f"{prefix}503 answers at saturation (backpressure)",
+            batch.non2xx + single.non2xx,
+            "count",
+            None,
+            "lower",
+        ),
+    ]
 
 
 if __name__ == "__main__":
