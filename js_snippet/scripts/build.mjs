@@ -18,10 +18,10 @@ import { fileURLToPath } from 'node:url'
 import { minify } from 'terser'
 
 // Issue 11 set the target at 2,400 B with every feature; the full build is over it (see
-// ARCHITECTURE.md, "Where the bytes go"), so the enforced budget is today's size plus the
-// growth a change may bring, until a decision on what to cut or move to the collector.
+// ARCHITECTURE.md, "Where the bytes go": what is left would take behaviour out or to the
+// collector), so the enforced budget is the size reached, and nothing may grow past it.
 export const TARGET_GZIP = 2400
-export const BUDGET_GZIP = 2640
+export const BUDGET_GZIP = 2516
 export const GOAL_GZIP = 2048
 export const GROWTH_GZIP = 32 // bytes a change may add to the recorded size without --bump
 export const FEATURES = ['spa', 'engage', 'clicks', 'linker', 'pixel']
@@ -30,7 +30,7 @@ export const FEATURES = ['spa', 'engage', 'clicks', 'linker', 'pixel']
 // the only one that runs anything, last): gzip codes a repeat in fewer bits the closer it is
 // to its first occurrence, so the order moves the gzipped size by ~20 B with the same code.
 // `node scripts/order.mjs` searches for a better one.
-const ORDER = 'safe,ids,envelope,pixel,queue,transport,storage,session,events,engage,page,linker,clicks,index'
+const ORDER = 'safe,session,envelope,pixel,transport,ids,storage,clicks,events,engage,page,linker,queue,index'
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)))
 const RECORD = join(root, 'size.json')

@@ -75,7 +75,7 @@ export const flush = (hiding) => {
       if (CT_PIXEL) events = events.filter((event) => !pixel(event))
       beacon()
     }
-  if (hiding && ids[0]) flush(hiding)
+  if (hiding && ids[0]) flush(1)
 }
 
 // Consent withdrawn: the collector expires its own cookie (ct_vid) in this browser. (Should
