@@ -411,6 +411,8 @@ _PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
 def query(params: Mapping[str, str]) -> str:
     """``urlencode(params)``, without quoting what needs none (ids, slugs, digits, signatures:
     nearly every value of a signed URL)."""
+    if _PLAIN.fullmatch("".join(params.values())):
+        return "&".join(f"{key}={value}" for key, value in params.items())
     return "&".join(
         f"{key}={value if _PLAIN.fullmatch(value) else quote_plus(value)}"
         for key, value in params.items()
