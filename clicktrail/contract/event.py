@@ -17,7 +17,6 @@ Schema versions (the envelope's ``schema``; docs/protocol.md):
 from __future__ import annotations
 
 import json
-from functools import cached_property
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -186,9 +185,11 @@ class Event(BaseModel):
 
         Made once per event (the collector validates it, then writes it); each call returns a
         new dict, nested values shared."""
-        return dict(self._record)
+        record = self.__dict__.get(_RECORD)
+        if record is None:
+            record = self.__dict__[_RECORD] = self._record()  # beside the fields, as a cache
+        return dict(record)
 
-    @cached_property
     def _record(self) -> dict[str, Any]:
         # What ``model_dump(exclude_none=True, exclude={"context", "ip", "user_agent"})``
         # gives (declared order, line items without their unset fields), without its cost.
@@ -255,6 +256,7 @@ _BANNER_TYPES = frozenset({"banner_impression", "banner_click"})
 # Fields and event types by the schema version that introduced them (versions not listed: 1).
 FIELDS_SINCE: dict[str, int] = {"decision_id": 2, "creative_id": 2, "viewable": 2, "holdout": 2}
 TYPES_SINCE: dict[str, int] = {"decision": 2}
+_NEWEST_ADDITION = max(*FIELDS_SINCE.values(), *TYPES_SINCE.values())
 
 
 def as_schema(raw: dict[str, Any], schema: int) -> dict[str, Any]:
@@ -262,6 +264,8 @@ def as_schema(raw: dict[str, Any], schema: int) -> dict[str, Any]:
     later schema are unknown fields there, so they move into ``context`` (where
     ``Event.to_record`` would have put them). Raises ``ValueError`` for an event type the
     schema does not have."""
+    if schema >= _NEWEST_ADDITION:
+        return raw
     kind = raw.get("event_type")
     if isinstance(kind, str) and TYPES_SINCE.get(kind, 1) > schema:
         raise ValueError(f"event_type: {kind!r} needs schema {TYPES_SINCE[kind]} or later")
@@ -300,6 +304,7 @@ def _item_record(item: LineItem) -> dict[str, Any]:
     return data
 
 
+_RECORD = "_record_cache"  # not a field name (pydantic refuses names with a leading "_")
 _FIELD_NAMES = frozenset(Event.model_fields)
 _UNSET: dict[str, Any] = {**dict.fromkeys(Event.model_fields), "properties": {}, "context": {}}
 _DUMPED = tuple(name for name in Event.model_fields if name not in ("context", "ip", "user_agent"))

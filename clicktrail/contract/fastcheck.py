@@ -126,17 +126,18 @@ def _whole(pattern: str) -> re.Pattern[str]:
 _ID = _whole(contract._ID)
 _UUID = _whole(contract._UUID)
 _SIZE = _whole(r"^[0-9]{1,5}x[0-9]{1,5}$")
-PATTERNS = (
-    ("event_id", _UUID),
-    ("decision_id", _UUID),
-    ("site_id", _ID),
-    ("visitor_id", _ID),
-    ("session_id", _ID),
-    ("page_view_id", _ID),
-    ("screen", _SIZE),
-    ("viewport", _SIZE),
-    ("currency", _whole(r"^[A-Z]{3}$")),
-)
+PATTERNS = {
+    "event_id": _UUID,
+    "decision_id": _UUID,
+    "site_id": _ID,
+    "visitor_id": _ID,
+    "session_id": _ID,
+    "page_view_id": _ID,
+    "screen": _SIZE,
+    "viewport": _SIZE,
+    "currency": _whole(r"^[A-Z]{3}$"),
+}
+_PATTERNED = frozenset(PATTERNS)
 # A forbidden control character in orjson's output: C0 characters other than tab, newline and
 # carriage return are escaped as \u00XX, \b or \f; DEL is written as it is. (An escaped
 # backslash before such letters matches too: the model decides those.)
@@ -148,20 +149,29 @@ def accepts(raw: dict[str, Any]) -> bool:
     model" (it may still accept)."""
     try:
         # orjson refuses lone surrogates, integers over 64 bits and keys that are not text
-        if _CONTROL.search(orjson.dumps(raw)):
-            return False
+        encoded = orjson.dumps(raw)
         checked = msgspec.convert(raw, EventCheck, strict=True)
     except (TypeError, orjson.JSONEncodeError, msgspec.ValidationError):
         return False
-    for name, pattern in PATTERNS:
-        value = getattr(checked, name)
-        if value is not None and not pattern.fullmatch(value):
+    if (b"\\" in encoded or b"\x7f" in encoded) and _CONTROL.search(encoded):
+        return False
+    for name in _PATTERNED.intersection(raw):
+        value = raw[name]
+        if value is not None and not PATTERNS[name].fullmatch(value):
             return False
     kind = checked.event_type
-    for name in contract.REQUIRED_BY_TYPE.get(kind, ()):
-        if getattr(checked, name) in (None, "", []):
-            return False
-    if kind in contract._BANNER_TYPES and not (checked.banner_id or checked.creative_id):
+    required = _REQUIRED.get(kind)
+    if required and any(getattr(checked, name) in (None, "", []) for name in required):
         return False
-    amounts = checked.price or checked.total or any(item.price for item in checked.items or ())
-    return checked.currency is not None or not amounts
+    if kind in _BANNER_TYPES and not (checked.banner_id or checked.creative_id):
+        return False
+    if checked.currency is None:
+        if checked.price or checked.total:
+            return False
+        if checked.items and any(item.price for item in checked.items):
+            return False
+    return True
+
+
+_REQUIRED = contract.REQUIRED_BY_TYPE
+_BANNER_TYPES = contract._BANNER_TYPES

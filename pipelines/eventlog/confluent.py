@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError as NativeKafkaError
@@ -60,13 +61,9 @@ class _NativeProducer:
 
     def __init__(self, config: dict[str, object]) -> None:
         self.producer = Producer(config)
-        self._running = True
+        self.running = True
         self.partitions: dict[str, tuple[float, list[int]]] = {}  # topic -> (at, partitions)
-        _start_native_thread(self._poll, ())
-
-    def _poll(self) -> None:
-        while self._running:
-            self.producer.poll(0.1)
+        _start_native_thread(_poll, (weakref.ref(self), self.producer))
 
     def partitions_for(self, topic: str, timeout: float) -> list[int]:
         known = self.partitions.get(topic)
@@ -84,8 +81,19 @@ class _NativeProducer:
         return partitions
 
     def close(self, timeout: float) -> None:
-        self._running = False
+        self.running = False
         self.producer.flush(timeout)
+
+
+def _poll(owner: weakref.ref[_NativeProducer], producer: Producer) -> None:
+    """Serve delivery reports until the producer is closed or its owner is gone (a log that
+    was never closed does not keep a thread, nor its connections, for good)."""
+    while True:
+        native = owner()
+        if native is None or not native.running:
+            return
+        del native
+        producer.poll(0.1)
 
 
 class ConfluentKafkaLog(KafkaLog):
@@ -125,6 +133,9 @@ class ConfluentKafkaLog(KafkaLog):
             "retry.backoff.ms": 50,
             "reconnect.backoff.ms": 50,
             "reconnect.backoff.max.ms": 1000,
+            # What waits unacknowledged (a broker away: up to the delivery timeout) is bounded
+            # as kafka-python bounds it (32 MB); past that produce() refuses and we answer 503.
+            "queue.buffering.max.kbytes": 32 * 1024,
             "logger": log,  # librdkafka's own lines, through logging (served by the poller)
         }
 
