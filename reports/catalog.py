@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reports import audience, interests
+from reports import audience, interests, products
 from reports.query import ReportQuery
 from reports.source import RollupSource
 from reports.table import Report
@@ -19,6 +19,7 @@ class ReportKind:
     breakdowns: tuple[str, ...]
     breakdown_name: str  # the parameter that chooses the breakdown
     multiple: bool  # several breakdown dimensions at once
+    extra: tuple[str, ...] = ()  # the report's own parameters
 
 
 REPORTS: dict[str, ReportKind] = {
@@ -39,5 +40,15 @@ REPORTS: dict[str, ReportKind] = {
         tuple(interests.BREAKDOWNS),
         "by",
         True,
+    ),
+    "products": ReportKind(
+        "products",
+        "Top viewed, carted and bought products or categories, view -> cart -> purchase "
+        "conversion, revenue in minor units per currency.",
+        products.products,
+        products.BREAKDOWNS,
+        "by",
+        False,
+        ("sort",),
     ),
 }

@@ -40,6 +40,7 @@ def reports(workers: int | None, bind: str | None) -> None:
     default="",
     help="Breakdown: one dimension for audience, comma-separated ones for interests.",
 )
+@click.option("--sort", default="", help="products: views, carts, units or revenue.")
 @click.option("--limit", default=1000, show_default=True, type=int)
 @click.option("--format", "output", type=click.Choice(("table", "csv", "json")), default="table")
 def report(
@@ -51,10 +52,11 @@ def report(
     device: str,
     bots: bool,
     breakdown: str,
+    sort: str,
     limit: int,
     output: str,
 ) -> None:
-    """Print report NAME (audience, interests) for a site: what /v1/reports/NAME answers."""
+    """Print report NAME (audience, interests, products) for a site, as /v1/reports/NAME."""
     from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
     from pipelines.warehouse.factory import open_warehouse
     from pipelines.warehouse.reader import WarehouseEventStore
@@ -73,7 +75,9 @@ def report(
     if entry is None:
         raise click.ClickException(f"no site {site!r} in {settings.sites_file}")
     params = {"since": since, "limit": str(limit), "bots": "1" if bots else "0"}
-    for key, value in (("until", until), ("country", country), ("device", device)):
+    if sort and "sort" not in kind.extra:
+        raise click.BadParameter(f"{name} has no --sort", param_hint="--sort")
+    for key, value in (("until", until), ("country", country), ("device", device), ("sort", sort)):
         if value:
             params[key] = value
     if breakdown:
@@ -87,16 +91,20 @@ def report(
             kind.breakdowns,
             kind.breakdown_name,
             kind.multiple,
+            kind.extra,
         )
+        answer_of = kind.run
     except ReportError as exc:
         raise click.BadParameter(str(exc)) from None
     started = time.perf_counter()
     click.echo(f"{name}: reading {site}, {query.period.days} days ...", err=True)
     try:
         with WarehouseEventStore(open_warehouse(settings.clickhouse_url)) as store:
-            answer = kind.run(RollupSource(store), query)
+            answer = answer_of(RollupSource(store), query)
     except (WarehouseUnavailable, WarehouseError) as exc:
         raise click.ClickException(f"the warehouse: {exc}") from None
+    except ReportError as exc:
+        raise click.BadParameter(str(exc)) from None
     click.echo(
         f"{name}: {len(answer.rows)} rows in {time.perf_counter() - started:.2f} s", err=True
     )

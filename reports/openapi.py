@@ -96,6 +96,14 @@ def _breakdown(kind: ReportKind) -> dict[str, Any]:
     )
 
 
+def _extra(kind: ReportKind) -> list[dict[str, Any]]:
+    from reports.products import SORTS
+
+    sort = {"type": "string", "enum": list(SORTS)}
+    known = {"sort": _parameter("sort", "Order of the rows.", sort)}
+    return [known[name] for name in kind.extra]
+
+
 def _error(description: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -109,7 +117,7 @@ def _report_path(kind: ReportKind) -> dict[str, Any]:
             "operationId": f"report_{kind.name}",
             "summary": kind.summary,
             "security": [{"token": []}],
-            "parameters": [*_common(), _breakdown(kind)],
+            "parameters": [*_common(), _breakdown(kind), *_extra(kind)],
             "responses": {
                 "200": {
                     "description": "The report (JSON), or its rows (CSV with format=csv).",

@@ -53,6 +53,10 @@ class ReportQuery:
     bots: bool = False  # bots are left out unless asked for
     breakdown: tuple[str, ...] = ()  # public dimension names
     limit: int = 1000
+    options: tuple[tuple[str, str], ...] = ()  # the report's own parameters (``extra``)
+
+    def option(self, name: str, default: str) -> str:
+        return dict(self.options).get(name, default)
 
     def filters(self) -> dict[str, object]:
         return {"country": self.country, "device": self.device, "bots": int(self.bots)}
@@ -124,6 +128,7 @@ def parse_query(
         bots=bots == "1",
         breakdown=chosen,
         limit=int(limit_text),
+        options=tuple(sorted((name, params[name]) for name in extra if name in params)),
     )
 
 

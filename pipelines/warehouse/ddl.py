@@ -56,6 +56,7 @@ TABLE_ENGINES = {
     # the reports' rollups (migration 4, rollups.py): replaced by generation, never FINAL
     "rollup_sessions": "MergeTree",
     "rollup_interests": "MergeTree",
+    "rollup_products": "MergeTree",
     "rollup_days": "MergeTree",
     "rollup_dirty": "MergeTree",
 }
@@ -134,19 +135,27 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         4,
         "rollups: sessions and interests per site-local day, their builds, changed days",
-        lambda flavor, db: _rollup_tables(flavor, db),
+        lambda flavor, db: _rollup_tables(
+            flavor, db, ("rollup_sessions", "rollup_interests", "rollup_days", "rollup_dirty")
+        ),
+    ),
+    Migration(
+        5,
+        "rollups: products per session and site-local day (views, carts, orders, revenue)",
+        lambda flavor, db: _rollup_tables(flavor, db, ("rollup_products",)),
     ),
 )
 
 
-def _rollup_tables(flavor: str, database: str) -> list[str]:
+def _rollup_tables(flavor: str, database: str, tables: tuple[str, ...]) -> list[str]:
     from pipelines.warehouse.rollups import rollup_tables  # it reads named queries: not at import
 
-    return rollup_tables(flavor, database)
+    return rollup_tables(flavor, database, tables)
+
 
 # The event schema version each warehouse schema version stores (additive: a newer warehouse
 # schema stores every older event schema).
-EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2}
+EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2}
 
 
 def migrations_table(database: str) -> str:

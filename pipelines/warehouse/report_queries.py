@@ -21,7 +21,9 @@ from pipelines.warehouse.named import NamedQuery
 from pipelines.warehouse.rollups import (
     INTEREST_COLUMNS,
     INTEREST_DIMENSIONS,
+    PRODUCT_COLUMNS,
     RAW_INTERESTS_SQL,
+    RAW_PRODUCTS_SQL,
     RAW_SESSIONS_SQL,
     SESSION_COLUMNS,
     SESSION_DIMENSIONS,
@@ -70,11 +72,11 @@ class SourcedQuery:
 
 
 def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> SourcedQuery:
-    columns, raw_sql = (
-        (SESSION_COLUMNS, RAW_SESSIONS_SQL)
-        if table == "rollup_sessions"
-        else (INTEREST_COLUMNS, RAW_INTERESTS_SQL)
-    )
+    columns, raw_sql = {
+        "rollup_sessions": (SESSION_COLUMNS, RAW_SESSIONS_SQL),
+        "rollup_interests": (INTEREST_COLUMNS, RAW_INTERESTS_SQL),
+        "rollup_products": (PRODUCT_COLUMNS, RAW_PRODUCTS_SQL),
+    }[table]
     both = {**_PERIOD_PARAMS, **_FILTER_PARAMS, **params}
     return SourcedQuery(
         NamedQuery(name, template.replace("SOURCE", _source(table, columns, raw_sql, False)), both),
@@ -162,6 +164,53 @@ INTEREST_ROWS = _sourced(
 )
 del _select, _group, _flags
 
+# --- products ---------------------------------------------------------------------------------
+
+_PRODUCT_MEASURES = (
+    "sum(views) AS view_count, sum(carts) AS cart_count, sum(orders) AS order_count,"
+    " sum(units) AS unit_count, sum(revenue) AS revenue_total,"
+    " uniqExactIf(visitor_id, views > 0) AS viewers,"
+    " uniqExactIf(visitor_id, carts > 0) AS carters,"
+    " uniqExactIf(visitor_id, orders > 0) AS buyers"
+)
+PRODUCT_MEASURES = (
+    "view_count",
+    "cart_count",
+    "order_count",
+    "unit_count",
+    "revenue_total",
+    "viewers",
+    "carters",
+    "buyers",
+)
+# ``per_product`` 1: a row per product (and currency), 0: per top category (and currency).
+# ``sort``: views, carts, units or revenue (a value, compared in SQL).
+PRODUCT_ROWS = _sourced(
+    "report_product_rows",
+    "SELECT if(%(per_product)s = 1, sku, '') AS g_sku, category, currency,"
+    f" {_PRODUCT_MEASURES} FROM SOURCE WHERE {_FILTERS}"
+    " GROUP BY g_sku, category, currency"
+    " ORDER BY multiIf(%(sort)s = 'carts', cart_count, %(sort)s = 'units', unit_count,"
+    " %(sort)s = 'revenue', revenue_total, view_count) DESC, g_sku, category, currency"
+    " LIMIT %(limit)s",
+    "rollup_products",
+    {"per_product": int, "sort": str, "limit": int},
+)
+PRODUCT_TOTALS = _sourced(
+    "report_product_totals",
+    f"SELECT currency, {_PRODUCT_MEASURES} FROM SOURCE WHERE {_FILTERS}"
+    " GROUP BY currency ORDER BY currency",
+    "rollup_products",
+    {},
+)
+PRODUCT_FUNNEL = _sourced(
+    "report_product_funnel",
+    # Visitors over every currency: who viewed any product, carted any, bought any.
+    f"SELECT {_PRODUCT_MEASURES} FROM SOURCE WHERE {_FILTERS}",
+    "rollup_products",
+    {},
+)
+
 ALL_QUERIES: tuple[NamedQuery, ...] = (ROLLED_DAYS,) + tuple(
     query
     for sourced in (
@@ -170,6 +219,9 @@ ALL_QUERIES: tuple[NamedQuery, ...] = (ROLLED_DAYS,) + tuple(
         AUDIENCE_BREAKDOWN,
         INTEREST_GROUP_VISITORS,
         INTEREST_ROWS,
+        PRODUCT_ROWS,
+        PRODUCT_TOTALS,
+        PRODUCT_FUNNEL,
     )
     for query in (sourced.rolled, sourced.raw)
 )

@@ -90,6 +90,27 @@ INTEREST_COLUMNS: dict[str, str] = {
     **dict.fromkeys(INTEREST_DIMENSIONS, "String"),
     **INTEREST_MEASURES,
 }
+PRODUCT_DIMENSIONS = ("country", "device_type", "ref_medium", "ref_source")
+PRODUCT_MEASURES = {
+    "views": "UInt32",
+    "carts": "UInt32",
+    "orders": "UInt32",
+    "units": "UInt32",
+    "revenue": "UInt64",  # minor units of ``currency``
+}
+PRODUCT_COLUMNS: dict[str, str] = {
+    "site_id": "String",
+    "day": "Date",
+    "generation": "UInt64",
+    "sku": "String",
+    "category": "String",
+    "currency": "String",
+    "visitor_id": "String",
+    "session_id": "String",
+    "is_bot": "UInt8",
+    **dict.fromkeys(PRODUCT_DIMENSIONS, "String"),
+    **PRODUCT_MEASURES,
+}
 DAY_COLUMNS: dict[str, str] = {
     "site_id": "String",
     "day": "Date",
@@ -110,15 +131,20 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
         INTEREST_COLUMNS,
         ("site_id", "day", "generation", "category", "visitor_id", "session_id"),
     ),
+    "rollup_products": (
+        PRODUCT_COLUMNS,
+        ("site_id", "day", "generation", "sku", "visitor_id", "session_id"),
+    ),
     "rollup_days": (DAY_COLUMNS, ("site_id", "day", "generation")),
     "rollup_dirty": (DIRTY_COLUMNS, ("site_id", "day", "marked_ms")),
 }
 
 
-def rollup_tables(flavor: str, database: str) -> list[str]:
-    """``CREATE TABLE IF NOT EXISTS`` for every rollup table (migration 4)."""
+def rollup_tables(flavor: str, database: str, tables: tuple[str, ...]) -> list[str]:
+    """``CREATE TABLE IF NOT EXISTS`` for rollup tables (migrations 4 and 5)."""
     statements = []
-    for table, (columns, key) in TABLES.items():
+    for table in tables:
+        columns, key = TABLES[table]
         body = []
         for name, kind in columns.items():
             if flavor == "chdb" and kind == "String" and name in _LOW_CARDINALITY:
@@ -205,7 +231,44 @@ RAW_INTERESTS_SQL = (
     + f" FROM ({_PAGE_VIEWS}) GROUP BY day, visitor_id, session_id) AS s"
     " USING (day, visitor_id, session_id)"
 )
+# One row per session, local day, product and currency: views and carts of the product page,
+# and the purchases' line items (orders, units, revenue in minor units), with the session's
+# place, device and referrer. The top category is the product's own (``category[1]``) or, for
+# a purchase's item, the first part of its "Top/Sub" path. (``item``, not ``sku``: on 18.16 an
+# alias is global, and would replace the ``sku`` column inside the ARRAY JOIN.)
+_PRODUCT_LINES = (
+    "SELECT toDate(derived_time, %(tz)s) AS day, visitor_id, session_id, item, item_top,"
+    " currency,"
+    " toUInt32(countIf(event_type = 'product_view')) AS p_views,"
+    " toUInt32(countIf(event_type = 'add_to_cart')) AS p_carts,"
+    " toUInt32(countIf(event_type = 'purchase')) AS p_orders,"
+    " toUInt32(sumIf(item_quantity, event_type = 'purchase')) AS p_units,"
+    " toUInt64(sumIf(item_price * item_quantity, event_type = 'purchase')) AS p_revenue"
+    " FROM {events}"
+    " ARRAY JOIN"
+    " if(event_type = 'purchase', item_skus, [sku]) AS item,"
+    " if(event_type = 'purchase', item_quantities, [toUInt32(1)]) AS item_quantity,"
+    " if(event_type = 'purchase', item_prices, [price]) AS item_price,"
+    " if(event_type = 'purchase', arrayMap(path -> splitByChar('/', path)[1],"
+    " arrayResize(item_categories, length(item_skus), '')), [category[1]]) AS item_top"
+    " WHERE site_id = %(site_id)s"
+    " AND derived_ms >= %(start_ms)s AND derived_ms < %(end_ms)s"
+    " AND event_type IN ('product_view', 'add_to_cart', 'purchase') AND item != ''"
+    " GROUP BY day, visitor_id, session_id, item, item_top, currency"
+)
+RAW_PRODUCTS_SQL = (
+    "SELECT day, item AS sku, item_top AS category, currency, visitor_id, session_id, is_bot,"
+    + "".join(f" {name}," for name in PRODUCT_DIMENSIONS)
+    + " p_views AS views, p_carts AS carts, p_orders AS orders, p_units AS units,"
+    " p_revenue AS revenue"
+    f" FROM ({_PRODUCT_LINES}) AS p"
+    " ALL INNER JOIN (SELECT day, visitor_id, session_id, max(pv_bot) AS is_bot,"
+    + ",".join(f" argMin(pv_{name}, {_FIRST}) AS {name}" for name in PRODUCT_DIMENSIONS)
+    + f" FROM ({_PAGE_VIEWS}) GROUP BY day, visitor_id, session_id) AS s"
+    " USING (day, visitor_id, session_id)"
+)
 _RAW_PARAMS = {"site_id": str, "tz": str, "start_ms": int, "end_ms": int}
+RAW_PRODUCTS = NamedQuery("rollup_raw_products", RAW_PRODUCTS_SQL, _RAW_PARAMS)
 RAW_SESSIONS = NamedQuery("rollup_raw_sessions", RAW_SESSIONS_SQL, _RAW_PARAMS)
 RAW_INTERESTS = NamedQuery("rollup_raw_interests", RAW_INTERESTS_SQL, _RAW_PARAMS)
 
@@ -255,6 +318,7 @@ class RollupBuilder:
         for table, query, columns in (
             ("rollup_sessions", RAW_SESSIONS, SESSION_COLUMNS),
             ("rollup_interests", RAW_INTERESTS, INTEREST_COLUMNS),
+            ("rollup_products", RAW_PRODUCTS, PRODUCT_COLUMNS),
         ):
             names = ", ".join(columns)
             self.warehouse.execute(
@@ -287,7 +351,7 @@ class RollupBuilder:
             ],
         )
         if previous:
-            for table in ("rollup_sessions", "rollup_interests"):
+            for table in ("rollup_sessions", "rollup_interests", "rollup_products"):
                 self.warehouse.execute(
                     f"ALTER TABLE {quote_identifier(db)}.{table} DELETE WHERE"
                     " site_id = %(site_id)s AND day = toDate(%(day)s)"

@@ -76,6 +76,7 @@ def _answer(name: str) -> Response:
             kind.breakdowns,
             kind.breakdown_name,
             kind.multiple,
+            kind.extra,
         )
         answer = kind.run(shared.source, query)
     except ReportError as exc:

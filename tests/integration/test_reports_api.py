@@ -244,10 +244,68 @@ def test_health_and_openapi(client):
     validate(document)
     assert set(document["paths"]) >= {"/v1/reports/audience", "/v1/reports/interests"}
     schema = {**document["components"]["schemas"]["Report"], "$defs": {}}
-    for name in ("audience", "interests"):
+    for name in ("audience", "interests", "products"):
         Draft202012Validator(schema).validate(get(client, name, **PERIOD).json)
     listed = client.get("/v1/reports").json["reports"]
-    assert [entry["name"] for entry in listed] == ["audience", "interests"]
+    assert [entry["name"] for entry in listed] == ["audience", "interests", "products"]
     assert b'clicktrail_reports_requests_total{report="audience",status="200"}' in (
         client.get("/metrics").data
     )
+
+
+def product_expectation(rows, key_of) -> dict:  # noqa: ANN001
+    lines = expected.product_lines(rows, "tehran", ZONE)
+    groups: dict = defaultdict(lambda: defaultdict(int))
+    visitors: dict = defaultdict(lambda: defaultdict(set))
+    for (_day, visitor, _session, sku, category, currency), line in lines.items():
+        if line["is_bot"]:
+            continue
+        key = key_of(sku, category, currency)
+        for name in ("views", "carts", "orders", "units", "revenue"):
+            groups[key][name] += line[name]
+        for name, who in (("views", "viewers"), ("carts", "carters"), ("orders", "buyers")):
+            if line[name]:
+                visitors[key][who].add(visitor)
+    return {
+        key: {**sums, **{who: len(found) for who, found in visitors[key].items()}}
+        for key, sums in groups.items()
+    }
+
+
+def test_products_figures_are_exact(client, rows):
+    answer = get(client, "products", **PERIOD)
+    assert answer.status_code == 200, answer.json
+    want = product_expectation(rows, lambda sku, category, currency: (sku, currency))
+    got = {(r["sku"], r["currency"]): r for r in answer.json["rows"]}
+    assert set(got) == set(want)
+    for key, figures_wanted in want.items():
+        row = got[key]
+        for name in ("views", "carts", "orders", "units", "revenue", "viewers", "carters"):
+            assert row[name] == figures_wanted.get(name, 0), (key, name)
+        assert row["buyers"] == figures_wanted.get("buyers", 0), key
+        if row["viewers"]:
+            assert close(row["view_to_purchase"], row["buyers"] / row["viewers"])
+        else:
+            assert row["view_to_purchase"] is None
+    views = [row["views"] for row in answer.json["rows"]]
+    assert views == sorted(views, reverse=True)  # most viewed first
+    assert sum(row["orders"] for row in answer.json["rows"]) > 0  # purchases were simulated
+    by_revenue = get(client, "products", sort="revenue", limit="3", **PERIOD).json["rows"]
+    top = sorted((figures_wanted["revenue"] for figures_wanted in want.values()), reverse=True)
+    assert [row["revenue"] for row in by_revenue] == top[:3]
+
+    categories = get(client, "products", by="category", **PERIOD).json
+    want = product_expectation(rows, lambda sku, category, currency: (category, currency))
+    assert {(r["category"], r["currency"]): r["carts"] for r in categories["rows"]} == {
+        key: figures_wanted["carts"] for key, figures_wanted in want.items()
+    }
+    everything = product_expectation(rows, lambda sku, category, currency: "all")["all"]
+    totals = categories["totals"]
+    assert (totals["viewers"], totals["carters"], totals["buyers"]) == (
+        everything["viewers"],
+        everything["carters"],
+        everything["buyers"],
+    )
+    assert totals["revenue"] == {"EUR": everything["revenue"]}
+    assert get(client, "products", sort="price").status_code == 400
+    assert get(client, "audience", sort="views").status_code == 400  # not an audience parameter

@@ -113,6 +113,18 @@ def expected_interests(rows: list[dict], site_id: str) -> dict[tuple, tuple]:
     }
 
 
+def stored_products(warehouse, site_id: str) -> dict[tuple, dict]:
+    db = warehouse.database
+    names = ("is_bot", *expected.PRODUCT_DIMENSIONS, "views", "carts", "orders", "units", "revenue")
+    result = warehouse.query(
+        f"SELECT day, visitor_id, session_id, sku, category, currency, {', '.join(names)}"
+        f" FROM {db}.rollup_products WHERE site_id = %(site)s AND (site_id, day, generation) IN"
+        f" (SELECT site_id, day, max(generation) FROM {db}.rollup_days GROUP BY site_id, day)",
+        {"site": site_id},
+    )
+    return {row[:6]: dict(zip(names, row[6:], strict=True)) for row in result.rows}
+
+
 def test_rollups_are_exact_and_a_late_replay_fixes_its_day(warehouse, rows):
     early = [row for row in rows if not late(row)]
     held = [row for row in rows if late(row)]
@@ -123,6 +135,10 @@ def test_rollups_are_exact_and_a_late_replay_fixes_its_day(warehouse, rows):
     for site_id in SITES:
         assert stored_sessions(warehouse, site_id) == expected_sessions(early, site_id)
         assert stored_interests(warehouse, site_id) == expected_interests(early, site_id)
+        zone = SITES[site_id].timezone
+        assert stored_products(warehouse, site_id) == expected.product_lines(early, site_id, zone)
+    lines = expected.product_lines(rows, "tehran", "Asia/Tehran").values()
+    assert sum(line["orders"] for line in lines) > 0 and sum(line["carts"] for line in lines) > 0
     before = stored_sessions(warehouse, "tehran")
 
     # Late: the held-back events, and a replay of events already stored (must count once).
@@ -135,6 +151,8 @@ def test_rollups_are_exact_and_a_late_replay_fixes_its_day(warehouse, rows):
     for site_id in SITES:
         assert stored_sessions(warehouse, site_id) == expected_sessions(rows, site_id)
         assert stored_interests(warehouse, site_id) == expected_interests(rows, site_id)
+        zone = SITES[site_id].timezone
+        assert stored_products(warehouse, site_id) == expected.product_lines(rows, site_id, zone)
     after = stored_sessions(warehouse, "tehran")
     changed = {key[0] for key, _ in set(after.items()) ^ set(before.items())}
     assert changed == {LATE_DAY}  # only the late day moved

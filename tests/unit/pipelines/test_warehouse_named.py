@@ -100,7 +100,8 @@ def test_the_table_registry_matches_the_ddl():
     assert not needs_final("schema_migrations")
     assert "ENGINE = ReplacingMergeTree" in events_table("server", "db")
     assert "ENGINE = ReplacingMergeTree" in identity_links_table("server", "db")
-    rollups = {"rollup_sessions", "rollup_interests", "rollup_days", "rollup_dirty"}
+    rollups = {"rollup_sessions", "rollup_interests", "rollup_products", "rollup_days"}
+    rollups.add("rollup_dirty")
     assert set(TABLE_ENGINES) == {"events", "identity_links", "schema_migrations"} | rollups
     assert not any(needs_final(table) for table in rollups)  # replaced by generation
 

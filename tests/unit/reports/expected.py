@@ -203,3 +203,53 @@ def touched(rows: Iterable[dict], zone_of) -> frozenset:  # noqa: ANN001
     return frozenset(
         (row["site_id"], local_day(row["derived_ms"], zone_of(row["site_id"]))) for row in rows
     )
+
+
+PRODUCT_DIMENSIONS = ("country", "device_type", "ref_medium", "ref_source")
+
+
+def product_lines(rows: Iterable[dict], site_id: str, zone: str) -> dict[tuple, dict]:
+    """(day, visitor, session, sku, top category, currency) -> views, carts, orders, units,
+    revenue and the session's dimensions: a purchase counts each of its line items."""
+    by_session = {(s.day, s.visitor_id, s.session_id): s for s in sessions(rows, site_id, zone)}
+    out: dict[tuple, dict] = {}
+    for row in unique(rows):
+        kind = row["event_type"]
+        if row["site_id"] != site_id or kind not in ("product_view", "add_to_cart", "purchase"):
+            continue
+        day = local_day(row["derived_ms"], zone)
+        if kind == "purchase":
+            paths = list(row["item_categories"])
+            items = [
+                (sku, (paths[i] if i < len(paths) else "").split("/")[0], quantity, price)
+                for i, (sku, quantity, price) in enumerate(
+                    zip(row["item_skus"], row["item_quantities"], row["item_prices"], strict=True)
+                )
+            ]
+        else:
+            items = [(row["sku"], row["category"][0] if row["category"] else "", 1, 0)]
+        for sku, category, quantity, price in items:
+            if not sku:
+                continue
+            key = (day, row["visitor_id"], row["session_id"], sku, category, row["currency"])
+            line = out.get(key)
+            if line is None:
+                session = by_session[key[:3]]
+                line = out[key] = {
+                    "is_bot": session.is_bot,
+                    **{name: session.dims[name] for name in PRODUCT_DIMENSIONS},
+                    "views": 0,
+                    "carts": 0,
+                    "orders": 0,
+                    "units": 0,
+                    "revenue": 0,
+                }
+            if kind == "product_view":
+                line["views"] += 1
+            elif kind == "add_to_cart":
+                line["carts"] += 1
+            else:
+                line["orders"] += 1
+                line["units"] += quantity
+                line["revenue"] += price * quantity
+    return out

@@ -59,3 +59,12 @@ def test_renderings():
     assert report.to_csv() == "day,visitors,bounce_rate\n2025-01-01,3,0.25\n"
     assert report.to_json()["rows"] == [{"day": "2025-01-01", "visitors": 3, "bounce_rate": 0.25}]
     assert report.to_table().splitlines()[0].split() == ["day", "visitors", "bounce_rate"]
+
+
+def test_product_conversions():
+    from reports.products import product_figures
+
+    got = product_figures((40, 8, 3, 5, 12_995, 20, 5, 2))
+    assert got["view_to_cart"] == 0.25 and got["cart_to_purchase"] == 0.4
+    assert got["view_to_purchase"] == 0.1 and got["revenue"] == 12_995
+    assert product_figures((0, 1, 1, 1, 500, 0, 1, 1))["view_to_purchase"] is None
