@@ -123,6 +123,26 @@ def test_spa_navigation_and_marked_clicks_make_events(browser, event_log):
     assert custom["properties"] == {"plan": "pro", "plan-id": "p-7"}
 
 
+# Links the test adds to the page: none of them has a host to leave for (an SVG link has no
+# hostname at all). A click listener keeps every link from navigating away.
+HOSTLESS = (
+    "document.body.insertAdjacentHTML('beforeend', '<a id=mail href=mailto:a@example.org>m</a>"
+    "<a id=tel href=tel:+100>t</a><a id=js href=javascript:void(0)>j</a><svg width=60 height=30>"
+    "<a id=svg href=https://example.org/svg><text y=20>svg</text></a></svg>');"
+    "addEventListener('click', (event) => event.preventDefault())"
+)
+
+
+def test_a_link_to_another_host_is_a_click_and_a_link_without_a_host_is_not(browser, event_log):
+    browser.goto(f"{SHOP}/")
+    browser.evaluate(HOSTLESS)
+    for link in ("#mail", "#tel", "#js", "#svg", "#out"):
+        browser.click(link)
+    browser.evaluate("ct('custom', {name: 'after the clicks'})")  # queued after them all
+    pairs = event_log.events(lambda p: of_type(p, "custom"))
+    assert [e["target_url"] for _, e in of_type(pairs, "click")] == ["https://example.org/away"]
+
+
 def test_events_survive_a_collector_outage_with_their_creation_time(browser, event_log, collector):
     browser.goto(f"{SHOP}/")  # the bundle is now in the browser's cache (max-age 1 h)
     event_log.events(lambda p: of_type(p, "page_view"))
