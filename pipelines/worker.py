@@ -30,6 +30,7 @@ from pipelines.positions import position_of
 from pipelines.rows import RowBuilder
 from pipelines.steps.base import PreparedBatch, WriteStep
 from pipelines.steps.days import SiteDays
+from pipelines.warehouse.columns import COLUMN
 
 log = logging.getLogger("clicktrail.pipeline")
 
@@ -94,8 +95,8 @@ class WorkerStats:
 
 @dataclass
 class _Batch:
-    messages: list[LogMessage] = field(default_factory=list)
-    records: list[tuple[LogMessage, LogRecord]] = field(default_factory=list)
+    messages: list[LogMessage] = field(default_factory=list)  # without payloads: to commit
+    records: list[tuple[LogMessage, LogRecord]] = field(default_factory=list)  # to enrich
     dead: list[DeadLetter] = field(default_factory=list)
     events: int = 0
 
@@ -224,7 +225,9 @@ class PipelineWorker:
         started = time.perf_counter()
         events_before = batch.events
         for message in messages:
-            batch.messages.append(message)
+            # Committing needs where a record sits, not its bytes: only the decoded record
+            # (until it is enriched) and a dead letter keep them.
+            batch.messages.append(LogMessage(message.partition, message.position, b"", b""))
             try:
                 record = LogRecord.decode(message.payload)
             except RecordError as exc:
@@ -243,9 +246,14 @@ class PipelineWorker:
     def _prepare(self, batch: _Batch) -> PreparedBatch:
         started = time.perf_counter()
         prepared = PreparedBatch(batch.messages, dead=batch.dead)
-        for message, record in batch.records:
+        # Taken from the batch one by one, so each decoded record is freed once its rows are
+        # built: a batch never holds its records and all their rows at once.
+        records = batch.records
+        records.reverse()
+        while records:
+            message, record = records.pop()
             try:
-                built = self.builder.build(record)
+                built = self.builder.build_compact(record)
             except Exception as exc:  # noqa: BLE001 - one bad record must not stop the partition
                 prepared.dead.append(
                     self._dead_letter(message, f"enrich: {exc!r}", record.site_id, message.payload)
@@ -285,7 +293,8 @@ class PipelineWorker:
             )
         if written and self.config.keep_lags:
             now_ms = self._clock() * 1000
-            self.stats.lags_ms.extend(now_ms - row["received_ms"] for row in prepared.events)
+            received = COLUMN["received_ms"]
+            self.stats.lags_ms.extend(now_ms - row[received] for row in prepared.events)
         return written
 
     def _finish(self, pending: tuple[Future[bool], PreparedBatch]) -> None:

@@ -22,9 +22,37 @@ from typing import Any
 from pipelines.profiles import decay, recency, stored
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.position import Position
+from pipelines.warehouse.columns import COLUMN, EventRow, event_row
 
-# An enriched event: keyed by the column names of pipelines/warehouse/columns.py.
-Row = Mapping[str, Any]
+# An enriched event: the pipeline's compact row (values in the order of the columns of
+# pipelines/warehouse/columns.py), or a row keyed by those column names (rebuilds, tools).
+Row = EventRow | Mapping[str, Any]
+
+# Where each field this module reads sits in a compact row.
+_SITE = COLUMN["site_id"]
+_VISITOR = COLUMN["visitor_id"]
+_CREATED = COLUMN["created_ms"]
+_EVENT_ID = COLUMN["event_id"]
+_TYPE = COLUMN["event_type"]
+_ID_SOURCE = COLUMN["id_source"]
+_REPLACED = COLUMN["replaced_visitor_id"]
+_USER = COLUMN["user_id"]
+_SESSION = COLUMN["session_id"]
+_COUNTRY = COLUMN["country"]
+_REGION = COLUMN["region"]
+_CITY = COLUMN["city"]
+_LATITUDE = COLUMN["latitude"]
+_LONGITUDE = COLUMN["longitude"]
+_BROWSER = COLUMN["browser"]
+_OS = COLUMN["os"]
+_DEVICE_TYPE = COLUMN["device_type"]
+_IS_BOT = COLUMN["is_bot"]
+_CONSENT = COLUMN["consent"]
+_SKU = COLUMN["sku"]
+_CATEGORY = COLUMN["category"]
+_ORDER = COLUMN["order_id"]
+_ITEM_SKUS = COLUMN["item_skus"]
+_ITEM_CATEGORIES = COLUMN["item_categories"]
 
 # The event types whose category counts as a category the visitor looked at.
 VIEW_TYPES = frozenset({"page_view", "product_view"})
@@ -89,15 +117,34 @@ def category_paths(category: Sequence[str]) -> list[str]:
 SHOWN_TYPES = frozenset({"decision", "banner_impression"})
 
 
+def compact(row: Row) -> EventRow:
+    """The row as a compact one (a compact row is returned as it is)."""
+    return row if type(row) is tuple else event_row(row)  # type: ignore[arg-type]
+
+
+def owner(row: Row) -> tuple[str, str]:
+    """(site id, visitor id) of the row."""
+    row = compact(row)
+    return row[_SITE], row[_VISITOR]
+
+
+def replaces(row: Row) -> bool:
+    """Whether the row replaces its visitor id by another one (a cross-domain link)."""
+    row = compact(row)
+    replaced = row[_REPLACED]
+    return bool(replaced) and replaced != row[_VISITOR]
+
+
 def counts(row: Row, config: ProfileConfig) -> bool:
     """Whether a row goes into profiles at all."""
-    if row.get("is_bot") and not config.include_bots:
+    row = compact(row)
+    if row[_IS_BOT] and not config.include_bots:
         return False
-    if row.get("event_type") in SHOWN_TYPES:
+    if row[_TYPE] in SHOWN_TYPES:
         return False
     # No profile without consent: a cookieless id is also a daily-changing one, so a profile
     # of it would be both unwanted and useless.
-    return row.get("consent") != "denied" and row.get("id_source") != "cookieless"
+    return row[_CONSENT] != "denied" and row[_ID_SOURCE] != "cookieless"
 
 
 @dataclass
@@ -115,42 +162,42 @@ class _FragmentBuilder:
     location: tuple[int, list[object]] = (-1, [])
     device: tuple[int, list[object]] = (-1, [])
 
-    def add(self, row: Row) -> None:
-        at = int(row["created_ms"])
+    def add(self, row: EventRow) -> None:
+        at = int(row[_CREATED])
         self.first_ms = at if not self.events else min(self.first_ms, at)
         self.last_ms = at if not self.events else max(self.last_ms, at)
         self.events += 1
-        kind = row.get("event_type", "")
-        session = row.get("session_id") or ""
+        kind = row[_TYPE] or ""
+        session = row[_SESSION] or ""
         if session and at < self.sessions.get(session, at + 1):
             self.sessions[session] = at
-        paths = category_paths(row.get("category") or ())
+        paths = category_paths(row[_CATEGORY] or ())
         weight = self.config.weights.get(kind, 0.0)
         if paths and weight > 0:
             self.contributions.append((at, weight, paths))
         elif kind == "purchase" and weight > 0:
             # A purchase names its items' categories, not one of its own.
-            for text in dict.fromkeys(row.get("item_categories") or ()):
+            for text in dict.fromkeys(row[_ITEM_CATEGORIES] or ()):
                 if text:
                     item_paths = category_paths(text.split(CATEGORY_SEPARATOR))
                     self.contributions.append((at, weight, item_paths))
         if paths and kind in VIEW_TYPES:
             recency.note(self.categories, paths[-1], at)
-        sku = row.get("sku") or ""
+        sku = row[_SKU] or ""
         if kind == "product_view" and sku:
             self.views.append((sku, at))
         if kind == "purchase":
-            for item in row.get("item_skus") or ([sku] if sku else []):
+            for item in row[_ITEM_SKUS] or ([sku] if sku else []):
                 recency.note(self.purchased, item, at)
-            order = row.get("order_id") or row.get("event_id") or ""
+            order = row[_ORDER] or row[_EVENT_ID] or ""
             if order:
                 recency.note(self.orders, order, at)
-        if row.get("country") and at >= self.location[0]:
-            place = [at, row["country"], row.get("region", ""), row.get("city", "")]
-            place += [round(row.get("latitude", 0.0), 4), round(row.get("longitude", 0.0), 4)]
+        if row[_COUNTRY] and at >= self.location[0]:
+            place = [at, row[_COUNTRY], row[_REGION], row[_CITY]]
+            place += [round(row[_LATITUDE], 4), round(row[_LONGITUDE], 4)]
             self.location = _later(self.location, at, place)
-        if (row.get("device_type") or row.get("browser")) and at >= self.device[0]:
-            gear = [at, row.get("device_type", ""), row.get("browser", ""), row.get("os", "")]
+        if (row[_DEVICE_TYPE] or row[_BROWSER]) and at >= self.device[0]:
+            gear = [at, row[_DEVICE_TYPE], row[_BROWSER], row[_OS]]
             self.device = _later(self.device, at, gear)
 
     def build(self) -> Fragment:
@@ -197,7 +244,7 @@ class _SegmentBuilder:
     rows: _FragmentBuilder | None = None
     ids: list[bytes] = field(default_factory=list)
 
-    def add(self, position: Position | None, row: Row, event: bytes) -> None:
+    def add(self, position: Position | None, row: EventRow, event: bytes) -> None:
         if self.rows is None:
             self.rows = _FragmentBuilder(self.config)
         self.rows.add(row)
@@ -236,11 +283,11 @@ class _DeltaBuilder:
         if position is not None:
             self.through = position
 
-    def add(self, position: Position | None, row: Row, event: bytes) -> None:
+    def add(self, position: Position | None, row: EventRow, event: bytes) -> None:
         if position is not None:
             self.through = position
-        user = row.get("user_id") or ""
-        replaced = row.get("replaced_visitor_id") or ""
+        user = row[_USER] or ""
+        replaced = row[_REPLACED] or ""
         new_user = bool(user) and user != self.user_id
         new_link = bool(replaced) and replaced != self.visitor_id and replaced not in self.linked
         if new_user or new_link or not self.segments:
@@ -258,8 +305,9 @@ class _DeltaBuilder:
 
 def event_hash(row: Row) -> bytes:
     """The row's event as ``seen:`` remembers it, or b"" for a row without an event id."""
-    event_id = row.get("event_id")
-    return stored.event_id_hash(event_id, int(row["created_ms"])) if event_id else b""
+    row = compact(row)
+    event_id = row[_EVENT_ID]
+    return stored.event_id_hash(event_id, int(row[_CREATED])) if event_id else b""
 
 
 def aggregate(
@@ -275,10 +323,11 @@ def aggregate(
     builders: dict[tuple[str, str, str], _DeltaBuilder] = {}
     for position, rows in batch:
         partition = position.partition if position is not None else ""
-        for row in rows:
+        for given in rows:
+            row = compact(given)
             if not counts(row, config):
                 continue
-            site, visitor = row["site_id"], row["visitor_id"]
+            site, visitor = row[_SITE], row[_VISITOR]
             key = (site, visitor, partition)
             builder = builders.get(key)
             if builder is None:

@@ -19,7 +19,15 @@ import redis
 from redis.exceptions import NoScriptError
 
 from pipelines.profiles import clients, stored, wire
-from pipelines.profiles.aggregate import Batch, Row, VisitorDelta, aggregate, event_hash
+from pipelines.profiles.aggregate import (
+    Batch,
+    Row,
+    VisitorDelta,
+    aggregate,
+    event_hash,
+    owner,
+    replaces,
+)
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.position import Position
 
@@ -209,15 +217,10 @@ def _pieces(records: Records) -> list[Records]:
     """
     pieces: list[list[tuple[Position | None, Sequence[Row]]]] = [[]]
     for position, rows in records:
-        if pieces[-1] and any(_replaces(row) for row in rows):
+        if pieces[-1] and any(map(replaces, rows)):
             pieces.append([])
         pieces[-1].append((position, rows))
     return list(pieces)
-
-
-def _replaces(row: Row) -> bool:
-    replaced = row.get("replaced_visitor_id")
-    return bool(replaced) and replaced != row.get("visitor_id")
 
 
 def _split_ids(hashes: bytes) -> frozenset[bytes]:
@@ -236,7 +239,7 @@ def _again(
     for position, rows in records:
         if (position.partition if position is not None else "") != delta.partition:
             continue
-        mine = [r for r in rows if r["visitor_id"] == visitor and r["site_id"] == site]
+        mine = [r for r in rows if owner(r) == (site, visitor)]
         if redo.after is not None and (position is None or position <= redo.after):
             known.update(filter(None, map(event_hash, mine)))
         else:

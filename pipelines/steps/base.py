@@ -6,11 +6,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from operator import itemgetter
+from typing import Any
 
 from clicktrail.contract.deadletter import DeadLetter
 from pipelines.eventlog.base import LogMessage
 from pipelines.positions import Position
-from pipelines.warehouse.columns import Row
+from pipelines.warehouse.columns import COLUMN, EventRow, Row
 
 SiteDay = tuple[str, date]  # (site id, a day in the site's own time zone)
 
@@ -19,18 +21,26 @@ SiteDay = tuple[str, date]  # (site id, a day in the site's own time zone)
 class PreparedBatch:
     """A batch read from the log, enriched and ready to write.
 
-    ``events`` and ``links`` are warehouse rows; ``by_position`` groups the event rows by the
-    log record they came from (for stores that skip records they already applied);
-    ``touched_days`` are the site-local days of the events' times (``derived_ms`` in each
-    site's time zone), for steps that keep per-day state and must recompute what a late or
-    replayed event changed."""
+    ``events`` are the warehouse's event rows, compact: each a tuple of values in the order
+    of ``pipelines.warehouse.columns.EVENT_COLUMNS``; read a field by name with
+    ``row[COLUMN["visitor_id"]]``, a whole column with ``column("visitor_id")``, or a row as a
+    dict with ``columns.row_dict(row)``. ``links`` are identity-link rows (dicts).
+    ``by_position`` groups the event rows by the log record they came from (for stores that
+    skip records they already applied); ``touched_days`` are the site-local days of the
+    events' times (``derived_ms`` in each site's time zone), for steps that keep per-day state
+    and must recompute what a late or replayed event changed. ``messages`` say where each
+    record sits in the log (their payloads are dropped once decoded)."""
 
     messages: list[LogMessage]
-    events: list[Row] = field(default_factory=list)
+    events: list[EventRow] = field(default_factory=list)
     links: list[Row] = field(default_factory=list)
-    by_position: list[tuple[Position, Sequence[Row]]] = field(default_factory=list)
+    by_position: list[tuple[Position, Sequence[EventRow]]] = field(default_factory=list)
     dead: list[DeadLetter] = field(default_factory=list)
     touched_days: frozenset[SiteDay] = frozenset()
+
+    def column(self, name: str) -> list[Any]:
+        """Every event row's value of column ``name``, in row order."""
+        return list(map(itemgetter(COLUMN[name]), self.events))
 
 
 class WriteStep(ABC):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
+from operator import itemgetter
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipelines.steps.base import SiteDay
-from pipelines.warehouse.columns import Row
+from pipelines.warehouse.columns import COLUMN, EventRow, event_rows
 
 # Every UTC offset in use is a whole number of quarter hours, so no quarter hour of UTC
 # straddles a local midnight: its local day is computed once.
@@ -24,8 +26,15 @@ class SiteDays:
         self._days: dict[tuple[str, int], date] = {}
         self._zones: dict[str, ZoneInfo] = {}
 
-    def touched(self, rows: Iterable[Row], time_field: str = "derived_ms") -> frozenset[SiteDay]:
-        buckets = {(row["site_id"], row[time_field] // QUARTER_HOUR_MS) for row in rows}
+    def touched(
+        self, rows: Iterable[EventRow | Mapping[str, Any]], time_field: str = "derived_ms"
+    ) -> frozenset[SiteDay]:
+        """The (site, local day) pairs of the rows' ``time_field`` (compact rows, or rows
+        keyed by column name)."""
+        site_and_time = itemgetter(COLUMN["site_id"], COLUMN[time_field])
+        buckets = {
+            (site_id, ms // QUARTER_HOUR_MS) for site_id, ms in map(site_and_time, event_rows(rows))
+        }
         zones: dict[str, str] = {}
         touched = set()
         for site_id, bucket in buckets:

@@ -7,11 +7,11 @@ from typing import Any, Protocol
 
 from pipelines.positions import Position
 from pipelines.steps.base import PreparedBatch, WriteStep
-from pipelines.warehouse.columns import Row
+from pipelines.warehouse.columns import EventRow
 
 
 class ProfileWriter(Protocol):
-    def apply(self, batch: Sequence[tuple[Position, Sequence[Row]]]) -> Any: ...
+    def apply(self, batch: Sequence[tuple[Position, Sequence[EventRow]]]) -> Any: ...
 
 
 class ProfileStep(WriteStep):

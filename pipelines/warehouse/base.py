@@ -12,6 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+# Rows to insert: dicts keyed by column name, or tuples of the values in the columns' order.
+InsertRows = Sequence[Mapping[str, Any]] | Sequence[tuple[Any, ...]]
+
 
 class WarehouseUnavailable(Exception):
     """The engine cannot be reached or did not answer: retry later, nothing was committed."""
@@ -51,8 +54,9 @@ class Warehouse(ABC):
         read-only sessions, apart from ingest, and a write is refused (``WarehouseError``)."""
 
     @abstractmethod
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
-        """Insert rows (dicts with every column) in one statement."""
+    def insert(self, table: str, columns: Sequence[str], rows: InsertRows) -> None:
+        """Insert rows in one statement: dicts with every column, or tuples of the values in
+        the order of ``columns`` (the pipeline's compact rows), all rows of one kind."""
 
     @abstractmethod
     def ping(self) -> bool:

@@ -15,13 +15,23 @@ from pipelines.warehouse.base import Result, WarehouseError
 
 
 def insert_statement(
-    database: str, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]
+    database: str,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Mapping[str, Any]] | Sequence[tuple[Any, ...]],
 ) -> str:
+    """``rows``: dicts keyed by column name, or tuples of the values in ``columns`` order."""
     from pipelines.warehouse.sql import quote_identifier
 
     names = ", ".join(quote_identifier(c) for c in columns)
     # Positional arrays, not objects: half the text to make and to parse (measured 2.4x faster).
-    values = itemgetter(*columns) if len(columns) > 1 else lambda row: (row[columns[0]],)
+    values: Callable[[Any], Any]
+    if rows and not isinstance(rows[0], Mapping):
+        values = tuple  # already in column order (orjson writes a tuple as an array)
+    elif len(columns) > 1:
+        values = itemgetter(*columns)
+    else:
+        values = lambda row: (row[columns[0]],)  # noqa: E731
     try:
         body = b"\n".join(map(orjson.dumps, map(values, rows))).decode()
     except TypeError:  # lone surrogates, which orjson refuses: the standard encoder escapes them

@@ -12,7 +12,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.warehouse.base import Result, Warehouse, WarehouseError, WarehouseUnavailable
+from pipelines.warehouse.base import (
+    InsertRows,
+    Result,
+    Warehouse,
+    WarehouseError,
+    WarehouseUnavailable,
+)
 from pipelines.warehouse.chdb_format import insert_statement, parse_result
 from pipelines.warehouse.pool import Pool
 from pipelines.warehouse.sql import bind
@@ -47,7 +53,7 @@ class ChdbStatements(Warehouse):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> Result:
         return parse_result(self._select(bind(sql, params)))
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert(self, table: str, columns: Sequence[str], rows: InsertRows) -> None:
         if rows:
             self._run(insert_statement(self.database, table, columns, rows))
 

@@ -11,7 +11,13 @@ from clickhouse_driver import Client  # type: ignore[import-untyped]
 from clickhouse_driver import errors as ch_errors
 
 from clicktrail.settings import ClickHouseServerTarget
-from pipelines.warehouse.base import Result, Warehouse, WarehouseError, WarehouseUnavailable
+from pipelines.warehouse.base import (
+    InsertRows,
+    Result,
+    Warehouse,
+    WarehouseError,
+    WarehouseUnavailable,
+)
 from pipelines.warehouse.pool import Pool
 from pipelines.warehouse.sql import bind, quote_identifier
 
@@ -92,11 +98,13 @@ class ServerWarehouse(Warehouse):
         rows, types = self._run(bind(sql, params), with_column_types=True)
         return Result(tuple(name for name, _ in types), [_utc_row(row) for row in rows])
 
-    def insert(self, table: str, columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert(self, table: str, columns: Sequence[str], rows: InsertRows) -> None:
         if not rows:
             return
         names = ", ".join(quote_identifier(c) for c in columns)
-        data = [list(map(itemgetter(column), rows)) for column in columns]  # C speed
+        # Column by column, at C speed: by name from dicts, by position from tuples.
+        keys: Sequence[str | int] = columns if isinstance(rows[0], Mapping) else range(len(columns))
+        data = [list(map(itemgetter(key), rows)) for key in keys]
         target = f"{quote_identifier(self.database)}.{quote_identifier(table)}"
         self._run(f"INSERT INTO {target} ({names}) VALUES", params=data, columnar=True)
 
