@@ -12,7 +12,7 @@ from typing import Any
 from pipelines.warehouse.base import Result
 from pipelines.warehouse.reader import EventStore
 from pipelines.warehouse.report_queries import NO_DAY, ROLLED_DAYS, SourcedQuery
-from pipelines.warehouse.rollups import day_bounds
+from pipelines.warehouse.rollups import UTC_DAYS, day_bounds, utc_days_param
 from reports.query import Period, ReportQuery
 
 
@@ -23,11 +23,20 @@ class Window:
     rolled: frozenset[date]  # built: read from the rollups
     raw: tuple[date, ...]  # not built and not in the future: read from raw events
 
-    def raw_params(self, zone: str) -> dict[str, Any]:
-        start_ms, _ = day_bounds(self.raw[0], zone)
-        _, end_ms = day_bounds(self.raw[-1], zone)
+    def raw_range(self, zone: str) -> tuple[int, int]:
+        """UTC milliseconds from the first raw day's start to the last one's end."""
+        return day_bounds(self.raw[0], zone)[0], day_bounds(self.raw[-1], zone)[1]
+
+    def raw_params(self, zone: str, utc_days: tuple[str, ...]) -> dict[str, Any]:
+        start_ms, end_ms = self.raw_range(zone)
         rolled = [NO_DAY, *sorted(day.isoformat() for day in self.rolled)]
-        return {"tz": zone, "start_ms": start_ms, "end_ms": end_ms, "rolled": rolled}
+        return {
+            "tz": zone,
+            "start_ms": start_ms,
+            "end_ms": end_ms,
+            "rolled": rolled,
+            "utc_days": utc_days,
+        }
 
 
 def plan_window(period: Period, rolled: set[date], today: date) -> Window:
@@ -70,4 +79,7 @@ class RollupSource:
         }
         if not window.raw:
             return self.store.run(sourced.rolled, **values)
-        return self.store.run(sourced.raw, **values, **window.raw_params(query.zone))
+        start_ms, end_ms = window.raw_range(query.zone)
+        found = self.store.run(UTC_DAYS, site_id=query.site_id, start_ms=start_ms, end_ms=end_ms)
+        utc_days = utc_days_param(row[0] for row in found.rows)
+        return self.store.run(sourced.raw, **values, **window.raw_params(query.zone, utc_days))

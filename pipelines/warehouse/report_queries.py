@@ -43,7 +43,7 @@ _FILTERS = (
 )
 _PERIOD_PARAMS = {"site_id": str, "start": date, "end": date}
 _FILTER_PARAMS = {"country": str, "device": str, "bots": int}
-_RAW_PARAMS = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list}
+_RAW_PARAMS = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list, "utc_days": tuple}
 
 
 def _columns(columns: dict[str, str]) -> str:

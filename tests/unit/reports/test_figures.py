@@ -22,7 +22,7 @@ def test_the_window_reads_built_days_from_rollups_and_the_rest_raw_up_to_today()
     )
     assert window.rolled == {date(2025, 1, 2), date(2025, 1, 3)}
     assert window.raw == (date(2025, 1, 1), date(2025, 1, 4), date(2025, 1, 5))  # not the future
-    params = window.raw_params("Asia/Tehran")
+    params = window.raw_params("Asia/Tehran", ("2025-01-01",))
     assert params["rolled"] == [NO_DAY, "2025-01-02", "2025-01-03"]
     assert params["end_ms"] - params["start_ms"] == 5 * 86_400_000
 
