@@ -173,9 +173,12 @@ class ConfluentKafkaLog(KafkaLog):
             raise exc
         raise LogUnavailable(f"kafka:{topic}: {exc!r}") from exc
 
-    def _discard(self, old: object) -> None:
-        assert isinstance(old, _NativeProducer)
-        old.close(0)
+    def _replace_if_stuck(self, now: float) -> None:
+        """Never: the replacement works around kafka-python's wedged producer. librdkafka
+        recovers by itself after an outage (it bumps its idempotent epoch once what it had
+        sent has drained); a new producer would only start over (a new producer id, while the
+        restarted broker's coordinator is still loading) and stretch the outage by seconds,
+        as measured. ``ping`` still reports a partition that stops acknowledging."""
 
     def close(self) -> None:
         with self._lock:
