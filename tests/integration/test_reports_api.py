@@ -22,10 +22,13 @@ from clicktrail.sites.model import Site
 from clicktrail.sites.registry import edit_sites
 from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.reader import WarehouseEventStore
 from pipelines.warehouse.rollups import RollupBuilder
 from pipelines.warehouse.sink import WarehouseSink
 from reports.app import create_app
+from tests.integration.conftest import ENGINES, warehouse_target
 from tests.unit.reports import expected
 
 SIMULATION = SimulationConfig(seed=33, visitors=60, days=3, site_id="shop")
@@ -47,8 +50,23 @@ def rows(shared_small_geoip_db: Path, tmp_path_factory) -> list[dict]:
     return expected.rows_from_jsonl(path, shared_small_geoip_db, SITES)
 
 
+@pytest.fixture(scope="module", params=ENGINES)
+def loaded(request, rows, chdb_folder):  # noqa: ANN001, ANN201
+    """One warehouse per engine for the whole module (the tests only read it): the simulated
+    events, with the 5th to the 7th built."""
+    target = warehouse_target(request.param, chdb_folder)
+    with open_warehouse(target) as warehouse:
+        migrate(warehouse)
+        WarehouseSink(warehouse).write(rows)
+        builder = RollupBuilder(warehouse)
+        for day in BUILT:
+            builder.build("tehran", day, ZONE)
+        yield warehouse
+        warehouse.execute(f"DROP DATABASE IF EXISTS {target.database}")
+
+
 @pytest.fixture
-def tokens(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
+def client(loaded, tmp_path: Path):  # noqa: ANN001, ANN201
     settings = Settings.from_env(
         {},
         data_dir=tmp_path,
@@ -71,17 +89,7 @@ def tokens(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
             secret, token = new_token(site, role, 0)
             entries[token.token_id] = token
             secrets[label] = secret
-    return settings, secrets
-
-
-@pytest.fixture
-def client(warehouse, rows, tokens):  # noqa: ANN201
-    WarehouseSink(warehouse).write(rows)
-    builder = RollupBuilder(warehouse)
-    for day in BUILT:
-        builder.build("tehran", day, ZONE)
-    settings, secrets = tokens
-    app = create_app(settings, store=WarehouseEventStore(warehouse), clock=lambda: NOW)
+    app = create_app(settings, store=WarehouseEventStore(loaded), clock=lambda: NOW)
     test_client = app.test_client()
     test_client.secrets = secrets
     return test_client
