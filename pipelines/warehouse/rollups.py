@@ -217,22 +217,44 @@ _SESSION_FIELDS = (
 RAW_SESSIONS_SQL = (
     f"SELECT{_SESSION_FIELDS} FROM ({_PAGE_VIEWS}) GROUP BY day, visitor_id, session_id"
 )
+
+
 # One row per session, local day and viewed top category, with the session's dimensions. (The
 # names are unique on both sides of the join: on 18.16 an alias is global to the query.)
-RAW_INTERESTS_SQL = (
-    "SELECT day, category, visitor_id, session_id, is_bot,"
-    + "".join(f" {name}," for name in INTEREST_DIMENSIONS)
-    + " c_product_views AS product_views, c_engaged_ms AS engaged_ms"
-    " FROM (SELECT local_day AS day, visitor_id, session_id, pv_category AS category,"
-    " toUInt32(sum(pv_product_views)) AS c_product_views,"
-    " toUInt64(sum(pv_engaged)) AS c_engaged_ms"
-    f" FROM ({_PAGE_VIEWS}) WHERE pv_category != ''"
-    " GROUP BY day, visitor_id, session_id, category) AS c"
-    " ALL INNER JOIN (SELECT local_day AS day, visitor_id, session_id, max(pv_bot) AS is_bot,"
-    + ",".join(f" argMin(pv_{name}, {_FIRST}) AS {name}" for name in INTEREST_DIMENSIONS)
-    + f" FROM ({_PAGE_VIEWS}) GROUP BY day, visitor_id, session_id) AS s"
-    " USING (day, visitor_id, session_id)"
-)
+def _raw_dimensions(dimensions: tuple[str, ...]) -> str:
+    """The sessions' dimensions from raw events (the open day)."""
+    return (
+        "SELECT local_day AS day, visitor_id, session_id, max(pv_bot) AS is_bot,"
+        + ",".join(f" argMin(pv_{name}, {_FIRST}) AS {name}" for name in dimensions)
+        + f" FROM ({_PAGE_VIEWS}) GROUP BY day, visitor_id, session_id"
+    )
+
+
+def _built_dimensions(dimensions: tuple[str, ...]) -> str:
+    """The sessions' dimensions from the sessions rows this build has just written: one
+    ``FINAL`` read of the events less per table."""
+    return (
+        f"SELECT day, visitor_id, session_id, is_bot, {', '.join(dimensions)}"
+        " FROM {rollup_sessions} WHERE site_id = %(site_id)s AND day = toDate(%(day)s)"
+        " AND generation = %(generation)s"
+    )
+
+
+def _interests_sql(sessions: str) -> str:
+    return (
+        "SELECT day, category, visitor_id, session_id, is_bot,"
+        + "".join(f" {name}," for name in INTEREST_DIMENSIONS)
+        + " c_product_views AS product_views, c_engaged_ms AS engaged_ms"
+        " FROM (SELECT local_day AS day, visitor_id, session_id, pv_category AS category,"
+        " toUInt32(sum(pv_product_views)) AS c_product_views,"
+        " toUInt64(sum(pv_engaged)) AS c_engaged_ms"
+        f" FROM ({_PAGE_VIEWS}) WHERE pv_category != ''"
+        " GROUP BY day, visitor_id, session_id, category) AS c"
+        f" ALL INNER JOIN ({sessions}) AS s USING (day, visitor_id, session_id)"
+    )
+
+
+RAW_INTERESTS_SQL = _interests_sql(_raw_dimensions(INTEREST_DIMENSIONS))
 # One row per session, local day, product and currency: views and carts of the product page,
 # and the purchases' line items (orders, units, revenue in minor units), with the session's
 # place, device and referrer. The top category is the product's own (``category[1]``) or, for
@@ -258,19 +280,23 @@ _PRODUCT_LINES = (
     " AND event_type IN ('product_view', 'add_to_cart', 'purchase') AND item != ''"
     " GROUP BY local_day, visitor_id, session_id, item, item_top, currency"
 )
-RAW_PRODUCTS_SQL = (
-    "SELECT day, item AS sku, item_top AS category, currency, visitor_id, session_id, is_bot,"
-    + "".join(f" {name}," for name in PRODUCT_DIMENSIONS)
-    + " p_views AS views, p_carts AS carts, p_orders AS orders, p_units AS units,"
-    " p_revenue AS revenue"
-    " FROM (SELECT local_day AS day, visitor_id, session_id, item, item_top, currency,"
-    " p_views, p_carts, p_orders, p_units, p_revenue"
-    f" FROM ({_PRODUCT_LINES})) AS p"
-    " ALL INNER JOIN (SELECT local_day AS day, visitor_id, session_id, max(pv_bot) AS is_bot,"
-    + ",".join(f" argMin(pv_{name}, {_FIRST}) AS {name}" for name in PRODUCT_DIMENSIONS)
-    + f" FROM ({_PAGE_VIEWS}) GROUP BY day, visitor_id, session_id) AS s"
-    " USING (day, visitor_id, session_id)"
-)
+
+
+def _products_sql(sessions: str) -> str:
+    return (
+        "SELECT day, item AS sku, item_top AS category, currency, visitor_id, session_id,"
+        " is_bot,"
+        + "".join(f" {name}," for name in PRODUCT_DIMENSIONS)
+        + " p_views AS views, p_carts AS carts, p_orders AS orders, p_units AS units,"
+        " p_revenue AS revenue"
+        " FROM (SELECT local_day AS day, visitor_id, session_id, item, item_top, currency,"
+        " p_views, p_carts, p_orders, p_units, p_revenue"
+        f" FROM ({_PRODUCT_LINES})) AS p"
+        f" ALL INNER JOIN ({sessions}) AS s USING (day, visitor_id, session_id)"
+    )
+
+
+RAW_PRODUCTS_SQL = _products_sql(_raw_dimensions(PRODUCT_DIMENSIONS))
 _RAW_PARAMS = {"site_id": str, "tz": str, "start_ms": int, "end_ms": int, "utc_days": tuple}
 # The UTC device days (the sort key's second column) holding events of a time range: a cheap
 # read without FINAL of two columns, which lets the FINAL reads above skip every other day of
@@ -294,6 +320,18 @@ def utc_days_param(days: Iterable[date]) -> tuple[str, ...]:
 RAW_PRODUCTS = NamedQuery("rollup_raw_products", RAW_PRODUCTS_SQL, _RAW_PARAMS)
 RAW_SESSIONS = NamedQuery("rollup_raw_sessions", RAW_SESSIONS_SQL, _RAW_PARAMS)
 RAW_INTERESTS = NamedQuery("rollup_raw_interests", RAW_INTERESTS_SQL, _RAW_PARAMS)
+# What a build inserts after its sessions rows: the same, joined to those rows.
+_BUILD_PARAMS = {**_RAW_PARAMS, "day": date, "generation": int}
+BUILD_INTERESTS = NamedQuery(
+    "rollup_build_interests",
+    _interests_sql(_built_dimensions(INTEREST_DIMENSIONS)),
+    _BUILD_PARAMS,
+)
+BUILD_PRODUCTS = NamedQuery(
+    "rollup_build_products",
+    _products_sql(_built_dimensions(PRODUCT_DIMENSIONS)),
+    _BUILD_PARAMS,
+)
 
 _PENDING = NamedQuery(
     "rollup_pending",
@@ -350,8 +388,8 @@ class RollupBuilder:
         db = self.warehouse.database
         for table, query, columns in (
             ("rollup_sessions", RAW_SESSIONS, SESSION_COLUMNS),
-            ("rollup_interests", RAW_INTERESTS, INTEREST_COLUMNS),
-            ("rollup_products", RAW_PRODUCTS, PRODUCT_COLUMNS),
+            ("rollup_interests", BUILD_INTERESTS, INTEREST_COLUMNS),
+            ("rollup_products", BUILD_PRODUCTS, PRODUCT_COLUMNS),
         ):
             names = ", ".join(columns)
             self.warehouse.execute(
