@@ -66,6 +66,9 @@ def pipeline(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     _tune_garbage_collector()
+    from pipelines.memory import tune_malloc
+
+    tune_malloc()
     try:
         worker = run_worker(
             settings,

@@ -184,7 +184,8 @@ class RowBuilder:
         geo: GeoLocator,
         devices: DeviceDetector,
         site_of: Callable[[str], Site | None],
-        url_cache_size: int = 32768,
+        url_cache_size: int = 8192,
+        ip_cache_size: int = 32768,
     ) -> None:
         self._geo = geo
         self._devices = devices
@@ -193,11 +194,14 @@ class RowBuilder:
         # "url": the cached page/campaign/referrer lookup; "page", "campaign", "referrer": the
         # parsing done on its misses.
         self.seconds = dict.fromkeys(("geo", "device", "url", "page", "campaign", "referrer"), 0.0)
-        # A page view's pings and clicks repeat its URL and referrer: parse each pair once.
-        # Keyed by the Site object's id, and the value holds the Site, so a reloaded registry
-        # (new objects) never meets a stale entry and an id cannot be reused while cached.
+        # A page view's pings and clicks repeat its URL and referrer, close together: parse
+        # each pair once. Keyed by the Site object's id, and the value holds the Site, so a
+        # reloaded registry (new objects) never meets a stale entry and an id cannot be reused
+        # while cached. Measured on the benchmark's 500,000 events: 8,192 entries hit 75.5 %,
+        # 32,768 hit 79.9 % for 25 MB more (an entry keeps its URL and referrer strings); the
+        # misses between them cost 0.1 µs an event.
         self._url_facts = functools.lru_cache(maxsize=url_cache_size)(self._parse_url_facts)
-        self._truncated_ip = functools.lru_cache(maxsize=url_cache_size)(self._truncate_ip)
+        self._truncated_ip = functools.lru_cache(maxsize=ip_cache_size)(self._truncate_ip)
 
     def cache_stats(self) -> dict[str, dict[str, float]]:
         stats = {
