@@ -25,7 +25,10 @@ gevent workers), decision logging as ``personalizer/app.py`` wires it:
   ``redis-benchmark`` GETs.
 
 ``--smoke`` builds a tiny world and runs each part for a moment (tests/integration run it; no
-speed is asserted there).
+speed is asserted there). ``--in-process-only`` builds a smaller world (200 campaigns, 10,000
+products, 20,000 profiles, in the Redis databases 12) in seconds and measures the in-process part
+only, with the time a worker takes to load the catalog; ``--profile`` adds the functions that cost
+most (cProfile) — for working on the decision's speed, never written to bench/results.
 """
 
 from __future__ import annotations
@@ -95,6 +98,8 @@ class World:
 
 FULL = World(campaigns=200, products=50_000, profiles=100_000)
 SMOKE = World(campaigns=20, products=500, profiles=300, events_per_profile=4)
+QUICK = World(campaigns=200, products=10_000, profiles=20_000)
+QUICK_DATABASE = 12
 
 
 # --- the world --------------------------------------------------------------------------------
@@ -430,11 +435,17 @@ def make_requests(settings: Settings, world: World, count: int) -> list[Request]
 # --- in process ---------------------------------------------------------------------------------
 
 
-def in_process(settings: Settings, requests: list[Request], seconds: float) -> dict[str, float]:
-    """``DecisionService.decide`` of the app ``create_app`` builds, without HTTP: µs each."""
+def in_process(
+    settings: Settings, requests: list[Request], seconds: float, profile: bool = False
+) -> dict[str, float]:
+    """``DecisionService.decide`` of the app ``create_app`` builds, without HTTP: µs each;
+    ``profile``: print what cost most (cProfile, which slows every call: figures of such a run
+    are not the bench's)."""
     from personalizer.app import create_app
 
+    started = time.perf_counter()
     app = create_app(settings)
+    app_seconds = time.perf_counter() - started
     shared = app.extensions["personalizer"]
     site = shared.sites.get(SITE)
     assert site is not None
@@ -448,8 +459,17 @@ def in_process(settings: Settings, requests: list[Request], seconds: float) -> d
             trusted_proxies=settings.trusted_proxies,
         )
         prepared.append((parse_body(item.body.encode()), facts))
+    started = time.perf_counter()
+    shared.catalogs.site(SITE)
+    catalog_seconds = time.perf_counter() - started
     for wanted, facts in prepared[:200]:  # warm-up: caches loaded, scripts known
         shared.service.decide(wanted, site, facts)
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     times = []
     degraded = 0
     cpu = time.process_time()
@@ -463,8 +483,16 @@ def in_process(settings: Settings, requests: list[Request], seconds: float) -> d
             if len(times) % 256 == 0 and time.monotonic() > deadline:
                 break
     cpu = time.process_time() - cpu
+    if profiler is not None:
+        import pstats
+
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     times.sort()
     return {
+        "app_seconds": app_seconds,
+        "catalog_seconds": catalog_seconds,
         "cpu_us": cpu / len(times) * 1e6,
         "p50_us": times[len(times) // 2] * 1e6,
         "p99_us": times[int(len(times) * 0.99)] * 1e6,
@@ -696,7 +724,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--requests", type=int, default=20_000)
+    parser.add_argument(
+        "--in-process-only", action="store_true", help="a smaller world, in process only"
+    )
+    parser.add_argument("--profile", action="store_true", help="with --in-process-only: cProfile")
     args = parser.parse_args(argv)
+    if args.in_process_only:
+        return quick(args.seconds, args.requests, args.profile)
     world = SMOKE if args.smoke else FULL
     seconds = 1.0 if args.smoke else args.seconds
     count = 200 if args.smoke else args.requests
@@ -761,6 +795,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for note in notes:
         print(f"  {note}")
     return document
+
+
+def quick(seconds: float, count: int, profile: bool) -> dict[str, Any]:
+    """The in-process part on ``QUICK``'s world; printed, not written to bench/results."""
+    services.start(["redis-state", "redis-profile"])
+    folder = Path(tempfile.mkdtemp(prefix="clicktrail-bench-decide-"))
+    settings = bench_settings(folder, QUICK_DATABASE)
+    timings = build_world(settings, QUICK)
+    requests = make_requests(settings, QUICK, min(count, 5_000))
+    inside = in_process(settings, requests, seconds, profile)
+    print(f"  setup seconds: {', '.join(f'{k} {v:.1f}' for k, v in timings.items())}")
+    for name, value in inside.items():
+        print(f"  {name}: {value:,.3f}")
+    print(f"  load average {os.getloadavg()[0]:.1f}")
+    return inside
 
 
 if __name__ == "__main__":

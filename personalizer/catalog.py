@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -178,15 +178,19 @@ def _reason(error: Exception) -> str:
 
 
 class Catalog:
-    """A site's products, indexed for ranking: by sku, and by category path (each product is
-    listed under its path and every path above it)."""
+    """A site's products, indexed for ranking: by sku, by category path (each product is
+    listed under its path and every path above it), each product's top category, and (built
+    on first use for each popularity ranking handed in) the ranking split by top category."""
 
     def __init__(self, products: Iterable[Product]) -> None:
         self.by_sku: dict[str, Product] = {}
         self.by_category: dict[str, list[str]] = {}
+        self.top_of: dict[str, str] = {}  # sku -> top category ("" for none)
+        self._ranked: tuple[Sequence[str], dict[str, list[str]]] | None = None
         for product in products:
             self.by_sku[product.sku] = product
             parts = product.category.split(CATEGORY_SEPARATOR) if product.category else []
+            self.top_of[product.sku] = parts[0] if parts else ""
             for depth in range(1, len(parts) + 1):
                 path = CATEGORY_SEPARATOR.join(parts[:depth])
                 self.by_category.setdefault(path, []).append(product.sku)
@@ -199,6 +203,22 @@ class Catalog:
 
     def in_category(self, path: str) -> list[str]:
         return self.by_category.get(path, [])
+
+    def ranked_by_top_category(self, ranked: Sequence[str]) -> dict[str, list[str]]:
+        """``ranked`` (skus, best first) split by top category, in the same order; skus not in
+        the catalog left out. Computed once per ranking (the last one is kept: popularity is
+        replaced every few minutes, the catalog at its next change)."""
+        memo = self._ranked
+        if memo is not None and memo[0] is ranked:
+            return memo[1]
+        split: dict[str, list[str]] = {}
+        top_of = self.top_of
+        for sku in ranked:
+            top = top_of.get(sku)
+            if top is not None:
+                split.setdefault(top, []).append(sku)
+        self._ranked = (ranked, split)
+        return split
 
     def as_json(self) -> str:
         return json.dumps(

@@ -26,7 +26,7 @@ from clicktrail.sites.model import Site
 from personalizer.campaigns import Campaign
 from personalizer.catalog import Catalog
 from personalizer.counters import CounterStore, CountersUnavailable
-from personalizer.offers import Offer, Popularity, rank_offers
+from personalizer.offers import COVIEWS_PER_PRODUCT, RECENT_VIEWS, Offer, Popularity, rank_offers
 from personalizer.request import DecideRequest
 from personalizer.select import (
     NO_TIERS,
@@ -43,7 +43,7 @@ from personalizer.signing import Signed, sign
 from personalizer.visitor import Geo, Page, Visitor
 from pipelines.enrich import DeviceDetector, GeoLocator, classify_referrer, parse_campaign
 from pipelines.profiles.profile import Profile
-from pipelines.profiles.store import ProfileStore, ProfileStoreError
+from pipelines.profiles.store import Coview, ProfileStore, ProfileStoreError
 
 log = logging.getLogger("clicktrail.personalizer")
 
@@ -124,11 +124,11 @@ class DecisionService:
             created_ms=now_ms,
             consent=consent,
         )
-        profile = self._profile(request, site, identity.visitor_id, consent, decision)
+        profile, coviews = self._profile(request, site, identity.visitor_id, consent, decision)
         visitor = self._visitor(request, site, facts, identity.visitor_id, profile, consent, now)
         self._place(request, site, visitor, decision)
         if request.offers:
-            decision.offers = self._offers(request, site, visitor, decision)
+            decision.offers = self._offers(request, site, visitor, coviews)
         self.decisions.record(decision)
         return decision
 
@@ -136,17 +136,23 @@ class DecisionService:
 
     def _profile(
         self, request: DecideRequest, site: Site, visitor_id: str, consent: bool, decision: Decision
-    ) -> Profile:
+    ) -> tuple[Profile, dict[str, list[Coview]]]:
+        """The profile, and (when offers are asked for) the co-views of its recent products,
+        read in one round trip."""
         if not consent or not (visitor_id or request.user_id):
-            return Profile()
+            return Profile(), {}
         try:
-            if request.user_id:
-                return self.profiles.get_user(site.site_id, request.user_id)
-            return self.profiles.get(site.site_id, visitor_id)
+            return self.profiles.get_with_coviews(
+                site.site_id,
+                visitor_id,
+                user_id=request.user_id or "",
+                recent=RECENT_VIEWS if request.offers else 0,
+                limit=COVIEWS_PER_PRODUCT,
+            )
         except ProfileStoreError as exc:
             decision.degraded.append("profiles")
             log.warning("profiles unavailable, deciding from geo and page: %s", exc)
-            return Profile()
+            return Profile(), {}
 
     def _visitor(
         self,
@@ -382,16 +388,13 @@ class DecisionService:
         )
 
     def _offers(
-        self, request: DecideRequest, site: Site, visitor: Visitor, decision: Decision
+        self,
+        request: DecideRequest,
+        site: Site,
+        visitor: Visitor,
+        found: Mapping[str, Sequence[Coview]],
     ) -> list[Offer]:
-        coviews: dict[str, Sequence[tuple[str, int]]] = {}
-        recent = [sku for sku, _ in visitor.profile.recent_products[:5]]
-        if visitor.consent and recent and "profiles" not in decision.degraded:
-            try:
-                found = self.profiles.coviews_many(site.site_id, recent, limit=20)
-                coviews = {sku: [(c.sku, c.times) for c in near] for sku, near in found.items()}
-            except ProfileStoreError:
-                decision.degraded.append("coviews")
+        coviews = {sku: [(c.sku, c.times) for c in near] for sku, near in found.items()}
         return rank_offers(
             visitor.profile,
             visitor.geo.country,

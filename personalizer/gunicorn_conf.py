@@ -2,7 +2,8 @@
 personalizer.wsgi:app`` (``clicktrail personalizer`` runs exactly that).
 
 gevent workers, as the collector's: a decision waits on Redis for a millisecond or two, and
-many decisions wait at once. A worker that exits writes the decisions and clicks still queued
+many decisions wait at once. A worker loads every site's catalog before it serves
+(``post_worker_init``). A worker that exits writes the decisions and clicks still queued
 for the event log first (``worker_exit``)."""
 
 from __future__ import annotations
@@ -30,6 +31,16 @@ errorlog = "-"
 loglevel = _settings.log_level.lower()
 
 _FLUSH_SECONDS = 5.0  # within graceful_timeout: what is queued is written, or counted as dropped
+
+
+def post_worker_init(worker: object) -> None:
+    """The catalogs of the sites this deployment serves (its site registry) loaded before the
+    worker serves (the other worker serves meanwhile): no first request waits for one; a
+    changed one is reloaded in the background."""
+    app = getattr(worker, "wsgi", None)
+    shared = getattr(app, "extensions", {}).get("personalizer")
+    if shared is not None:
+        shared.catalogs.preload(sorted(shared.sites.all()))
 
 
 def worker_exit(server: object, worker: object) -> None:

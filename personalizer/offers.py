@@ -101,7 +101,7 @@ def rank_offers(
                 score = WEIGHTS["co_viewed"] * support * (times / best) / (1 + position)
                 add(other, score, "co_viewed")
         wanted = category_weights(profile, catalog, now_ms)[:TOP_INTERESTS]
-        popular = _popular_by_top_category(popularity, catalog) if wanted else {}
+        popular = catalog.ranked_by_top_category(popularity.overall) if wanted else {}
         for category, weight in wanted:
             # Its best items: the popular ones (an unranked one is no better a guess); with no
             # popularity yet (a new site), the catalog's own order.
@@ -119,13 +119,14 @@ def rank_offers(
     excluded = {page_sku} | ({sku for sku, _ in profile.purchased_items} if use_history else set())
     offers: list[Offer] = []
     per_top: dict[str, int] = {}
+    top_of = catalog.top_of
     for sku, (score, reason) in sorted(scores.items(), key=lambda item: (-item[1][0], item[0])):
         product = catalog.get(sku)
         if product is None or not product.available or sku in excluded:
             continue
         if country and not product.sold_in(country):
             continue
-        top_category = product.top_category
+        top_category = top_of[sku]
         if top_category and per_top.get(top_category, 0) >= cap:
             continue
         per_top[top_category] = per_top.get(top_category, 0) + 1
@@ -133,16 +134,6 @@ def rank_offers(
         if len(offers) == count:
             break
     return offers
-
-
-def _popular_by_top_category(popularity: Popularity, catalog: Catalog) -> dict[str, list[str]]:
-    """The overall ranking split by top category (one pass, no sort)."""
-    ranked: dict[str, list[str]] = {}
-    for sku in popularity.overall:
-        product = catalog.get(sku)
-        if product is not None:
-            ranked.setdefault(product.top_category, []).append(sku)
-    return ranked
 
 
 def category_cap(count: int) -> int:
@@ -159,11 +150,11 @@ def category_weights(profile: Profile, catalog: Catalog, now_ms: int) -> list[tu
     interests = {p: v for p, v in profile.interests(now_ms).items() if CATEGORY_SEPARATOR not in p}
     total = sum(interests.values())
     weights = {path: value / total for path, value in interests.items()} if total > 0 else {}
-    recent = [catalog.get(sku) for sku, _ in profile.recent_products[:RECENT_VIEWS]]
+    recent = [catalog.top_of.get(sku) for sku, _ in profile.recent_products[:RECENT_VIEWS]]
     nearness = [1 / (1 + position) for position in range(len(recent))]
-    for product, near in zip(recent, nearness, strict=True):
-        if product is not None and product.top_category:
+    for top, near in zip(recent, nearness, strict=True):
+        if top:
             share = RECENT_SHARE * near / sum(nearness)
-            weights[product.top_category] = weights.get(product.top_category, 0.0) + share
+            weights[top] = weights.get(top, 0.0) + share
     ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
     return [(path, value / (1 + RECENT_SHARE)) for path, value in ranked]

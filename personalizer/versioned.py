@@ -1,10 +1,12 @@
 """Each site's copy of a store in memory, reloaded when that site's version changes.
 
 Per site, because one site's change must not make every process reload every site's data (a
-catalog of 50,000 products takes seconds to validate; a shared store holds many sites). A site
-is loaded on its first request, then its version is checked at most every ``poll_seconds`` from
-the request path (no thread of its own: safe under gevent and after a fork). While one request
-reloads a site the others serve what is there; while the store is away, the last copy stays in
+catalog of 50,000 products takes a second or two to load; a shared store holds many sites). A
+site is loaded on its first request (or ahead of it: ``preload``), then its version is checked at
+most every ``poll_seconds`` from the request path (a GET). A changed site is reloaded by that
+request, or, with ``background=True``, by a thread of its own started then (a greenlet under
+gevent: the loader should pause now and then) that swaps the new copy in when it is complete;
+meanwhile every request serves the last copy. While the store is away, the last copy stays in
 force."""
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -36,8 +38,11 @@ class VersionedCache(Generic[T]):
         unavailable: tuple[type[Exception], ...],
         poll_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        background: bool = False,
     ) -> None:
         self._name = name
+        self._background = background
+        self._reloading: set[str] = set()
         self._version_of = version
         self._load = load
         self._unavailable = unavailable
@@ -53,6 +58,13 @@ class VersionedCache(Generic[T]):
             self._refresh(site_id, wait=copy is None)
             copy = self._copies.get(site_id)
         return copy.value if copy is not None else None
+
+    def preload(self, site_ids: Iterable[str]) -> None:
+        """Load these sites now, in this thread (a worker before it serves: no first request
+        waits for them)."""
+        for site_id in site_ids:
+            if site_id not in self._copies:
+                self._refresh(site_id, wait=True)
 
     def refresh(self, force: bool = False) -> None:
         """Check every loaded site now (``force``: reload them even if unchanged)."""
@@ -72,6 +84,9 @@ class VersionedCache(Generic[T]):
             version = self._version_of(site_id)
             if copy is not None and copy.version == version and not force:
                 copy.checked = now
+            elif copy is not None and self._background and not force:
+                copy.checked = now  # the last copy serves until the new one is loaded
+                self._reload_later(site_id, version)
             else:
                 self._copies[site_id] = _Copy(self._load(site_id), version, now)
         except self._unavailable as exc:
@@ -80,3 +95,24 @@ class VersionedCache(Generic[T]):
                 copy.checked = now  # try again after the next poll, not on every request
         finally:
             self._lock.release()
+
+    def _reload_later(self, site_id: str, version: int) -> None:
+        if site_id in self._reloading:
+            return
+        self._reloading.add(site_id)
+        threading.Thread(
+            target=self._reload, args=(site_id, version), name=f"reload-{self._name}", daemon=True
+        ).start()
+
+    def _reload(self, site_id: str, version: int) -> None:
+        try:
+            value = self._load(site_id)
+            self._copies[site_id] = _Copy(value, version, self._clock())  # one assignment
+        except self._unavailable as exc:
+            log.warning("%s store unavailable, serving the last copy: %s", self._name, exc)
+        except Exception:  # a thread's error would go nowhere: log it, keep the last copy
+            log.exception(
+                "reloading the %s of %s failed, serving the last copy", self._name, site_id
+            )
+        finally:
+            self._reloading.discard(site_id)

@@ -3,7 +3,8 @@
 A profile is read by ``read.lua``, which follows the visitor's links (``=>``, else the ``->``
 chain) and returns the hash the visitor's data lives in, so a merged visitor still costs one
 round trip; ``get_many`` pipelines one script call per visitor. Co-views are sorted sets read
-with ``ZREVRANGE``.
+with ``ZREVRANGE``; ``get_with_coviews`` reads a profile and the co-views of its recent products
+in one script call (``read_coviews.lua``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from pipelines.profiles.store import (
 
 READ_SCRIPT = (Path(__file__).parent / "read.lua").read_text()
 READ_SHA = hashlib.sha1(READ_SCRIPT.encode()).hexdigest()
+READ_COVIEWS_SCRIPT = (Path(__file__).parent / "read_coviews.lua").read_text()
+READ_COVIEWS_SHA = hashlib.sha1(READ_COVIEWS_SCRIPT.encode()).hexdigest()
 
 # Errors by which a Redis that is up says it cannot serve now: a long script or a replica
 # without its primary. They are the same to a caller as a timeout.
@@ -111,6 +114,37 @@ class RedisProfileStore(ProfileStore):
             sku: [Coview(name.decode(), int(count)) for name, count in pairs]
             for sku, pairs in zip(wanted, replies, strict=True)
         }
+
+    def get_with_coviews(
+        self, site_id: str, visitor_id: str = "", *, user_id: str = "", recent: int, limit: int
+    ) -> tuple[Profile, dict[str, list[Coview]]]:
+        _check_site(site_id)
+        if recent < 0 or limit < 0:
+            raise ValueError(f"recent and limit must not be negative, got {recent}, {limit}")
+        if user_id:
+            key = stored.user_key(site_id, user_id)
+        elif visitor_id:
+            key = stored.visitor_key(site_id, visitor_id)
+        else:
+            raise ValueError("a visitor id or a user id is needed")
+        args = (stored.RECENT_PRODUCTS, stored.coview_key(site_id, ""), recent, limit)
+
+        def read() -> Any:
+            try:
+                return self.client.evalsha(READ_COVIEWS_SHA, 1, key, *args)
+            except NoScriptError:  # a restarted or flushed Redis; EVAL caches it again
+                return self.client.eval(READ_COVIEWS_SCRIPT, 1, key, *args)
+
+        reply = self._call(read)
+        near = reply[2:]
+        coviews = {
+            sku.decode(): [
+                Coview(name.decode(), int(count))
+                for name, count in zip(pairs[::2], pairs[1::2], strict=True)
+            ]
+            for sku, pairs in zip(near[::2], near[1::2], strict=True)
+        }
+        return _decode(reply), coviews
 
     def close(self) -> None:
         self.client.close()

@@ -85,6 +85,16 @@ class ProfileStore(ABC):
     ) -> dict[str, list[Coview]]:
         """``coviews`` for several products of one site at once: every sku asked for is a key."""
 
+    def get_with_coviews(
+        self, site_id: str, visitor_id: str = "", *, user_id: str = "", recent: int, limit: int
+    ) -> tuple[Profile, dict[str, list[Coview]]]:
+        """A profile (the user's if ``user_id`` is given, else the visitor's) and the co-views
+        (``limit`` each) of its ``recent`` most recent products: what a decision reads. Here
+        two calls; an implementation may answer in one round trip (``RedisProfileStore``)."""
+        profile = self.get_user(site_id, user_id) if user_id else self.get(site_id, visitor_id)
+        skus = [sku for sku, _ in profile.recent_products[:recent]]
+        return profile, (self.coviews_many(site_id, skus, limit) if skus else {})
+
     def close(self) -> None:  # noqa: B027 - optional: a store without resources has nothing to do
         """Release connections; the store must not be used afterwards."""
 

@@ -27,7 +27,12 @@ from pipelines.profiles.position import Position
 from pipelines.profiles.profile import Device, Location, Profile
 from pipelines.profiles.redis_store import RedisProfileStore
 from pipelines.profiles.sink import ProfileSink
-from pipelines.profiles.store import Coview, ProfileStoreError, ProfileStoreUnavailable
+from pipelines.profiles.store import (
+    Coview,
+    ProfileStore,
+    ProfileStoreError,
+    ProfileStoreUnavailable,
+)
 from tests.integration.conftest import own_service
 
 pytestmark = pytest.mark.redis
@@ -249,6 +254,33 @@ def test_coviews_one_and_many(site: str, sink: ProfileSink, store: RedisProfileS
         "nothing": [],
     }
     assert store.coviews(site, "a", limit=0) == []
+
+
+class _TwoCalls(RedisProfileStore):
+    """The interface's own ``get_with_coviews`` (two calls) over the Redis store's reads."""
+
+    get_with_coviews = ProfileStore.get_with_coviews
+
+
+def test_a_profile_with_the_coviews_of_its_recent_products_in_one_call(
+    site: str, sink: ProfileSink, store: RedisProfileStore
+):
+    views = [("a", 0), ("b", 1), ("c", 2), ("d", 3), ("a", 3 * 3_600_000), ("c", 3 * 3_600_000 + 1)]
+    for number, (sku, offset) in enumerate(views):
+        sink.apply([(Position("p", number), [row(site, "v", T + offset, "product_view", sku=sku)])])
+    sink.apply([(Position("p", 9), [row(site, "w", T, "identify", user_id="jane")])])
+    profile = store.get(site, "v")
+    recent = [sku for sku, _ in profile.recent_products[:2]]
+    for reader in (store, _TwoCalls(store.client)):
+        read, near = reader.get_with_coviews(site, "v", recent=2, limit=2)
+        assert read == profile
+        assert near == store.coviews_many(site, recent, limit=2) and list(near) == recent
+        assert reader.get_with_coviews(site, "v", recent=0, limit=2) == (profile, {})
+        assert reader.get_with_coviews(site, "nobody", recent=5, limit=5) == (Profile(), {})
+        assert reader.get_with_coviews(site, user_id="jane", recent=5, limit=5) == (
+            store.get_user(site, "jane"),
+            {},
+        )
 
 
 def test_a_value_that_does_not_decode_is_a_store_error(site: str, store: RedisProfileStore):
