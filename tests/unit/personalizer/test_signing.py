@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from clicktrail.secrets.keyring import Keyring, SigningKey
@@ -69,3 +71,14 @@ def test_a_rotated_key_verifies_for_its_grace_only():
     old_link = sign("click", late, KEYRING)
     with pytest.raises(SignatureError, match="retired"):
         verify("click", old_link, rotated, NOW + 2 * 86_400)
+
+
+def test_the_signature_is_the_keyrings_and_follows_a_rotation():
+    query = sign("impression", SIGNED, KEYRING)
+    message = "".join(f"{len(p)}:{p}" for p in ["impression", *list(query.values())[:-1]])
+    assert query["sig"] == KEYRING.sign(message.encode())
+    newer = SigningKey.new(NOW)
+    retired = dataclasses.replace(KEYRING.keys[0], retired_at=NOW)
+    rotated = Keyring((retired, newer), grace_seconds=86_400)
+    assert sign("impression", SIGNED, rotated)["sig"].startswith(f"{newer.key_id}.")
+    assert sign("impression", SIGNED, rotated)["sig"] == rotated.sign(message.encode())
