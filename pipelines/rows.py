@@ -198,8 +198,9 @@ class RowBuilder:
         # each pair once. Keyed by the Site object's id, and the value holds the Site, so a
         # reloaded registry (new objects) never meets a stale entry and an id cannot be reused
         # while cached. Measured on the benchmark's 500,000 events: 8,192 entries hit 75.5 %,
-        # 32,768 hit 79.9 % for 25 MB more (an entry keeps its URL and referrer strings); the
-        # misses between them cost 0.1 µs an event.
+        # 32,768 hit 79.9 % for 25 MB more (an entry keeps its URL and referrer strings). The
+        # 4.4 % more misses cost about 0.7 µs an event at the first machine's ~16 µs a parse
+        # (3.4 µs on the loaded 2-core machine of docs/benchmarks.md): memory was the target.
         self._url_facts = functools.lru_cache(maxsize=url_cache_size)(self._parse_url_facts)
         self._truncated_ip = functools.lru_cache(maxsize=ip_cache_size)(self._truncate_ip)
 
