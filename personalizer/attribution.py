@@ -35,6 +35,8 @@ def decision_record(decision: Decision, received_ms: int) -> LogRecord:
         id_source=decision.id_source,
         received_at=received_ms,
         events=events,
+        ip=decision.ip or None,
+        user_agent=decision.user_agent or None,
     )
 
 

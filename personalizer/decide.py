@@ -74,6 +74,10 @@ class Decision:
     id_source: str
     created_ms: int
     consent: bool
+    # Where the visitor asked from, for the decision event (the pipeline locates and truncates
+    # it as it does every event's), so campaigns report by country and device.
+    ip: str = ""
+    user_agent: str = ""
     placements: list[Placed] = field(default_factory=list)
     offers: list[Offer] = field(default_factory=list)
     degraded: list[str] = field(default_factory=list)  # which stores were away
@@ -123,6 +127,8 @@ class DecisionService:
             id_source=identity.id_source,
             created_ms=now_ms,
             consent=consent,
+            ip=facts.ip or "",
+            user_agent=facts.user_agent or "",
         )
         profile, coviews = self._profile(request, site, identity.visitor_id, consent, decision)
         visitor = self._visitor(request, site, facts, identity.visitor_id, profile, consent, now)

@@ -143,8 +143,8 @@ def test_decision_impression_click_land_with_one_decision_id(
             assert row["visitor_id"] == shown["visitor_id"]
             assert row["holdout"] == 0 and row["schema_version"] == 2
         assert [r["viewable"] for r in rows] == [0, 1, 0]
-        # impressions and clicks come from the browser: located by its address
-        assert [r["country"] for r in rows[:2]] == ["DE", "DE"]
+        # all three located by the visitor's address (the decision's as the personalizer saw it)
+        assert [r["country"] for r in rows] == ["DE", "DE", "DE"]
 
         # every decision was logged, holdout ones marked
         decisions = warehouse.query(

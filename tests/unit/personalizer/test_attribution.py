@@ -96,9 +96,12 @@ def test_a_decision_is_one_contract_valid_event_per_placement_holdout_marked():
         ],
         offers=[Offer("A", "trending", 1.0), Offer("B", "fallback", 0.5)],
         degraded=["profiles"],
+        ip="203.0.113.9",
+        user_agent="UA",
     )
     record = decision_record(decision, MADE_MS)
     assert (record.site_id, record.visitor_id, record.id_source) == ("shop", "v1", "cookie")
+    assert (record.ip, record.user_agent) == ("203.0.113.9", "UA")  # located like any event
     events = [parse_event(event, "shop").to_record() for event in record.events]
     assert [e["event_type"] for e in events] == ["decision"] * 3
     assert {e["decision_id"] for e in events} == {decision.decision_id}
