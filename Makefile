@@ -48,7 +48,7 @@ test-unit: install
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
 test: lint services snippet-deps
-	$(PYTHON) -m pytest -q -p no:cacheprovider; rc=$$?; \
+	$(PYTHON) -m pytest -q -p no:cacheprovider --durations=30; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "FAIL: pytest ran no test"; exit 1; fi; exit $$rc
 
 .PHONY: bench-enrich

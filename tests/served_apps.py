@@ -40,7 +40,10 @@ class ServedApp:
         tls = ["--certfile", str(self.tls[0]), "--keyfile", str(self.tls[1])] if self.tls else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", f"python:{config}"]
-            + ["--bind", f"127.0.0.1:{self.port}", "--workers", "1", *tls, wsgi],
+            + ["--bind", f"127.0.0.1:{self.port}", "--workers", "1", *tls, wsgi]
+            # kept-alive connections (a browser's, the relay's pool) would hold a stop for the
+            # production grace of 10 s; a test's server has nothing left to finish by then
+            + ["--graceful-timeout", "2"],
             env=self.env,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
