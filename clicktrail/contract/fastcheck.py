@@ -46,19 +46,7 @@ Quantity = Annotated[int, Meta(ge=1, le=100_000)]
 Category = Annotated[list[Text128], Meta(max_length=8)]  # type: ignore[valid-type]
 PropertyKey = Annotated[str, Meta(min_length=1, max_length=64)]
 PropertyValue = Text1024 | int | float | bool | None
-EventType = Literal[
-    "page_view",
-    "page_ping",
-    "click",
-    "product_view",
-    "add_to_cart",
-    "purchase",
-    "identify",
-    "banner_impression",
-    "banner_click",
-    "decision",
-    "custom",
-]
+EventType = contract.EventType
 
 
 class LineItemCheck(msgspec.Struct, forbid_unknown_fields=True):

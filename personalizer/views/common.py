@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from flask import Response, current_app, request
 
+from clicktrail.serving.answers import error, json_answer  # noqa: F401 - the views' API
 from clicktrail.sites.model import Site
 from clicktrail.tokens.model import Token
 
@@ -16,22 +16,6 @@ if TYPE_CHECKING:
 
 def state() -> Personalizer:
     return current_app.extensions["personalizer"]
-
-
-def json_answer(status: int, body: Any, **headers: str) -> Response:
-    response = Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        content_type="application/json",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    return response
-
-
-def error(status: int, message: str) -> Response:
-    return json_answer(status, {"error": message})
 
 
 def bearer() -> str | None:

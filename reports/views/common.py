@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from flask import Response, current_app, request
+from flask import current_app, request
 
+from clicktrail.serving.answers import error, json_answer  # noqa: F401 - the views' API
 from clicktrail.tokens.model import Token
 
 if TYPE_CHECKING:
@@ -15,22 +15,6 @@ if TYPE_CHECKING:
 
 def state() -> Reports:
     return current_app.extensions["reports"]
-
-
-def json_answer(status: int, body: Any, **headers: str) -> Response:
-    response = Response(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
-        status=status,
-        content_type="application/json",
-    )
-    response.headers["Cache-Control"] = "no-store"
-    for name, value in headers.items():
-        response.headers[name.replace("_", "-")] = value
-    return response
-
-
-def error(status: int, message: str) -> Response:
-    return json_answer(status, {"error": message})
 
 
 class Denied(Exception):
