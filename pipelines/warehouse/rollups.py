@@ -333,6 +333,14 @@ BUILD_PRODUCTS = NamedQuery(
     _BUILD_PARAMS,
 )
 
+# The tables a day's build fills: (table, the query of one day's rows, its columns). A
+# report adding a rollup table adds its line here (and its DDL through a migration).
+DAY_TABLES: tuple[tuple[str, NamedQuery, dict[str, str]], ...] = (
+    ("rollup_sessions", RAW_SESSIONS, SESSION_COLUMNS),
+    ("rollup_interests", BUILD_INTERESTS, INTEREST_COLUMNS),
+    ("rollup_products", BUILD_PRODUCTS, PRODUCT_COLUMNS),
+)
+
 _PENDING = NamedQuery(
     "rollup_pending",
     # Days marked after their latest build (or never built): recompute them.
@@ -386,11 +394,7 @@ class RollupBuilder:
         previous = int(self._scalar(_LATEST, site_id=site_id, day=day) or 0)
         generation = max(int(self._clock() * 1000), previous + 1)
         db = self.warehouse.database
-        for table, query, columns in (
-            ("rollup_sessions", RAW_SESSIONS, SESSION_COLUMNS),
-            ("rollup_interests", BUILD_INTERESTS, INTEREST_COLUMNS),
-            ("rollup_products", BUILD_PRODUCTS, PRODUCT_COLUMNS),
-        ):
+        for table, query, columns in DAY_TABLES:
             names = ", ".join(columns)
             self.warehouse.execute(
                 f"INSERT INTO {quote_identifier(db)}.{table} ({names})"
@@ -422,7 +426,7 @@ class RollupBuilder:
             ],
         )
         if previous:
-            for table in ("rollup_sessions", "rollup_interests", "rollup_products"):
+            for table, _, _ in DAY_TABLES:
                 self.warehouse.execute(
                     f"ALTER TABLE {quote_identifier(db)}.{table} DELETE WHERE"
                     " site_id = %(site_id)s AND day = toDate(%(day)s)"
