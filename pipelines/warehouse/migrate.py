@@ -28,9 +28,12 @@ def migrate(warehouse: Warehouse) -> MigrationReport:
     """Apply every migration newer than the recorded version. Each statement is idempotent
     (``IF NOT EXISTS``), so a migration interrupted halfway is simply run again."""
     before = current_version(warehouse)
+    # By recorded version, not by the highest one: a migration numbered below one already
+    # applied (two changes landing in either order) still runs.
+    recorded = _recorded_versions(warehouse)
     applied = []
     for migration in MIGRATIONS:
-        if migration.version <= before:
+        if migration.version in recorded:
             continue
         for statement in migration.statements(warehouse.flavor, warehouse.database):
             warehouse.execute(statement)
@@ -49,8 +52,14 @@ def migrate(warehouse: Warehouse) -> MigrationReport:
             ],
         )
         applied.append(migration.version)
-    after = applied[-1] if applied else before
+    after = max([before, *applied])
     return MigrationReport(before, after, tuple(applied))
+
+
+def _recorded_versions(warehouse: Warehouse) -> set[int]:
+    db = quote_identifier(warehouse.database)
+    rows = warehouse.query(f"SELECT DISTINCT version FROM {db}.schema_migrations").rows
+    return {int(row[0]) for row in rows}
 
 
 def latest_version() -> int:
