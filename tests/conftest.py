@@ -48,7 +48,30 @@ def _ensure(service: str) -> str | None:
             _started[service] = f"{service} could not be started: {exc}"
         else:
             _started[service] = None
+            if service == "clickhouse":
+                _drop_stale_test_databases()
     return _started[service]
+
+
+STALE_AFTER_HOURS = 6  # far longer than any test run: an older ``t_`` database was left behind
+
+
+def _drop_stale_test_databases() -> None:
+    """Databases of killed test runs (their teardown never ran) pile up on the shared server
+    and cost it memory and speed; each run clears those no run can still be using."""
+    from clickhouse_driver import Client
+
+    client = Client("127.0.0.1", port=ports.port("clickhouse_native"))
+    try:
+        stale = client.execute(
+            "SELECT database FROM system.tables WHERE match(database, '^t_[0-9a-f]{10}$')"
+            " GROUP BY database"
+            f" HAVING max(metadata_modification_time) < now() - {STALE_AFTER_HOURS * 3600}"
+        )
+        for (database,) in stale:
+            client.execute(f"DROP DATABASE IF EXISTS {database}")
+    finally:
+        client.disconnect()
 
 
 @pytest.fixture(autouse=True)
