@@ -24,9 +24,11 @@ services-stop:
 status:
 	$(SERVICES) status redis-state redis-profile clickhouse kafka collector pipeline personalizer reports
 
-up: services
+# Only the services the settings use: on the defaults (Redis Streams, embedded chdb) no Kafka
+# broker and no ClickHouse server (`clicktrail config services` says which).
+up: install
 	$(PYTHON) -m clicktrail.cli config check > /dev/null
-	$(SERVICES) start collector pipeline personalizer reports
+	$(SERVICES) start $$($(PYTHON) -m clicktrail.cli config services) collector pipeline personalizer reports
 	@echo "Clicktrail is up: collector on http://127.0.0.1:$$(( 17080 + $${CLICKTRAIL_PORT_OFFSET:-0} )),"
 	@echo "personalizer on http://127.0.0.1:$$(( 17081 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/v1/decide,"
 	@echo "reports on http://127.0.0.1:$$(( 17082 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/v1/reports (clicktrail tokens add --role read),"

@@ -63,6 +63,18 @@ def config_check() -> None:
         click.echo(f"{name} = {value}")
 
 
+@config.command("services")
+def config_services() -> None:
+    """Print the services the settings in force need, one per line (``make up`` starts only
+    these): both Redis roles always; the ClickHouse server only when CLICKTRAIL_CLICKHOUSE_URL
+    names one (the default is embedded chdb); the Kafka broker only when
+    CLICKTRAIL_EVENT_LOG_URL is a kafka:// URL (the default is Redis Streams)."""
+    from clicktrail.settings import needed_services
+
+    for name in needed_services(load_settings()):
+        click.echo(name)
+
+
 @config.command("docs")
 def config_docs() -> None:
     """Print the variable table of docs/configuration.md."""

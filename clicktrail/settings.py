@@ -781,3 +781,13 @@ def configuration_markdown() -> str:
     for name, doc in OTHER_VARIABLES.items():
         lines.append(f"| `{name}` | {doc} |")
     return "\n".join(lines) + "\n"
+
+
+def needed_services(settings: Settings) -> list[str]:
+    """The external services (``clicktrail.services`` names) these settings connect to."""
+    needed = ["redis-state", "redis-profile"]
+    if isinstance(settings.clickhouse_url, ClickHouseServerTarget):
+        needed.append("clickhouse")
+    if isinstance(settings.event_log_url, KafkaTarget):
+        needed.append("kafka")
+    return needed

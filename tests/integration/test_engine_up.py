@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import time
 import urllib.error
@@ -131,8 +132,15 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
             text=True,
         )
         assert added.returncode == 0, added.stderr
-        started = services(tmp_path, "start", *names)
+        started = subprocess.run(
+            ["make", "up"], env=environment(tmp_path), cwd=ROOT, capture_output=True, text=True
+        )
         assert started.returncode == 0, started.stderr
+        # On the defaults (Redis Streams, embedded chdb) neither broker nor server is started.
+        statuses = services(tmp_path, "status").stdout
+        assert re.search(r"^kafka +down", statuses, re.M), statuses
+        assert re.search(r"^clickhouse +down", statuses, re.M), statuses
+        assert services(tmp_path, "status", *names, "reports").returncode == 0
         assert "already running" in services(tmp_path, "start", "collector", "pipeline").stderr
         status, body = get("collector", "/readyz")
         assert status == 200, body
@@ -175,7 +183,7 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
         assert wait_for(lambda: get("collector", "/readyz")[0] == 200, 10)
         assert "collector      up" in services(tmp_path, "status", "collector").stdout
     finally:
-        stopped = services(tmp_path, "stop", "personalizer", "collector", "pipeline")
+        stopped = services(tmp_path, "stop", "reports", "personalizer", "collector", "pipeline")
         services(tmp_path, "stop", "redis-state", "redis-profile")
     assert "stopped" in stopped.stderr and "killed" not in stopped.stderr  # SIGTERM was enough
     assert services(tmp_path, "status", "collector").returncode == 3

@@ -13,6 +13,7 @@ from clicktrail.settings import (
     RedisTarget,
     Settings,
     configuration_markdown,
+    needed_services,
 )
 
 DOCS = Path(__file__).parents[3] / "docs" / "configuration.md"
@@ -148,3 +149,17 @@ def test_every_variable_has_a_section_and_a_doc():
     assert {v.section for v in VARIABLES} == set(SECTIONS)
     assert all(v.doc and v.name.startswith("CLICKTRAIL_") for v in VARIABLES)
     assert Settings.from_env({}).section("collector")["ack_timeout_ms"] == 50
+
+
+def test_the_defaults_need_only_redis():
+    assert needed_services(Settings.from_env({})) == ["redis-state", "redis-profile"]
+
+
+def test_a_clickhouse_server_and_a_kafka_log_are_needed_when_named():
+    settings = Settings.from_env(
+        {
+            "CLICKTRAIL_CLICKHOUSE_URL": "clickhouse://127.0.0.1:17900/clicktrail",
+            "CLICKTRAIL_EVENT_LOG_URL": "kafka://127.0.0.1:17092/events",
+        }
+    )
+    assert needed_services(settings) == ["redis-state", "redis-profile", "clickhouse", "kafka"]
