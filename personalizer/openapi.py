@@ -1,4 +1,5 @@
-"""The personalizer's HTTP API as an OpenAPI 3.1 document (served at ``/v1/openapi.json``).
+"""The personalizer's HTTP API as an OpenAPI 3.1 document (served at ``/v1/openapi.json`` and
+``/openapi.json``).
 
 Request bodies come from the same pydantic models that validate them, so the description
 cannot drift from what the server accepts; the answers' schemas are written here and checked
@@ -429,6 +430,12 @@ def document() -> dict[str, Any]:
             "/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
+                    "responses": {"200": {"description": "OpenAPI 3.1"}},
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document (the path every service serves it at)",
                     "responses": {"200": {"description": "OpenAPI 3.1"}},
                 }
             },

@@ -18,7 +18,7 @@ from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable, open_event_log
 from tracker.collector import Collector
-from tracker.views import collect, health, personalization, snippet
+from tracker.views import collect, health, openapi, personalization, snippet
 from tracker.views.forward import Upstream, upstream_address
 
 
@@ -59,6 +59,7 @@ def create_app(
     app.register_blueprint(collect.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(snippet.bp)
+    app.register_blueprint(openapi.bp)
     # The personalizer's browser paths under this origin (docs/personalizer.md).
     app.extensions[personalization.EXTENSION] = Upstream(
         *upstream_address(settings.personalizer_bind)

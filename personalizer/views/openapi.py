@@ -11,6 +11,7 @@ bp = Blueprint("openapi", __name__)
 
 
 @bp.get("/v1/openapi.json")
+@bp.get("/openapi.json")  # the same path as every service's
 def openapi() -> Response:
     response = json_answer(200, document())
     response.headers["Access-Control-Allow-Origin"] = "*"  # public, carries no secret
