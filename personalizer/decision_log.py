@@ -2,14 +2,12 @@
 collector writes, so the pipeline carries them into ClickHouse like any event).
 
 A decision must not wait for the log. ``record`` (a decision) and ``enqueue`` (a click, whose
-redirect must not wait either) only append the item to a bounded in-memory deque (no lock, no
-wake-up of another thread: an append is all the request pays); one background thread per
-process (a greenlet under gunicorn's gevent workers) looks every ``FLUSH_SECONDS`` (at once
-when a batch's worth has gathered), builds the records of what has gathered and appends them
-in one batch, waiting at most ``timeout`` for the log's acknowledgement. When the queue is
-full, or the log does not acknowledge in time, the items are dropped and counted
-(``clicktrail_personalizer_log_dropped_total``): the answer to the visitor never depends on
-the log. ``close`` writes what is queued before the process exits
+redirect must not wait either) only put the item on a bounded in-memory queue; one background
+thread per process (a greenlet under gunicorn's gevent workers) takes what has gathered,
+builds the records and appends them in one batch, waiting at most ``timeout`` for the log's
+acknowledgement. When the queue is full, or the log does not acknowledge in time, the items
+are dropped and counted (``clicktrail_personalizer_log_dropped_total``): the answer to the
+visitor never depends on the log. ``close`` writes what is queued before the process exits
 (gunicorn's ``worker_exit`` hook).
 
 An impression is written at once (``write``): its endpoint answers ``503`` when the log is
@@ -20,9 +18,9 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
-from collections import deque
 from typing import Literal
 
 from clicktrail.contract.record import LogRecord
@@ -37,9 +35,7 @@ Kind = Literal["decision", "impression", "click"]
 _Item = tuple[Kind, Decision | LogRecord]
 
 BATCH_ITEMS = 500  # items per append: a few hundred kB at most
-# How often the flusher looks for items: a decision reaches the log within about this, and
-# a busy process appends many in one round trip instead of one each.
-FLUSH_SECONDS = 0.05
+_IDLE_SECONDS = 0.25  # how often an idle flusher looks whether it should stop
 CONNECT_SECONDS = 5.0  # the flusher's first connection (Kafka: topic metadata)
 
 
@@ -54,19 +50,14 @@ class EventLogDecisions:
         timeout: float,
         log_decisions: bool = True,
         batch_items: int = BATCH_ITEMS,
-        flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
         self._log = event_log
         self._queue_size = queue_size
         self._timeout = timeout
         self._log_decisions = log_decisions
         self._batch = batch_items
-        self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
-        # deque.append and popleft are atomic: the request path takes no lock
-        self._pending: deque[_Item] = deque()
-        self._in_flight = 0  # items the flusher took and has not written or dropped yet
-        self._wake = threading.Event()
+        self._queue: queue.Queue[_Item] = queue.Queue(queue_size)
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._closing = threading.Event()
@@ -91,17 +82,12 @@ class EventLogDecisions:
             raise
         metrics.LOGGED.labels(kind).inc(len(record.events))
 
-    def pending(self) -> int:
-        """Items queued and not taken by the flusher yet."""
-        return len(self._pending)
-
     # --- the flusher -------------------------------------------------------------------------
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queued item was written or dropped (tests, shutdown)."""
         deadline = time.monotonic() + timeout
-        self._wake.set()
-        while self._pending or self._in_flight:
+        while self._queue.unfinished_tasks:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)
@@ -111,18 +97,18 @@ class EventLogDecisions:
         """Write what is queued (waiting at most ``timeout``), stop the flusher, and count
         what is left as dropped."""
         self._closing.set()
-        self._wake.set()
-        log.info("attribution log closing: %d items queued", len(self._pending))
+        log.info("attribution log closing: %d items queued", self._queue.qsize())
         thread = self._thread
         if thread is not None and thread.is_alive() and self._pid == os.getpid():
             thread.join(timeout)
         left: dict[Kind, int] = {}
         while True:
             try:
-                kind, item = self._pending.popleft()
-            except IndexError:
+                kind, item = self._queue.get_nowait()
+            except queue.Empty:
                 break
             left[kind] = left.get(kind, 0) + _events_of(kind, item)
+            self._queue.task_done()
         for kind, count in left.items():
             metrics.LOG_DROPPED.labels(kind, "shutdown").inc(count)
             log.warning("%d %s events not written at shutdown", count, kind)
@@ -132,24 +118,21 @@ class EventLogDecisions:
         if self._closing.is_set():  # the process is going: nothing would write it
             metrics.LOG_DROPPED.labels(kind, "shutdown").inc(_events_of(kind, item))
             return
-        if self._pid != os.getpid() or self._thread is None:
-            self._ensure_flusher()
-        pending = self._pending
-        if len(pending) >= self._queue_size:
+        self._ensure_flusher()
+        try:
+            self._queue.put_nowait((kind, item))
+        except queue.Full:
             metrics.LOG_DROPPED.labels(kind, "queue_full").inc(_events_of(kind, item))
-            return
-        pending.append((kind, item))
-        if len(pending) == self._batch:  # a batch's worth: no need to wait for the tick
-            self._wake.set()
 
     def _ensure_flusher(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
         with self._lock:
             pid = os.getpid()
-            if self._thread is not None and self._pid == pid:
+            if self._thread is not None and self._pid == pid and self._thread.is_alive():
                 return
-            if self._pid != pid:  # a forked child: the parent's items and thread are not ours
-                self._pending = deque()
-                self._in_flight = 0
+            if self._pid != pid:  # a forked child: the parent's queue and thread are not ours
+                self._queue = queue.Queue(self._queue_size)
             self._pid = pid
             self._thread = threading.Thread(
                 target=self._run, name="clicktrail-decision-log", daemon=True
@@ -163,21 +146,19 @@ class EventLogDecisions:
             self._log.connect(CONNECT_SECONDS)
         except LogUnavailable as exc:
             log.warning("the event log is not reachable yet: %s", exc)
-        pending = self._pending
         while True:
-            if not pending:
+            try:
+                first = self._queue.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
                 if self._closing.is_set():
                     return
-                self._wake.wait(self._flush_seconds)
-                self._wake.clear()
                 continue
-            batch = []
+            batch = [first]
             while len(batch) < self._batch:
                 try:
-                    batch.append(pending.popleft())
-                except IndexError:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
                     break
-            self._in_flight = len(batch)
             try:
                 self._append(batch)
             except Exception:  # the flusher must outlive any one batch
@@ -185,10 +166,8 @@ class EventLogDecisions:
                 for kind, item in batch:
                     metrics.LOG_DROPPED.labels(kind, "error").inc(_events_of(kind, item))
             finally:
-                self._in_flight = 0
-            if len(pending) < self._batch and not self._closing.is_set():
-                self._wake.wait(self._flush_seconds)  # let the next batch gather
-                self._wake.clear()
+                for _ in batch:
+                    self._queue.task_done()
 
     def _append(self, batch: list[_Item]) -> None:
         records: list[LogRecord] = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reports import audience, interests, products
+from reports import audience, campaigns, interests, products
 from reports.query import ReportQuery
 from reports.source import RollupSource
 from reports.table import Report
@@ -50,5 +50,16 @@ REPORTS: dict[str, ReportKind] = {
         "by",
         False,
         ("sort",),
+    ),
+    "campaigns": ReportKind(
+        "campaigns",
+        "Decisions, impressions, viewable impressions, clicks, CTR, orders and revenue by last "
+        "touch within a window, lift vs the holdout with 95 % intervals; by creative, "
+        "placement, country, device.",
+        campaigns.campaigns,
+        tuple(campaigns.BREAKDOWNS),
+        "by",
+        True,
+        ("window",),
     ),
 }

@@ -59,6 +59,9 @@ TABLE_ENGINES = {
     "rollup_products": "MergeTree",
     "rollup_days": "MergeTree",
     "rollup_dirty": "MergeTree",
+    # the campaigns report's rollups (migration 6, rollups_campaigns.py)
+    "rollup_campaigns": "MergeTree",
+    "rollup_orders": "MergeTree",
 }
 
 
@@ -144,6 +147,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         "rollups: products per session and site-local day (views, carts, orders, revenue)",
         lambda flavor, db: _rollup_tables(flavor, db, ("rollup_products",)),
     ),
+    Migration(
+        6,
+        "rollups: campaign exposures per visitor and site-local day, orders (campaigns report)",
+        lambda flavor, db: _campaign_tables(flavor, db),
+    ),
 )
 
 
@@ -153,9 +161,15 @@ def _rollup_tables(flavor: str, database: str, tables: tuple[str, ...]) -> list[
     return rollup_tables(flavor, database, tables)
 
 
+def _campaign_tables(flavor: str, database: str) -> list[str]:
+    from pipelines.warehouse.rollups_campaigns import campaign_tables  # as above
+
+    return campaign_tables(flavor, database)
+
+
 # The event schema version each warehouse schema version stores (additive: a newer warehouse
 # schema stores every older event schema).
-EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2}
+EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2, 6: 2}
 
 
 def migrations_table(database: str) -> str:

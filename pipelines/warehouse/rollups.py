@@ -36,6 +36,12 @@ from zoneinfo import ZoneInfo
 
 from pipelines.warehouse.base import Warehouse
 from pipelines.warehouse.named import NamedQuery
+from pipelines.warehouse.rollups_campaigns import (
+    CAMPAIGN_COLUMNS,
+    ORDER_COLUMNS,
+    RAW_CAMPAIGNS,
+    RAW_ORDERS,
+)
 from pipelines.warehouse.sql import quote_identifier
 
 # --- the tables -------------------------------------------------------------------------------
@@ -339,6 +345,8 @@ DAY_TABLES: tuple[tuple[str, NamedQuery, dict[str, str]], ...] = (
     ("rollup_sessions", RAW_SESSIONS, SESSION_COLUMNS),
     ("rollup_interests", BUILD_INTERESTS, INTEREST_COLUMNS),
     ("rollup_products", BUILD_PRODUCTS, PRODUCT_COLUMNS),
+    ("rollup_campaigns", RAW_CAMPAIGNS, CAMPAIGN_COLUMNS),
+    ("rollup_orders", RAW_ORDERS, ORDER_COLUMNS),
 )
 
 _PENDING = NamedQuery(
