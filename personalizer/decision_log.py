@@ -2,12 +2,14 @@
 collector writes, so the pipeline carries them into ClickHouse like any event).
 
 A decision must not wait for the log. ``record`` (a decision) and ``enqueue`` (a click, whose
-redirect must not wait either) only put the item on a bounded in-memory queue; one background
-thread per process (a greenlet under gunicorn's gevent workers) takes what has gathered,
-builds the records and appends them in one batch, waiting at most ``timeout`` for the log's
-acknowledgement. When the queue is full, or the log does not acknowledge in time, the items
-are dropped and counted (``clicktrail_personalizer_log_dropped_total``): the answer to the
-visitor never depends on the log. ``close`` writes what is queued before the process exits
+redirect must not wait either) only append the item to a bounded in-memory deque (no lock, no
+wake-up of another thread: an append is all the request pays); one background thread per
+process (a greenlet under gunicorn's gevent workers) looks every ``FLUSH_SECONDS`` (at once
+when a batch's worth has gathered), builds the records of what has gathered and appends them
+in one batch, waiting at most ``timeout`` for the log's acknowledgement. When the queue is
+full, or the log does not acknowledge in time, the items are dropped and counted
+(``clicktrail_personalizer_log_dropped_total``): the answer to the visitor never depends on
+the log. ``close`` writes what is queued before the process exits
 (gunicorn's ``worker_exit`` hook).
 
 An impression is written at once (``write``): its endpoint answers ``503`` when the log is
@@ -18,9 +20,9 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
+from collections import deque
 from typing import Literal
 
 from clicktrail.contract.record import LogRecord
@@ -35,7 +37,9 @@ Kind = Literal["decision", "impression", "click"]
 _Item = tuple[Kind, Decision | LogRecord]
 
 BATCH_ITEMS = 500  # items per append: a few hundred kB at most
-_IDLE_SECONDS = 0.25  # how often an idle flusher looks whether it should stop
+# How often the flusher looks for items: a decision reaches the log within about this, and
+# a busy process appends many in one round trip instead of one each.
+FLUSH_SECONDS = 0.05
 CONNECT_SECONDS = 5.0  # the flusher's first connection (Kafka: topic metadata)
 
 
@@ -50,14 +54,19 @@ class EventLogDecisions:
         timeout: float,
         log_decisions: bool = True,
         batch_items: int = BATCH_ITEMS,
+        flush_seconds: float = FLUSH_SECONDS,
     ) -> None:
         self._log = event_log
         self._queue_size = queue_size
         self._timeout = timeout
         self._log_decisions = log_decisions
         self._batch = batch_items
+        self._flush_seconds = flush_seconds
         self._lock = threading.Lock()
-        self._queue: queue.Queue[_Item] = queue.Queue(queue_size)
+        # deque.append and popleft are atomic: the request path takes no lock
+        self._pending: deque[_Item] = deque()
+        self._in_flight = 0  # items the flusher took and has not written or dropped yet
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid = 0
         self._closing = threading.Event()
@@ -82,12 +91,17 @@ class EventLogDecisions:
             raise
         metrics.LOGGED.labels(kind).inc(len(record.events))
 
+    def pending(self) -> int:
+        """Items queued and not taken by the flusher yet."""
+        return len(self._pending)
+
     # --- the flusher -------------------------------------------------------------------------
 
     def flush(self, timeout: float) -> bool:
         """Wait until every queued item was written or dropped (tests, shutdown)."""
         deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
+        self._wake.set()
+        while self._pending or self._in_flight:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.005)
@@ -97,18 +111,18 @@ class EventLogDecisions:
         """Write what is queued (waiting at most ``timeout``), stop the flusher, and count
         what is left as dropped."""
         self._closing.set()
-        log.info("attribution log closing: %d items queued", self._queue.qsize())
+        self._wake.set()
+        log.info("attribution log closing: %d items queued", len(self._pending))
         thread = self._thread
         if thread is not None and thread.is_alive() and self._pid == os.getpid():
             thread.join(timeout)
         left: dict[Kind, int] = {}
         while True:
             try:
-                kind, item = self._queue.get_nowait()
-            except queue.Empty:
+                kind, item = self._pending.popleft()
+            except IndexError:
                 break
             left[kind] = left.get(kind, 0) + _events_of(kind, item)
-            self._queue.task_done()
         for kind, count in left.items():
             metrics.LOG_DROPPED.labels(kind, "shutdown").inc(count)
             log.warning("%d %s events not written at shutdown", count, kind)
@@ -118,21 +132,24 @@ class EventLogDecisions:
         if self._closing.is_set():  # the process is going: nothing would write it
             metrics.LOG_DROPPED.labels(kind, "shutdown").inc(_events_of(kind, item))
             return
-        self._ensure_flusher()
-        try:
-            self._queue.put_nowait((kind, item))
-        except queue.Full:
+        if self._pid != os.getpid() or self._thread is None:
+            self._ensure_flusher()
+        pending = self._pending
+        if len(pending) >= self._queue_size:
             metrics.LOG_DROPPED.labels(kind, "queue_full").inc(_events_of(kind, item))
+            return
+        pending.append((kind, item))
+        if len(pending) == self._batch:  # a batch's worth: no need to wait for the tick
+            self._wake.set()
 
     def _ensure_flusher(self) -> None:
-        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
-            return
         with self._lock:
             pid = os.getpid()
-            if self._thread is not None and self._pid == pid and self._thread.is_alive():
+            if self._thread is not None and self._pid == pid:
                 return
-            if self._pid != pid:  # a forked child: the parent's queue and thread are not ours
-                self._queue = queue.Queue(self._queue_size)
+            if self._pid != pid:  # a forked child: the parent's items and thread are not ours
+                self._pending = deque()
+                self._in_flight = 0
             self._pid = pid
             self._thread = threading.Thread(
                 target=self._run, name="clicktrail-decision-log", daemon=True
@@ -146,19 +163,21 @@ class EventLogDecisions:
             self._log.connect(CONNECT_SECONDS)
         except LogUnavailable as exc:
             log.warning("the event log is not reachable yet: %s", exc)
+        pending = self._pending
         while True:
-            try:
-                first = self._queue.get(timeout=_IDLE_SECONDS)
-            except queue.Empty:
+            if not pending:
                 if self._closing.is_set():
                     return
+                self._wake.wait(self._flush_seconds)
+                self._wake.clear()
                 continue
-            batch = [first]
+            batch = []
             while len(batch) < self._batch:
                 try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
+                    batch.append(pending.popleft())
+                except IndexError:
                     break
+            self._in_flight = len(batch)
             try:
                 self._append(batch)
             except Exception:  # the flusher must outlive any one batch
@@ -166,8 +185,10 @@ class EventLogDecisions:
                 for kind, item in batch:
                     metrics.LOG_DROPPED.labels(kind, "error").inc(_events_of(kind, item))
             finally:
-                for _ in batch:
-                    self._queue.task_done()
+                self._in_flight = 0
+            if len(pending) < self._batch and not self._closing.is_set():
+                self._wake.wait(self._flush_seconds)  # let the next batch gather
+                self._wake.clear()
 
     def _append(self, batch: list[_Item]) -> None:
         records: list[LogRecord] = []
