@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reports import audience, campaigns, interests, products
+from reports import audience, campaigns, interests, products, retention, rfm
 from reports.query import ReportQuery
 from reports.source import RollupSource
 from reports.table import Report
@@ -31,6 +31,7 @@ REPORTS: dict[str, ReportKind] = {
         tuple(audience.BREAKDOWNS),
         "breakdown",
         False,
+        ("segment",),
     ),
     "interests": ReportKind(
         "interests",
@@ -40,6 +41,7 @@ REPORTS: dict[str, ReportKind] = {
         tuple(interests.BREAKDOWNS),
         "by",
         True,
+        ("segment",),
     ),
     "products": ReportKind(
         "products",
@@ -49,7 +51,7 @@ REPORTS: dict[str, ReportKind] = {
         products.BREAKDOWNS,
         "by",
         False,
-        ("sort",),
+        ("sort", "segment"),
     ),
     "campaigns": ReportKind(
         "campaigns",
@@ -61,5 +63,25 @@ REPORTS: dict[str, ReportKind] = {
         "by",
         True,
         ("window",),
+    ),
+    "retention": ReportKind(
+        "retention",
+        "Weekly cohorts by first visit (exact sizes, share returning 1..N weeks later), or "
+        "acquired, enhanced and retained visitors per week (view=lifecycle).",
+        retention.retention,
+        (),
+        "by",
+        False,
+        ("view", "segment"),
+    ),
+    "rfm": ReportKind(
+        "rfm",
+        "Customers by RFM segment (recency, frequency, monetary quintiles) as of a day: "
+        "counts, orders, revenue; members=1 lists the customers.",
+        rfm.rfm,
+        (),
+        "by",
+        False,
+        ("members", "segment"),
     ),
 }

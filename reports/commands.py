@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -41,6 +42,9 @@ def reports(workers: int | None, bind: str | None) -> None:
     help="Breakdown: one dimension for audience, comma-separated ones for interests.",
 )
 @click.option("--sort", default="", help="products: views, carts, units or revenue.")
+@click.option("--segment", default="", help="An RFM segment: champions, loyal, at_risk, ...")
+@click.option("--view", default="", help="retention: cohorts or lifecycle.")
+@click.option("--members", is_flag=True, help="rfm: a row per customer.")
 @click.option("--limit", default=1000, show_default=True, type=int)
 @click.option("--format", "output", type=click.Choice(("table", "csv", "json")), default="table")
 def report(
@@ -53,10 +57,14 @@ def report(
     bots: bool,
     breakdown: str,
     sort: str,
+    segment: str,
+    view: str,
+    members: bool,
     limit: int,
     output: str,
 ) -> None:
-    """Print report NAME (audience, interests, products) for a site, as /v1/reports/NAME."""
+    """Print report NAME (audience, interests, products, retention, rfm, ...) for a site, as
+    /v1/reports/NAME."""
     from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
     from pipelines.warehouse.factory import open_warehouse
     from pipelines.warehouse.reader import WarehouseEventStore
@@ -82,6 +90,11 @@ def report(
             params[key] = value
     if breakdown:
         params[kind.breakdown_name] = breakdown
+    for key, value in (("segment", segment), ("view", view), ("members", "1" * members)):
+        if value and key not in kind.extra:
+            raise click.BadParameter(f"{name} has no --{key}", param_hint=f"--{key}")
+        if value:
+            params[key] = value
     try:
         query = parse_query(
             params,
@@ -114,3 +127,72 @@ def report(
         click.echo(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
         click.echo(answer.to_table(), nl=False)
+
+
+@click.group("segment")
+def segment() -> None:
+    """RFM segments (docs/reports.md, "rfm")."""
+
+
+@segment.command("export")
+@click.option("--site", required=True, help="The site id.")
+@click.option("--segment", "name", required=True, help="champions, loyal, at_risk, ... (rfm).")
+@click.option("--day", help="As of this day (default today in the site's zone; the latest built).")
+@click.option(
+    "--offers",
+    "count",
+    type=click.IntRange(0, 50),
+    default=6,
+    show_default=True,
+    help="The personalizer's top offers per user (0: none).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the CSV here [default: standard output].",
+)
+def segment_export(site: str, name: str, day: str | None, count: int, out: Path | None) -> None:
+    """A segment's customers as CSV for e-mail tools: user_id, visitor_ids, segment, r, f, m,
+    recency_days, orders, revenue, top_categories, offers."""
+    from datetime import date
+
+    from clicktrail.sites.registry import read_sites
+    from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
+    from pipelines.warehouse.factory import open_warehouse
+    from pipelines.warehouse.reader import WarehouseEventStore
+    from pipelines.warehouse.rfm_scores import SEGMENTS
+    from pipelines.warehouse.rollups import local_today
+    from pipelines.warehouse.segments import segment_day, segment_members
+    from reports.segments import CommandOffers, OffersUnavailable, export_csv, member_offers
+
+    if name not in SEGMENTS:
+        raise click.BadParameter(f"one of {', '.join(SEGMENTS)}", param_hint="--segment")
+    settings = load_settings()
+    entry = read_sites(settings.sites_file).get(site)
+    if entry is None:
+        raise click.ClickException(f"no site {site!r} in {settings.sites_file}")
+    try:
+        asked = date.fromisoformat(day) if day else local_today(entry.timezone, time.time())
+    except ValueError:
+        raise click.BadParameter(
+            f"a date like 2025-01-31, got {day!r}", param_hint="--day"
+        ) from None
+    try:
+        # a one-shot tool: closed before the offers' own process opens the warehouse
+        with WarehouseEventStore(open_warehouse(settings.clickhouse_url)) as store:
+            built = segment_day(store, site, asked)
+            members = segment_members(store, site, built, name) if built else []
+    except (WarehouseUnavailable, WarehouseError) as exc:
+        raise click.ClickException(f"the warehouse: {exc}") from None
+    if built is None:
+        click.echo(f"{site}: no day built on or before {asked}: no segments yet", err=True)
+    try:
+        offers = member_offers(CommandOffers(settings.to_env()), site, members, count)
+    except OffersUnavailable as exc:
+        raise click.ClickException(f"the personalizer's offers: {exc}") from None
+    text = export_csv(members, offers)
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+    click.echo(f"{name} as of {built}: {len(members)} customers", err=True)

@@ -97,10 +97,27 @@ def _breakdown(kind: ReportKind) -> dict[str, Any]:
 
 
 def _extra(kind: ReportKind) -> list[dict[str, Any]]:
+    from pipelines.warehouse.rfm_scores import SEGMENTS
     from reports.products import SORTS
+    from reports.retention import VIEWS
 
     sort = {"type": "string", "enum": list(SORTS)}
     known = {"sort": _parameter("sort", "Order of the rows.", sort)}
+    known["segment"] = _parameter(
+        "segment",
+        "Only visitors in this RFM segment on the event's day (rfm: only this segment).",
+        {"type": "string", "enum": list(SEGMENTS)},
+    )
+    known["view"] = _parameter(
+        "view",
+        "retention: cohorts (default) or lifecycle.",
+        {"type": "string", "enum": list(VIEWS)},
+    )
+    known["members"] = _parameter(
+        "members",
+        "rfm: 1 gives a row per customer (user id, visitor ids, scores, top categories).",
+        {"type": "string", "enum": ["0", "1"]},
+    )
     return [known[name] for name in kind.extra]
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from pipelines.enrich.device import DEVICE_TYPES
+from pipelines.warehouse.rfm_scores import SEGMENTS
 
 MAX_DAYS = 731  # two years of days in one question
 _RELATIVE = re.compile(r"^([1-9][0-9]{0,3})d$")
@@ -54,12 +55,21 @@ class ReportQuery:
     breakdown: tuple[str, ...] = ()  # public dimension names
     limit: int = 1000
     options: tuple[tuple[str, str], ...] = ()  # the report's own parameters (``extra``)
+    segment: str = ""  # an RFM segment (rfm_scores.SEGMENTS), "" for every visitor
+    segmented: bool = False  # the report takes segment= (its ``extra`` names it)
 
     def option(self, name: str, default: str) -> str:
         return dict(self.options).get(name, default)
 
     def filters(self) -> dict[str, object]:
-        return {"country": self.country, "device": self.device, "bots": int(self.bots)}
+        values: dict[str, object] = {
+            "country": self.country,
+            "device": self.device,
+            "bots": int(self.bots),
+        }
+        if self.segmented:
+            values["segment"] = self.segment
+        return values
 
 
 def parse_period(since: str | None, until: str | None, today: date) -> Period:
@@ -115,6 +125,9 @@ def parse_query(
                 f"{breakdown_name} must be {'a list of ' if multiple else ''}one of "
                 f"{', '.join(breakdowns)}, got {raw!r}"
             )
+    segment = params.get("segment", "")
+    if segment and segment not in SEGMENTS:
+        raise ReportError(f"segment must be one of {', '.join(SEGMENTS)}, got {segment!r}")
     limit_text = params.get("limit", "1000")
     if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100_000:
         raise ReportError(f"limit must be a whole number from 1 to 100000, got {limit_text!r}")
@@ -128,7 +141,11 @@ def parse_query(
         bots=bots == "1",
         breakdown=chosen,
         limit=int(limit_text),
-        options=tuple(sorted((name, params[name]) for name in extra if name in params)),
+        options=tuple(
+            sorted((name, params[name]) for name in extra if name in params and name != "segment")
+        ),
+        segment=segment,
+        segmented="segment" in extra,
     )
 
 

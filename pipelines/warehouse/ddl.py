@@ -59,6 +59,9 @@ TABLE_ENGINES = {
     "rollup_products": "MergeTree",
     "rollup_days": "MergeTree",
     "rollup_dirty": "MergeTree",
+    # the retention and RFM reports' rollups (migration 7, rollups_visitors.py)
+    "rollup_visitor_days": "MergeTree",
+    "rollup_segments": "MergeTree",
     # the campaigns report's rollups (migration 6, rollups_campaigns.py)
     "rollup_campaigns": "MergeTree",
     "rollup_orders": "MergeTree",
@@ -152,7 +155,18 @@ MIGRATIONS: tuple[Migration, ...] = (
         "rollups: campaign exposures per visitor and site-local day, orders (campaigns report)",
         lambda flavor, db: _campaign_tables(flavor, db),
     ),
+    Migration(
+        7,
+        "rollups: visitors per site-local day, RFM segment membership per day (retention, rfm)",
+        lambda flavor, db: _visitor_tables(flavor, db),
+    ),
 )
+
+
+def _visitor_tables(flavor: str, database: str) -> list[str]:
+    from pipelines.warehouse.rollups_visitors import visitor_tables  # as _rollup_tables
+
+    return visitor_tables(flavor, database)
 
 
 def _rollup_tables(flavor: str, database: str, tables: tuple[str, ...]) -> list[str]:
@@ -169,7 +183,7 @@ def _campaign_tables(flavor: str, database: str) -> list[str]:
 
 # The event schema version each warehouse schema version stores (additive: a newer warehouse
 # schema stores every older event schema).
-EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2, 6: 2}
+EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2, 6: 2, 7: 2}
 
 
 def migrations_table(database: str) -> str:

@@ -28,6 +28,7 @@ from pipelines.warehouse.rollups import (
     SESSION_COLUMNS,
     SESSION_DIMENSIONS,
 )
+from pipelines.warehouse.rollups_visitors import RAW_VISITOR_DAYS_SQL, VISITOR_DAY_COLUMNS
 
 NO_DAY = "1970-01-01"  # the sentinel of ``rolled``: an empty array literal has no type on 18.16
 
@@ -40,6 +41,20 @@ _FILTERS = (
     "(%(country)s = '' OR country = %(country)s)"
     " AND (%(device)s = '' OR device_type = %(device)s)"
     " AND (%(bots)s = 1 OR is_bot = 0)"
+)
+# ``segment=`` (a value; "" for every visitor): visitors in the RFM segment on the row's day
+# (rollup_segments, written by that day's build). A day after the last built one (the open
+# day) takes the last built day's membership.
+_SEGMENT_DAY = (
+    "(SELECT max(day) FROM {rollup_days} WHERE site_id = %(site_id)s AND day < toDate(%(end)s))"
+)
+_SEGMENT = (
+    f"(%(segment)s = '' OR (visitor_id, least(day, {_SEGMENT_DAY})) IN"
+    " (SELECT visitor_id, day FROM {rollup_segments} WHERE site_id = %(site_id)s"
+    f" AND segment = %(segment)s AND day >= least(toDate(%(start)s), {_SEGMENT_DAY})"
+    " AND day < toDate(%(end)s) AND (site_id, day, generation) IN"
+    " (SELECT site_id, day, max(generation) FROM {rollup_days} WHERE site_id = %(site_id)s"
+    " AND day < toDate(%(end)s) GROUP BY site_id, day)))"
 )
 _PERIOD_PARAMS = {"site_id": str, "start": date, "end": date}
 _FILTER_PARAMS = {"country": str, "device": str, "bots": int}
@@ -76,8 +91,11 @@ def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> S
         "rollup_sessions": (SESSION_COLUMNS, RAW_SESSIONS_SQL),
         "rollup_interests": (INTEREST_COLUMNS, RAW_INTERESTS_SQL),
         "rollup_products": (PRODUCT_COLUMNS, RAW_PRODUCTS_SQL),
+        "rollup_visitor_days": (VISITOR_DAY_COLUMNS, RAW_VISITOR_DAYS_SQL),
     }[table]
-    both = {**_PERIOD_PARAMS, **_FILTER_PARAMS, **params}
+    # Every report here takes segment= (reports.query: the report's ``extra`` has "segment").
+    template = template.replace(_FILTERS, f"{_FILTERS} AND {_SEGMENT}")
+    both = {**_PERIOD_PARAMS, **_FILTER_PARAMS, "segment": str, **params}
     return SourcedQuery(
         NamedQuery(name, template.replace("SOURCE", _source(table, columns, raw_sql, False)), both),
         NamedQuery(

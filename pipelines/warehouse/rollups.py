@@ -42,6 +42,11 @@ from pipelines.warehouse.rollups_campaigns import (
     RAW_CAMPAIGNS,
     RAW_ORDERS,
 )
+from pipelines.warehouse.rollups_visitors import (
+    RAW_VISITOR_DAYS,
+    VISITOR_DAY_COLUMNS,
+    build_segments,
+)
 from pipelines.warehouse.sql import quote_identifier
 
 # --- the tables -------------------------------------------------------------------------------
@@ -347,6 +352,12 @@ DAY_TABLES: tuple[tuple[str, NamedQuery, dict[str, str]], ...] = (
     ("rollup_products", BUILD_PRODUCTS, PRODUCT_COLUMNS),
     ("rollup_campaigns", RAW_CAMPAIGNS, CAMPAIGN_COLUMNS),
     ("rollup_orders", RAW_ORDERS, ORDER_COLUMNS),
+    ("rollup_visitor_days", RAW_VISITOR_DAYS, VISITOR_DAY_COLUMNS),
+)
+# The tables a day's build fills after DAY_TABLES, in Python, from what those hold: (table,
+# fill(warehouse, site_id, day, generation)), under the build's generation.
+DAY_DERIVED: tuple[tuple[str, Callable[[Warehouse, str, date, int], object]], ...] = (
+    ("rollup_segments", build_segments),
 )
 
 _PENDING = NamedQuery(
@@ -410,6 +421,8 @@ class RollupBuilder:
                 f" FROM ({query.render(db)}) WHERE day = toDate(%(day)s)",
                 {**params, "generation": generation, "day": day},
             )
+        for _, fill in DAY_DERIVED:
+            fill(self.warehouse, site_id, day, generation)
         sessions = int(
             self.warehouse.query(
                 f"SELECT count() FROM {quote_identifier(db)}.rollup_sessions"
@@ -434,7 +447,7 @@ class RollupBuilder:
             ],
         )
         if previous:
-            for table, _, _ in DAY_TABLES:
+            for table in [t for t, _, _ in DAY_TABLES] + [t for t, _ in DAY_DERIVED]:
                 self.warehouse.execute(
                     f"ALTER TABLE {quote_identifier(db)}.{table} DELETE WHERE"
                     " site_id = %(site_id)s AND day = toDate(%(day)s)"
