@@ -593,6 +593,37 @@ class Settings:
         "the dead-letter log: a bad deploy must not dead-letter everything.",
     )
 
+    # privacy (docs/privacy.md) ----------------------------------------------------------------
+    privacy_forget_me_per_hour: int = setting(
+        "privacy",
+        _int_range(1, 1000),
+        "5",
+        "Self-service erasures (POST /v1/privacy/forget-me) the collector accepts per client "
+        "address and hour; more are answered 429.",
+    )
+    privacy_settle_ms: int = setting(
+        "privacy",
+        _int_range(0, 600_000),
+        "3000",
+        "An erasure waits this long after burying the person's tombstones before it deletes, "
+        "so a batch the pipeline was already writing lands first (more than one batch time and "
+        "the tombstone refresh).",
+    )
+    privacy_tombstone_refresh_ms: int = setting(
+        "privacy",
+        _int_range(100, 60_000),
+        "1000",
+        "How often the pipeline checks the tombstones' version (one GET) and reloads them when "
+        "they changed.",
+    )
+    retention_interval_minutes: int = setting(
+        "privacy",
+        _int_range(1, 10_080),
+        "60",
+        "How often the pipeline's retention step deletes each site's raw events older than "
+        "its retention_days (clicktrail retention run does it at once).",
+    )
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Read every variable (``overrides`` win, already parsed) and validate them, each on

@@ -14,6 +14,8 @@ from clicktrail.settings import ChdbTarget, Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.enrich import DeviceDetector, GeoLocator
 from pipelines.eventlog.factory import open_event_log
+from pipelines.privacy.filter import tombstone_filter
+from pipelines.privacy.retention import retention_step
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.sink import ProfileSink
 from pipelines.rows import RowBuilder
@@ -79,6 +81,8 @@ STEPS: dict[str, Callable[[Settings, Warehouse], WriteStep]] = {
         RollupBuilder(warehouse),
         SiteRegistry(settings.sites_file, settings.sites_reload_seconds).get,
     ),
+    # each site's retention_days on raw events, at most once per retention interval
+    "retention": retention_step,
 }
 
 
@@ -118,7 +122,8 @@ def run_worker(
             worker = PipelineWorker(
                 event_log,
                 reader,
-                RowBuilder(geo, DeviceDetector(), registry.get),
+                # forgotten persons' events are dropped (docs/privacy.md)
+                tombstone_filter(settings, RowBuilder(geo, DeviceDetector(), registry.get)),
                 writers,
                 config
                 or WorkerConfig(

@@ -1,0 +1,149 @@
+"""Each site's ``retention_days`` enforced on raw events, on both engines; the rollups stay.
+
+A per-site period cannot be one table's TTL (and 18.16 has no table TTL): the job deletes, per
+site, the events of the site-local days that expired (``clicktrail.privacy.retention``), and
+the identity links made by those events' times, with each engine's delete
+(``PersonWarehouse.delete``). It runs in the pipeline worker as the ``retention`` step, at
+most once per ``CLICKTRAIL_RETENTION_INTERVAL_MINUTES`` (in the background: the worker never
+waits for the mutation), and on demand as ``clicktrail retention run`` (which waits until the
+rows are gone). It also trims the Redis Streams dead-letter log to the event log's retention.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from clicktrail.privacy.retention import RetentionCut, cut
+from clicktrail.settings import Settings
+from clicktrail.sites.model import Site
+from pipelines.privacy.deadletters import KafkaDeadLetters, RedisDeadLetters
+from pipelines.privacy.warehouse import PersonWarehouse
+from pipelines.steps.base import PreparedBatch, WriteStep
+from pipelines.warehouse.base import Warehouse
+from pipelines.warehouse.sql import quote_identifier
+
+log = logging.getLogger("clicktrail.privacy.retention")
+
+
+@dataclass(frozen=True)
+class SiteRetention:
+    cut: RetentionCut
+    events: int  # rows deleted
+    identity_links: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "site_id": self.cut.site_id,
+            "first_kept_day": self.cut.first_kept_day.isoformat(),
+            "events_deleted": self.events,
+            "identity_links_deleted": self.identity_links,
+        }
+
+
+class RetentionJob:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        sites: Callable[[], Mapping[str, Site]],
+        dead_letters: RedisDeadLetters | KafkaDeadLetters | None = None,
+        dead_letter_retention_ms: int = 0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.warehouse = warehouse
+        self._sites = sites
+        self._dead_letters = dead_letters
+        self._dead_letter_retention_ms = dead_letter_retention_ms
+        self._clock = clock
+        self._pw = PersonWarehouse(warehouse)
+
+    def site_ids(self) -> list[str]:
+        """Sites of the registry, and sites with events the registry no longer names (they
+        keep the default retention)."""
+        db = quote_identifier(self.warehouse.database)
+        stored = {
+            row[0] for row in self.warehouse.query(f"SELECT DISTINCT site_id FROM {db}.events").rows
+        }
+        return sorted(stored | set(self._sites()))
+
+    def run(self, wait: bool = True) -> list[SiteRetention]:
+        now = self._clock()
+        sites = self._sites()
+        done = []
+        for site_id in self.site_ids():
+            site = sites.get(site_id) or Site(site_id)
+            done.append(self.run_site(cut(site_id, site.retention_days, site.timezone, now), wait))
+        if self._dead_letters is not None and self._dead_letter_retention_ms:
+            trimmed = self._dead_letters.trim(self._dead_letter_retention_ms, self._clock)
+            if trimmed:
+                log.info("dead letters older than the event log's retention trimmed: %d", trimmed)
+        return done
+
+    def run_site(self, site_cut: RetentionCut, wait: bool = True) -> SiteRetention:
+        params = {"site": site_cut.site_id, "before": site_cut.before_ms}
+        counts = []
+        for table, where in (
+            ("events", "site_id = %(site)s AND derived_ms < %(before)s"),
+            ("identity_links", "site_id = %(site)s AND created_ms < %(before)s"),
+        ):
+            db = quote_identifier(self.warehouse.database)
+            found = int(
+                self.warehouse.query(
+                    f"SELECT count() FROM {db}.{table} WHERE {where}", params
+                ).scalar()
+                or 0
+            )
+            if found:
+                self._pw.delete(table, where, params, wait=wait)
+            counts.append(found)
+        result = SiteRetention(site_cut, counts[0], counts[1])
+        if result.events or result.identity_links:
+            log.info("retention: %s", result.to_json())
+        return result
+
+
+class RetentionStep(WriteStep):
+    """The job inside the pipeline worker: on the first batch, then at most once per
+    ``interval_seconds``. A failure is logged and tried at the next interval: retention never
+    holds the batch (it is not the batch's write)."""
+
+    name = "retention"
+
+    def __init__(
+        self,
+        job: RetentionJob,
+        interval_seconds: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.job = job
+        self._interval = interval_seconds
+        self._monotonic = monotonic
+        self._last: float | None = None
+
+    def write(self, batch: PreparedBatch) -> None:
+        now = self._monotonic()
+        if self._last is not None and now - self._last < self._interval:
+            return
+        self._last = now
+        try:
+            self.job.run(wait=False)
+        except Exception as exc:  # noqa: BLE001 - retention must never stop ingest
+            log.warning("retention run failed, trying again in %.0f s: %r", self._interval, exc)
+
+
+def retention_step(settings: Settings, warehouse: Warehouse) -> RetentionStep:
+    """The ``retention`` step of ``pipelines.runner.STEPS``, from the settings."""
+    from clicktrail.sites.registry import SiteRegistry
+    from pipelines.privacy.factory import dead_letter_log, redis_client
+
+    registry = SiteRegistry(settings.sites_file, settings.sites_reload_seconds)
+    job = RetentionJob(
+        warehouse,
+        registry.all,
+        dead_letter_log(settings, redis_client(settings.state_url.url)),
+        settings.event_log_retention_hours * 3_600_000,
+    )
+    return RetentionStep(job, settings.retention_interval_minutes * 60)

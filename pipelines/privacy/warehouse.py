@@ -1,0 +1,208 @@
+"""The person in ClickHouse: finding their ids, their site-local days, exporting and deleting
+their rows, on both engines.
+
+How each engine deletes (measured, ``tests/integration/test_privacy_erasure.py`` keeps it):
+
+- the 18.16 server has only ``ALTER TABLE ... DELETE`` (no lightweight ``DELETE FROM``, no
+  ``mutations_sync``): a mutation, asynchronous; the eraser waits until ``system.mutations``
+  says every mutation of the table is done, so the receipt is written only once the rows are
+  gone from disk;
+- chdb accepts ``DELETE FROM`` too, but that only masks rows until a merge; the eraser uses
+  ``ALTER TABLE ... DELETE ... SETTINGS mutations_sync = 1``, which rewrites the parts before
+  it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from clicktrail.privacy.person import Link, Person, Subject, expand, start
+from pipelines.warehouse.base import Warehouse, WarehouseUnavailable
+from pipelines.warehouse.columns import EVENT_COLUMN_NAMES
+from pipelines.warehouse.sql import quote_identifier
+
+# Never an id (ids have no control characters): keeps ``IN`` lists non-empty on 18.16.
+_NONE = "\x00"
+ROLLUP_TABLES = ("rollup_sessions", "rollup_interests", "rollup_products")
+MUTATION_TIMEOUT = 300.0
+
+
+def _ids(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(sorted(values)) or (_NONE,)
+
+
+class PersonWarehouse:
+    """One site's person in one warehouse (``Warehouse``: the worker's, a tool's, or a
+    reader's through the chdb owner, whose ``execute`` runs on the owner's ingest session)."""
+
+    def __init__(self, warehouse: Warehouse, sleep: Any = time.sleep) -> None:
+        self.warehouse = warehouse
+        self._db = quote_identifier(warehouse.database)
+        self._sleep = sleep
+
+    # --- who ----------------------------------------------------------------------------
+
+    def resolve(self, subject: Subject, max_rounds: int = 50) -> Person:
+        """Follow the links until no id is added (``clicktrail.privacy.person``'s rules):
+        ``identity_links``, and events that carry a user id or replaced a visitor id. Scans the
+        site's events once per round: erasure is rare, and user ids are not in the sort key."""
+        person = start(subject)
+        links: set[Link] = set()
+        for _ in range(max_rounds):
+            links |= self._links(subject.site_id, person.visitor_ids, person.user_ids)
+            grown = expand(start(subject), links)
+            if grown == person:
+                return person
+            person = grown
+        return person
+
+    def _links(self, site_id: str, visitors: Iterable[str], users: Iterable[str]) -> set[Link]:
+        params = {"site": site_id, "v": _ids(visitors), "u": _ids(users)}
+        db = self._db
+        found: set[Link] = set()
+        for visitor, kind, linked in self.warehouse.query(
+            f"SELECT DISTINCT visitor_id, link_kind, linked_id FROM {db}.identity_links"
+            " WHERE site_id = %(site)s AND (visitor_id IN %(v)s"
+            " OR (link_kind = 'visitor' AND linked_id IN %(v)s)"
+            " OR (link_kind = 'user' AND linked_id IN %(u)s))",
+            params,
+        ).rows:
+            if kind in ("user", "visitor"):
+                found.add(Link(visitor, kind, linked))
+        for visitor, user, replaced in self.warehouse.query(
+            f"SELECT DISTINCT visitor_id, user_id, replaced_visitor_id FROM {db}.events"
+            " WHERE site_id = %(site)s AND (visitor_id IN %(v)s OR user_id IN %(u)s"
+            " OR replaced_visitor_id IN %(v)s)"
+            " AND (user_id != '' OR replaced_visitor_id != '')",
+            params,
+        ).rows:
+            if user:
+                found.add(Link(visitor, "user", user))
+            if replaced and replaced != visitor:
+                found.add(Link(visitor, "visitor", replaced))
+        return found
+
+    # --- what ---------------------------------------------------------------------------
+
+    def _where(self, person: Person) -> tuple[str, dict[str, Any]]:
+        return (
+            "site_id = %(site)s AND (visitor_id IN %(v)s OR user_id IN %(u)s)",
+            {"site": person.site_id, "v": _ids(person.visitor_ids), "u": _ids(person.user_ids)},
+        )
+
+    def _links_where(self, person: Person) -> tuple[str, dict[str, Any]]:
+        return (
+            "site_id = %(site)s AND (visitor_id IN %(v)s"
+            " OR (link_kind = 'visitor' AND linked_id IN %(v)s)"
+            " OR (link_kind = 'user' AND linked_id IN %(u)s))",
+            {"site": person.site_id, "v": _ids(person.visitor_ids), "u": _ids(person.user_ids)},
+        )
+
+    def _rollup_where(self, person: Person) -> tuple[str, dict[str, Any]]:
+        return (
+            "site_id = %(site)s AND visitor_id IN %(v)s",
+            {"site": person.site_id, "v": _ids(person.visitor_ids)},
+        )
+
+    def where_of(self, table: str, person: Person) -> tuple[str, dict[str, Any]]:
+        if table == "events":
+            return self._where(person)
+        if table == "identity_links":
+            return self._links_where(person)
+        return self._rollup_where(person)
+
+    def count(self, table: str, person: Person) -> int:
+        """Stored rows (replays not yet merged included: each is a copy on disk)."""
+        where, params = self.where_of(table, person)
+        return int(
+            self.warehouse.query(
+                f"SELECT count() FROM {self._db}.{quote_identifier(table)} WHERE {where}", params
+            ).scalar()
+            or 0
+        )
+
+    def local_days(self, person: Person, zone: str) -> list[date]:
+        """The site-local days of the person's events (their ``derived_ms`` in ``zone``)."""
+        where, params = self._where(person)
+        rows = self.warehouse.query(
+            f"SELECT DISTINCT toDate(derived_time, %(tz)s) AS local_day FROM {self._db}.events"
+            f" WHERE {where} ORDER BY local_day",
+            {**params, "tz": zone},
+        ).rows
+        return [row[0] for row in rows]
+
+    def product_views(self, person: Person) -> dict[str, list[dict[str, Any]]]:
+        """Each visitor id's rows the profile sink pairs co-views from, in log order (as
+        ``clicktrail profiles rebuild`` orders them), deduplicated as the warehouse counts."""
+        where, params = self._where(person)
+        names = ("visitor_id", "event_id", "created_ms", "received_ms", "event_type", "sku")
+        names += ("id_source", "consent", "is_bot", "user_id", "replaced_visitor_id")
+        rows = self.warehouse.query(
+            f"SELECT {', '.join(names)} FROM {self._db}.events FINAL WHERE {where}"
+            " ORDER BY received_ms, created_ms, event_id",
+            params,
+        ).dicts()
+        by_visitor: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_visitor.setdefault(row["visitor_id"], []).append(row)
+        return by_visitor
+
+    def export(self, person: Person) -> dict[str, list[dict[str, Any]]]:
+        """Every event (deduplicated) and identity link of the person, as stored."""
+        where, params = self._where(person)
+        columns = ", ".join(EVENT_COLUMN_NAMES)
+        events = self.warehouse.query(
+            f"SELECT {columns} FROM {self._db}.events FINAL WHERE {where}"
+            " ORDER BY created_ms, event_id",
+            params,
+        ).dicts()
+        link_where, link_params = self._links_where(person)
+        links = self.warehouse.query(
+            "SELECT visitor_id, link_kind, linked_id, created_ms, event_id"
+            f" FROM {self._db}.identity_links FINAL WHERE {link_where}"
+            " ORDER BY created_ms, visitor_id",
+            link_params,
+        ).dicts()
+        return {"events": events, "identity_links": links}
+
+    # --- deleting -----------------------------------------------------------------------
+
+    def delete(self, table: str, where: str, params: dict[str, Any], wait: bool = True) -> None:
+        """Delete rows (each engine's mechanism: module doc); ``wait``: return only once they
+        are gone from disk. Without it the mutation runs in the background on either engine
+        (the pipeline's retention step must not hold chdb's ingest session)."""
+        statement = f"ALTER TABLE {self._db}.{quote_identifier(table)} DELETE WHERE {where}"
+        if self.warehouse.flavor == "chdb" and wait:
+            self.warehouse.execute(statement + " SETTINGS mutations_sync = 1", params)
+            return
+        self.warehouse.execute(statement, params)
+        if wait:
+            self.wait_for_mutations(table)
+
+    def delete_person(self, table: str, person: Person) -> None:
+        where, params = self.where_of(table, person)
+        self.delete(table, where, params)
+
+    def wait_for_mutations(self, table: str, timeout: float = MUTATION_TIMEOUT) -> None:
+        """Until no mutation of ``table`` is pending (the server's; chdb's are synchronous)."""
+        if self.warehouse.flavor == "chdb":
+            return
+        deadline = time.monotonic() + timeout
+        delay = 0.05
+        while True:
+            pending = self.warehouse.query(
+                "SELECT count() FROM system.mutations WHERE database = %(db)s"
+                " AND table = %(table)s AND is_done = 0",
+                {"db": self.warehouse.database, "table": table},
+            ).scalar()
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise WarehouseUnavailable(
+                    f"{table}: {pending} mutation(s) still running after {timeout:.0f} s"
+                )
+            self._sleep(delay)
+            delay = min(delay * 2, 1.0)
