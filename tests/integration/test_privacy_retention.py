@@ -1,0 +1,118 @@
+"""Each site's retention_days on raw events, on both engines: back-dated rows, and exactly
+the expired site-local days go; other sites, the rollups and the kept days stay."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import timedelta
+
+from clicktrail.privacy.retention import cut
+from clicktrail.sites.model import Site
+from pipelines.privacy.retention import RetentionJob, RetentionStep
+from pipelines.privacy.warehouse import PersonWarehouse
+from pipelines.warehouse.columns import EVENT_COLUMN_NAMES, event_row
+from pipelines.warehouse.rollups import day_bounds
+from pipelines.warehouse.sink import LINK_COLUMNS
+
+ZONE = "Pacific/Auckland"  # far from UTC: a UTC day is not the site's day
+KEPT_DAYS = 5
+
+
+def rows_of_days(site_id: str, days) -> list[tuple]:
+    """Per local day, an event in its first and in its last minute."""
+    rows = []
+    for day in days:
+        start, end = day_bounds(day, ZONE)
+        for at in (start + 30_000, end - 30_000):
+            rows.append(
+                event_row(
+                    {
+                        "site_id": site_id,
+                        "visitor_id": f"v{day.isoformat()}",
+                        "event_id": str(uuid.uuid4()),
+                        "event_type": "page_view",
+                        "created_ms": at,
+                        "derived_ms": at,
+                        "received_ms": at,
+                    }
+                )
+            )
+    return rows
+
+
+def local_days(warehouse, site_id: str) -> list:
+    db = warehouse.database
+    return [
+        row[0]
+        for row in warehouse.query(
+            f"SELECT DISTINCT toDate(derived_time, %(tz)s) AS d FROM `{db}`.events"
+            " WHERE site_id = %(s)s ORDER BY d",
+            {"tz": ZONE, "s": site_id},
+        ).rows
+    ]
+
+
+def test_retention_removes_exactly_the_expired_days(warehouse):
+    now = time.time()
+    site = Site("shop", timezone=ZONE, retention_days=KEPT_DAYS)
+    other = Site("blog", timezone=ZONE)  # the default retention: 395 days
+    first_kept = cut("shop", KEPT_DAYS, ZONE, now).first_kept_day
+    days = [first_kept + timedelta(days=n) for n in range(-4, KEPT_DAYS + 1)]
+    warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", days))
+    warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("blog", days))
+    old_ms = day_bounds(days[0], ZONE)[0] + 60_000
+    kept_ms = day_bounds(first_kept, ZONE)[0] + 60_000
+    warehouse.insert(
+        "identity_links",
+        LINK_COLUMNS,
+        [("shop", "old", "user", "u1", old_ms, "e1"), ("shop", "new", "user", "u1", kept_ms, "e2")],
+    )
+    db = warehouse.database
+    warehouse.insert(
+        "rollup_sessions",
+        ("site_id", "day", "generation", "visitor_id", "session_id"),
+        [("shop", days[0], 1, "v", "s")],
+    )
+
+    job = RetentionJob(warehouse, lambda: {"shop": site, "blog": other}, clock=lambda: now)
+    done = {result.cut.site_id: result for result in job.run(wait=True)}
+
+    assert local_days(warehouse, "shop") == [d for d in days if d >= first_kept]
+    assert done["shop"].events == 8 and done["shop"].identity_links == 1
+    assert local_days(warehouse, "blog") == days and done["blog"].events == 0
+    links = warehouse.query(f"SELECT visitor_id FROM `{db}`.identity_links").rows
+    assert links == [("new",)]
+    rollup = warehouse.query(f"SELECT count() FROM `{db}`.rollup_sessions").scalar()
+    assert rollup == 1  # the rollups stay: the expired day's figures are final
+    assert job.run(wait=True)[1].events == 0  # nothing more to do (sorted: blog, shop)
+
+
+def test_the_pipeline_step_runs_once_per_interval_in_the_background(warehouse):
+    now = time.time()
+    site = Site("shop", timezone=ZONE, retention_days=KEPT_DAYS)
+    first_kept = cut("shop", KEPT_DAYS, ZONE, now).first_kept_day
+    old = first_kept - timedelta(days=1)
+    warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", [old, first_kept]))
+    ticks = iter([0.0, 10.0, 4000.0])
+    step = RetentionStep(
+        RetentionJob(warehouse, lambda: {"shop": site}, clock=lambda: now),
+        interval_seconds=3600,
+        monotonic=lambda: next(ticks),
+    )
+    step.write(None)  # type: ignore[arg-type]  # the batch is not read
+    PersonWarehouse(warehouse).wait_for_mutations("events")
+    if warehouse.flavor == "chdb":  # a background mutation there too
+        deadline = time.monotonic() + 60
+        while local_days(warehouse, "shop") != [first_kept] and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert local_days(warehouse, "shop") == [first_kept]
+    warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", [old]))
+    step.write(None)  # type: ignore[arg-type]  # 10 s later: not yet
+    assert local_days(warehouse, "shop") == [old, first_kept]
+    step.write(None)  # type: ignore[arg-type]  # past the interval: again
+    PersonWarehouse(warehouse).wait_for_mutations("events")
+    deadline = time.monotonic() + 60
+    while local_days(warehouse, "shop") != [first_kept] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert local_days(warehouse, "shop") == [first_kept]
