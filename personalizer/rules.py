@@ -495,7 +495,8 @@ def _texts(value: Any, where: str) -> frozenset[str]:
 
 
 def _number(value: Any, where: str, low: float, high: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+    # value != value: NaN, without math.isnan's float() (an int past 1e308 overflows it)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
         raise RuleError(f"{where}: must be a number")
     if not low <= value <= high:
         raise RuleError(f"{where}: must be between {low:g} and {high:g}, got {value}")
@@ -505,7 +506,7 @@ def _number(value: Any, where: str, low: float, high: float) -> float:
 def _mapping(value: Any, where: str, allowed: Sequence[str], required: Sequence[str]) -> dict:
     if not isinstance(value, Mapping):
         raise RuleError(f"{where}: must be a mapping with {', '.join(allowed)}")
-    unknown = sorted(set(value) - set(allowed))
+    unknown = sorted(set(value) - set(allowed), key=str)  # YAML keys may be numbers
     if unknown:
         raise RuleError(
             f"{where}: unknown {', '.join(map(str, unknown))}; allowed: {', '.join(allowed)}"

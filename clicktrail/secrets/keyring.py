@@ -63,7 +63,8 @@ class Keyring:
                 continue
             if key.retired_at is not None and now > key.retired_at + self.grace_seconds:
                 return False
-            return hmac.compare_digest(key.mac(message), mac)
+            # compare_digest raises TypeError on non-ASCII text: a token is ASCII or forged
+            return mac.isascii() and hmac.compare_digest(key.mac(message), mac)
         return False
 
     def rotated(self, now: int) -> Keyring:
