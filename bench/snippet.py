@@ -1,9 +1,10 @@
 """``make bench-snippet``: the browser snippet's size, and its cost in Debian's headless Chromium.
 
-Sizes: ``node scripts/build.mjs`` builds into a temporary file and prints raw (esbuild's
-unminified bundle), minified and ``gzip -9`` sizes; the minified and gzipped figures reported are
-those of the shipped ``js_snippet/dist/clicktrail.min.js`` (gzip level 9, as the collector serves
-it), and the bench says if that file differs from a fresh build.
+Sizes: ``node scripts/build.mjs`` builds into temporary files and prints raw (esbuild's
+unminified bundle), minified and ``gzip -9`` sizes of the core and of the linker file (loaded by
+the core only on pages whose init names ``domains``); "as the collector serves it" is the shipped
+``js_snippet/dist`` file gzipped at level 9 without a file name, and the bench says if a shipped
+file differs from a fresh build.
 
 In the browser, the end-to-end machinery of ``tests/e2e`` runs as in the tests: the driver
 (``bench/harness/driver.mjs``, playwright-core), the test pages on real host names over https
@@ -17,7 +18,10 @@ before the page runs; the first read of ``window.ct`` while ``document.currentSc
 snippet (the bundle looks for its stub there right after declaring its functions) records
 ``performance.now()``. The first send is the Resource Timing entry of the first
 ``/v1/events`` request, whose ``startTime`` is when ``fetch`` was called. The figure is the
-difference, both on the page's own clock, so no driver round trip is in it.
+difference, both on the page's own clock, so no driver round trip is in it. The test pages name
+``domains``, so the core imports the linker file: the time from the same mark to the end of its
+response (Resource Timing ``responseEnd``) is the window in which a pressed link goes without
+``_ct``.
 
 Main-thread time per page view: the DevTools Protocol's ``Performance.getMetrics`` counters
 ``ScriptDuration`` (JavaScript execution, compilation included) and ``TaskDuration`` (every
@@ -27,7 +31,8 @@ read on a blank page of the same origin and again 1 s after the measured page's 
 the snippet's queue is empty, its page view confirmed, is checked after the reading). The same
 page without the snippet's ``<script>`` (the host's stub and its ``ct()`` calls stay) gives the
 baseline; the figure is each load's counter minus the baseline's median, so it is the snippet's
-own cost: evaluating the bundle, the page view, its send and the collector's answer. Unload work
+own cost: evaluating the bundle (and the linker file), the page view, its send and the
+collector's answer. Unload work
 (the last engagement ping and its beacon) is not in it.
 
 Figures are medians and 95th percentiles over ``--loads`` page loads (30). Never asserts.
@@ -80,35 +85,46 @@ PROBE = """(() => {
     set(v) { value = v }})
 })()"""
 FIRST_SEND = """(() => {
-  const send = performance.getEntriesByType('resource').find((e) => e.name.includes('/v1/events'))
-  return send && self.__ctRun !== undefined ? {ms: send.startTime - self.__ctRun} : null
+  const entries = performance.getEntriesByType('resource')
+  const send = entries.find((e) => e.name.includes('/v1/events'))
+  const linker = entries.find((e) => e.name.includes('/v1/clicktrail-linker'))
+  return send && linker && self.__ctRun !== undefined
+    ? {ms: send.startTime - self.__ctRun, linker: linker.responseEnd - self.__ctRun} : null
 })()"""
 QUEUE_EMPTY = "localStorage._ct_q === '[]'"
 METRICS = ("ScriptDuration", "TaskDuration")
 
 
-def sizes() -> tuple[dict[str, int], bool]:
-    """raw/min/gzip (the build's own count) and the budget and target of the bundle, gzip as the
-    collector serves it (Python's zlib), and whether the shipped file equals a fresh build."""
+def sizes() -> tuple[dict[str, int], dict[str, int], bool]:
+    """The core's and the linker file's raw/min/gzip (the build's own count) and budget (the
+    core's target too), gzip as the collector serves them (Python's zlib), and whether the
+    shipped files equal a fresh build."""
     with tempfile.TemporaryDirectory() as folder:
-        out, numbers = Path(folder) / "fresh.js", Path(folder) / "sizes.json"
+        out, linker_out = Path(folder) / "fresh.js", Path(folder) / "fresh-linker.js"
+        numbers = Path(folder) / "sizes.json"
         subprocess.run(
-            ["node", "scripts/build.mjs", f"--out={out}", f"--sizes={numbers}"],
+            ["node", "scripts/build.mjs", f"--out={out}", f"--linker-out={linker_out}"]
+            + [f"--sizes={numbers}"],
             cwd=SNIPPET,
             check=True,
             capture_output=True,
         )
         built = json.loads(numbers.read_text())
-        fresh = out.read_bytes()
-    shipped = (SNIPPET / "dist" / "clicktrail.min.js").read_bytes()
-    served = len(gzip.compress(shipped, compresslevel=9, mtime=0))
-    numbers = {key: built[key] for key in ("raw", "min", "gzip", "budget", "target")}
-    numbers["served"] = served
-    return numbers, fresh == shipped
+        fresh = out.read_bytes(), linker_out.read_bytes()
+    shipped = tuple(
+        (SNIPPET / "dist" / name).read_bytes()
+        for name in ("clicktrail.min.js", "clicktrail-linker.min.js")
+    )
+    core = {key: built[key] for key in ("raw", "min", "gzip", "budget", "target")}
+    core["served"] = len(gzip.compress(shipped[0], compresslevel=9, mtime=0))
+    linker = {key: built["linker"][key] for key in ("raw", "min", "gzip", "budget")}
+    linker["served"] = len(gzip.compress(shipped[1], compresslevel=9, mtime=0))
+    return core, linker, fresh == shipped
 
 
-def first_sends(browser: Browser, returning: bool, loads: int) -> list[float]:
-    """Milliseconds from the snippet's execution to its first /v1/events request, per load."""
+def first_sends(browser: Browser, returning: bool, loads: int) -> list[dict[str, float]]:
+    """Milliseconds from the snippet's execution to its first /v1/events request (``ms``) and
+    to the linker file's arrival (``linker``: its response's end), per load."""
     values = []
     if returning:
         browser.newContext()
@@ -120,7 +136,7 @@ def first_sends(browser: Browser, returning: bool, loads: int) -> list[float]:
             browser.newContext()
             browser.addInitScript(PROBE)
         browser.goto(f"{SHOP}/first-send/{n}")
-        values.append(browser.waitForFunction(FIRST_SEND)["ms"])
+        values.append(browser.waitForFunction(FIRST_SEND))
         browser.waitForFunction(QUEUE_EMPTY)
     return values
 
@@ -179,8 +195,12 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=30, help="page loads per figure")
     args = parser.parse_args()
 
-    size, fresh = sizes()
+    size, linker, fresh = sizes()
     print(f"bundle: raw {size['raw']} B, minified {size['min']} B, gzip -9 {size['gzip']} B")
+    print(
+        f"linker file: raw {linker['raw']} B, minified {linker['min']} B,"
+        f" gzip -9 {linker['gzip']} B"
+    )
     if not fresh:
         print("NOTE: js_snippet/dist differs from a fresh build (run `make snippet`)")
     figures = [
@@ -189,6 +209,12 @@ def main() -> None:
         Figure("bundle gzip -9", size["gzip"], "B", size["target"], "lower"),
         Figure("bundle gzip -9, the build's enforced budget", size["budget"], "B", better="lower"),
         Figure("bundle gzip -9 as the collector serves it", size["served"], "B", better="lower"),
+        Figure("linker file raw (unminified)", linker["raw"], "B", better="lower"),
+        Figure("linker file minified", linker["min"], "B", better="lower"),
+        Figure("linker file gzip -9", linker["gzip"], "B", linker["budget"], "lower"),
+        Figure(
+            "linker file gzip -9 as the collector serves it", linker["served"], "B", better="lower"
+        ),
     ]
 
     services.start(["redis-state"])
@@ -208,8 +234,15 @@ def main() -> None:
                 for visitor, returning in (("new visitor", False), ("returning visitor", True)):
                     sends = first_sends(browser, returning, args.loads)
                     snippet_loads += args.loads + returning
-                    median, p95 = median_p95(sends)
+                    median, p95 = median_p95([v["ms"] for v in sends])
                     name = f"first send after execution, {visitor}"
+                    figures += [
+                        Figure(f"{name}: median", median, "ms", better="lower"),
+                        Figure(f"{name}: p95", p95, "ms", better="lower"),
+                    ]
+                    # Links pressed before it are followed without `_ct` (docs/snippet.md).
+                    median, p95 = median_p95([v["linker"] for v in sends])
+                    name = f"linker file arrived after execution, {visitor}"
                     figures += [
                         Figure(f"{name}: median", median, "ms", better="lower"),
                         Figure(f"{name}: p95", p95, "ms", better="lower"),

@@ -8,10 +8,9 @@
 import { watchClicks } from './clicks.js'
 import { ping, watchEngagement } from './engage.js'
 import { track } from './events.js'
-import { checkLinker } from './linker.js'
 import { pageView, watchHistory } from './page.js'
 import { on, safe, warn } from './safe.js'
-import { mayStore, read, setChoice, setPolicy, VISITOR, write } from './storage.js'
+import { setChoice, setPolicy } from './storage.js'
 import { flush, setTarget } from './transport.js'
 
 // The global's name: `ct`, or what the script tag's data-global says.
@@ -34,9 +33,9 @@ const init = (config) => {
   started = 1
   setPolicy(config)
   // A cross-domain identifier in the address leaves the address bar and rides with every batch
-  // of this page (the collector judges it too). When valid, its visitor id becomes this
-  // browser's: at once if the browser has none, else after the page view, which carries the id
-  // the link replaces, so the collector can record which one that was.
+  // of this page. The collector judges it (hash, age, user agent): when valid, its answer names
+  // the link's visitor id, which becomes this browser's (transport.js); the page view carries
+  // the id the link replaces, so the collector can record which one that was.
   const url = new URL(location.href)
   const value = CT_LINKER && url.searchParams.get('_ct')
   setTarget(config, value)
@@ -44,13 +43,10 @@ const init = (config) => {
     url.searchParams.delete('_ct')
     history.replaceState(history.state, '', url)
   }
-  const linked = value && mayStore && checkLinker(value, navigator.userAgent, Math.floor(Date.now() / 1000))
-  if (linked && !read(VISITOR)) write(VISITOR, linked)
   if (CT_ENGAGE) watchEngagement()
   pageView()
-  if (linked) write(VISITOR, linked)
   if (CT_SPA) watchHistory()
-  if (CT_CLICKS) watchClicks(config.domains)
+  if (CT_CLICKS) watchClicks(config)
   on(window, 'visibilitychange', leave)
   on(window, 'pagehide', leave)
   waiting.map((args) => ct(...args)) // (started: no call waits any more)

@@ -10,6 +10,7 @@ import { envelope, fillBatch } from './envelope.js'
 import { MAX_PIXEL_URL, pixelQuery } from './pixel.js'
 import { load, save } from './queue.js'
 import { safe, warn } from './safe.js'
+import { mayStore, VISITOR, write } from './storage.js'
 
 let target // init's config: collector (origin), site
 let linker
@@ -66,6 +67,8 @@ export const flush = (hiding) => {
               // Final: accepted (202), or refused for good, whole (400, 403, 413) or event by
               // event (`rejected`), the reason in the answer; a 503 is sent again.
               answered(ids, response.status < 500)
+              // A landing page's valid cross-domain identifier: the collector names its visitor.
+              if (answer.linked && mayStore) write(VISITOR, answer.linked)
               if (answer.accepted != ids.length) warn(answer)
             }),
           ),

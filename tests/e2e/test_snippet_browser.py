@@ -4,6 +4,7 @@ by the real collector, events read back from the real event log."""
 from __future__ import annotations
 
 import time
+import urllib.parse
 
 import pytest
 
@@ -200,28 +201,143 @@ def landings(site) -> list[str]:
     return [r for r in site.requests if r.startswith(f"other.test:{SITE_PORT}/landing")]
 
 
+# The linker file has arrived (the core imports it after init): a link to one of the domains,
+# pressed by a script, gets `_ct`.
+LINKER_READY = f"""(() => {{
+  const a = document.createElement('a')
+  a.href = 'https://other.test:{SITE_PORT}/probe'
+  document.body.append(a)
+  a.dispatchEvent(new PointerEvent('pointerdown', {{bubbles: true}}))
+  a.remove()
+  return a.href.includes('_ct=')
+}})()"""
+
+
+def linker_requests(browser) -> list[str]:
+    return [r["url"] for r in browser.requests() if "/v1/clicktrail-linker" in r["url"]]
+
+
+def opened_linker(site, before: int) -> str:
+    """The `_ct` of the next landing page requested after the first ``before``."""
+    deadline = time.monotonic() + 10
+    while len(landings(site)) == before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    [opened] = landings(site)[before:]
+    return urllib.parse.parse_qs(urllib.parse.urlsplit(opened).query).get("_ct", [""])[0]
+
+
+def shop_page_with_linker(browser, event_log) -> str:
+    """The shop's page, its page view sent and the linker file arrived; the visitor id."""
+    browser.goto(f"{SHOP}/")
+    event_log.events(lambda p: of_type(p, "page_view"))
+    browser.waitForFunction(LINKER_READY)
+    return cookie(browser, "_ct_id")["value"]
+
+
 @pytest.mark.parametrize(
     "press",
     [
         pytest.param({"button": "middle"}, id="middle click"),
         pytest.param({"modifiers": ["Control"]}, id="ctrl click"),
+        pytest.param("target=_blank", id="target=_blank"),
     ],
 )
 def test_a_cross_domain_link_opened_in_a_new_tab_carries_the_id(browser, event_log, site, press):
     """Regression: a middle click opened the link without `_ct` (no click event fires)."""
-    browser.goto(f"{SHOP}/")
-    event_log.events(lambda p: of_type(p, "page_view"))
-    shop_visitor = cookie(browser, "_ct_id")["value"]
+    shop_visitor = shop_page_with_linker(browser, event_log)
     before = len(landings(site))
-    browser.click("#other", press)
-    deadline = time.monotonic() + 10
-    while len(landings(site)) == before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    [opened] = landings(site)[before:]
-    value = opened.split("_ct=", 1)[1] if "_ct=" in opened else ""
+    if press == "target=_blank":
+        browser.evaluate("document.querySelector('#other').target = '_blank'")
+        browser.click("#other")
+    else:
+        browser.click("#other", press)
+    value = opened_linker(site, before)
     user_agent = browser.userAgent()
     assert check_linker(value, user_agent, int(time.time())).visitor_id == shop_visitor
     assert browser.url() == f"{SHOP}/"  # this tab stayed
+
+
+def test_a_cross_domain_link_followed_with_enter_carries_the_id(browser, event_log, site):
+    shop_visitor = shop_page_with_linker(browser, event_log)
+    user_agent = browser.userAgent()
+    before = len(landings(site))
+    browser.evaluate("document.querySelector('#other').focus()")
+    key = {"key": "Enter", "code": "Enter", "windowsVirtualKeyCode": 13}
+    browser.cdp("Input.dispatchKeyEvent", {"type": "keyDown", "text": "\r", **key})
+    browser.cdp("Input.dispatchKeyEvent", {"type": "keyUp", **key})
+    value = opened_linker(site, before)
+    assert check_linker(value, user_agent, int(time.time())).visitor_id == shop_visitor
+
+
+def test_a_get_form_to_another_domain_carries_the_id(browser, event_log, site):
+    shop_visitor = shop_page_with_linker(browser, event_log)
+    user_agent = browser.userAgent()
+    before = len(landings(site))
+    browser.evaluate(
+        f"document.body.insertAdjacentHTML('beforeend', '<form method=get "
+        f"action=https://other.test:{SITE_PORT}/landing><input name=q value=shoes>"
+        "<button id=search>search</button></form>')"
+    )
+    browser.click("#search")
+    value = opened_linker(site, before)
+    assert check_linker(value, user_agent, int(time.time())).visitor_id == shop_visitor
+    assert "q=shoes" in landings(site)[before]
+
+
+def test_without_the_linker_file_a_link_is_followed_as_it_is(browser, event_log, site):
+    """As a press before the linker file has arrived: the file blocked, the link goes without
+    `_ct`, the failed import is warned (not thrown into the page), the page's events go on."""
+    browser.goto(f"{SHOP}/blank")  # a page of the origin, for the DevTools session
+    browser.cdp("Network.enable")
+    browser.cdp("Network.setBlockedURLs", {"urls": ["*/v1/clicktrail-linker*"]})
+    browser.goto(f"{SHOP}/")
+    event_log.events(lambda p: any(e.get("url") == f"{SHOP}/" for _, e in p))
+    deadline = time.monotonic() + 10
+    while not warned(browser, "clicktrail:") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert warned(browser, "clicktrail:"), browser.console()
+    assert not browser.evaluate(LINKER_READY)
+    before = len(landings(site))
+    browser.click("#other")
+    assert opened_linker(site, before) == ""
+    assert browser.errors() == []
+
+
+def test_a_page_without_domains_does_not_load_the_linker_file(browser, event_log):
+    # The embed's init, without `domains` (the stub is wrapped as the page defines it).
+    browser.addInitScript(
+        "(() => { let value; Object.defineProperty(window, 'ct', {configurable: true,"
+        " get: () => value, set(v) { value = value ? v : function (command, config) {"
+        " if (command == 'init') delete config.domains; return v.apply(this, arguments) } }})"
+        " })()"
+    )
+    browser.goto(f"{SHOP}/")
+    event_log.events(lambda p: of_type(p, "page_view"))
+    browser.click("#other")  # not one of the site's domains now: an outbound click
+    pairs = event_log.events(lambda p: of_type(p, "click"))
+    assert of_type(pairs, "click")[0][1]["target_url"] == f"{origin('other.test')}/landing"
+    assert linker_requests(browser) == []
+
+
+def test_a_new_browser_landing_with_a_valid_link_takes_its_id(browser, event_log):
+    """The collector judges `_ct` (hash, age, user agent) and names the link's visitor in its
+    answer; a link made for another browser is not taken."""
+    user_agent = browser.userAgent()
+    other_agent = make_linker("v_elsewhere", int(time.time()), user_agent + " other")
+    browser.goto(f"{origin('other.test')}/landing?_ct={other_agent}")
+    event_log.events(lambda p: of_type(p, "page_view"))
+    assert cookie(browser, "_ct_id")["value"] != "v_elsewhere"
+    browser.closeContext()
+    browser.newContext()
+    valid = make_linker("v_linked", int(time.time()), user_agent)
+    browser.goto(f"{origin('other.test')}/landing?_ct={valid}")
+    assert "_ct=" not in browser.url()
+    browser.waitForFunction("document.cookie.includes('_ct_id=v_linked')")
+    pairs = event_log.events(lambda p: len(of_type(p, "page_view")) == 2)
+    [first, second] = [r for r, _ in of_type(pairs, "page_view")]
+    assert first.visitor_id != "v_elsewhere" and first.id_source == "cookie"
+    assert (second.visitor_id, second.id_source) == ("v_linked", "url")
+    assert browser.evaluate("localStorage._ct_id") == "v_linked"
 
 
 def test_a_page_s_own_ct_is_left_alone(browser, event_log):

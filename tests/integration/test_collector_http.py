@@ -362,9 +362,14 @@ def test_cross_domain_identifier(client, log_reader):
     valid = make_linker("v_from_other_domain", now, UA)
     expired = make_linker("v_from_other_domain", now - 3600, UA)
     tampered = valid[:-1] + ("0" if valid[-1] != "0" else "1")
+    answers = []
     for linker in (valid, expired, tampered):
         body = {"site_id": "shop", "linker": linker, "events": [page_view()]}
-        assert post(client, body).status_code == 202
+        response = post(client, body)
+        assert response.status_code == 202
+        answers.append(response.get_json().get("linked"))
+    # The answer names the link's visitor only when the link was valid: the snippet adopts it.
+    assert answers == ["v_from_other_domain", None, None]
     records = read_records(log_reader, 3)
     assert [(r.visitor_id, r.id_source, r.replaced_visitor_id) for r in records] == [
         ("v_from_other_domain", "url", "v_snippet_1"),

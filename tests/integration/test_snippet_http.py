@@ -10,7 +10,7 @@ import json
 import pytest
 
 from tracker.app import create_app
-from tracker.views.snippet import DEFAULT_FILE, STABLE_PATH, load_bundle
+from tracker.views.snippet import DEFAULT_FILE, LINKER_FILE, LINKER_PATH, STABLE_PATH, load_bundle
 
 pytestmark = pytest.mark.redis
 
@@ -86,3 +86,29 @@ def test_each_encoding_has_its_own_etag(client, path):
 def test_a_missing_build_names_the_command(tmp_path):
     with pytest.raises(FileNotFoundError, match="make snippet"):
         load_bundle(tmp_path / "nothing.js")
+
+
+def test_the_linker_file_is_served_like_the_core(client):
+    """The file the core imports on pages that link domains: stable and versioned names,
+    gzip with its own validator, CORS (a module script is fetched in CORS mode)."""
+    body = LINKER_FILE.read_bytes()
+    assert b"export{" in body  # an ES module: the core takes its default export
+    stable = client.get(LINKER_PATH, headers={"Accept-Encoding": "gzip"})
+    assert stable.status_code == 200
+    assert gzip.decompress(stable.data) == body
+    assert stable.content_type == "text/javascript; charset=utf-8"
+    assert stable.headers["Cache-Control"] == "public, max-age=3600"
+    assert stable.headers["Access-Control-Allow-Origin"] == "*"
+    assert len(stable.data) <= json.loads(SIZES.read_text())["linker"]["gzip"]
+    version = hashlib.sha256(body).hexdigest()[:12]
+    versioned_path = f"/v1/clicktrail-linker.{version}.js"
+    assert stable.headers["Link"] == f"<{versioned_path}>; rel=canonical"
+    plain = client.get(versioned_path, headers={"Accept-Encoding": "identity"})
+    assert plain.data == body
+    assert plain.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert plain.headers["ETag"] != stable.headers["ETag"]
+    again = client.get(
+        LINKER_PATH, headers={"If-None-Match": stable.headers["ETag"], "Accept-Encoding": "gzip"}
+    )
+    assert again.status_code == 304
+    assert client.get("/v1/clicktrail-linker.000000000000.js").status_code == 404

@@ -194,7 +194,13 @@ def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = No
         response.headers["Retry-After"] = "1"
         return response
     metrics.EVENTS_ACCEPTED.inc(len(batch.events))
-    response = _json(202, {"accepted": len(batch.events), "rejected": _rejections(rejected)})
+    body = {"accepted": len(batch.events), "rejected": _rejections(rejected)}
+    # A valid cross-domain identifier (``_ct``) gave these events its visitor id: the answer
+    # names it, and the snippet adopts it (the browser does not check ``_ct`` itself).
+    linked = next((r.visitor_id for r in intake.records if r.id_source == "url"), None)
+    if linked:
+        body["linked"] = linked
+    response = _json(202, body)
     if intake.cookie_visitor_id:
         _set_visitor_cookie(response, intake.cookie_visitor_id)
     elif not server_side and COLLECTOR_COOKIE in request.cookies:

@@ -2,8 +2,9 @@
 stable name, cached for an hour so a new release reaches pages soon) and
 ``/v1/clicktrail.<hash>.js`` (the versioned name, content-addressed, cached for a year as
 immutable); the personalization file beside it, named the same way:
-``/v1/clicktrail-personalize.js`` and ``/v1/clicktrail-personalize.<hash>.js``. Gzipped once,
-at first use.
+``/v1/clicktrail-personalize.js`` and ``/v1/clicktrail-personalize.<hash>.js``; and the linker
+file the core imports on pages that link domains, ``/v1/clicktrail-linker.js`` (and
+``/v1/clicktrail-linker.<hash>.js``). Gzipped once, at first use.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ STABLE_PATH = "/v1/clicktrail.js"
 PERSONALIZE_FILE = DIST / "clicktrail-personalize.min.js"
 PERSONALIZE_CONFIG_KEY = "CLICKTRAIL_PERSONALIZE_FILE"
 PERSONALIZE_PATH = "/v1/clicktrail-personalize.js"
+LINKER_FILE = DIST / "clicktrail-linker.min.js"
+LINKER_CONFIG_KEY = "CLICKTRAIL_LINKER_FILE"
+LINKER_PATH = "/v1/clicktrail-linker.js"
 STABLE_MAX_AGE = 3600
 VERSIONED_MAX_AGE = 365 * 24 * 3600
 
@@ -71,6 +75,11 @@ def versioned(version: str) -> Response:
     return _versioned(current_bundle(), version)
 
 
+def linker_bundle() -> Bundle:
+    path = Path(current_app.config.get(LINKER_CONFIG_KEY, LINKER_FILE))
+    return load_bundle(path, "clicktrail-linker")
+
+
 @bp.get(PERSONALIZE_PATH)
 def personalize_stable() -> Response:
     return _stable(personalize_bundle())
@@ -79,6 +88,16 @@ def personalize_stable() -> Response:
 @bp.get("/v1/clicktrail-personalize.<version>.js")
 def personalize_versioned(version: str) -> Response:
     return _versioned(personalize_bundle(), version)
+
+
+@bp.get(LINKER_PATH)
+def linker_stable() -> Response:
+    return _stable(linker_bundle())
+
+
+@bp.get("/v1/clicktrail-linker.<version>.js")
+def linker_versioned(version: str) -> Response:
+    return _versioned(linker_bundle(), version)
 
 
 def _stable(bundle: Bundle) -> Response:
