@@ -18,7 +18,7 @@ from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable, open_event_log
 from tracker.collector import Collector
-from tracker.views import collect, health, openapi, personalization, snippet
+from tracker.views import collect, health, openapi, personalization, privacy, snippet
 from tracker.views.forward import Upstream, upstream_address
 
 
@@ -49,9 +49,10 @@ def create_app(
         salts = DailySalts(
             state, settings.salt_rotation_hour, timedelta(minutes=settings.salt_grace_minutes)
         )
+    registry = registry or SiteRegistry(settings.sites_file, settings.sites_reload_seconds)
     app.extensions["clicktrail"] = Collector(
         settings=settings,
-        registry=registry or SiteRegistry(settings.sites_file, settings.sites_reload_seconds),
+        registry=registry,
         event_log=event_log,
         salts=salts,
         clock=clock,
@@ -59,6 +60,8 @@ def create_app(
     app.register_blueprint(collect.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(snippet.bp)
+    # erasure, export and self-service erasure (docs/privacy.md)
+    privacy.install(app, settings, registry)
     app.register_blueprint(openapi.bp)
     # The personalizer's browser paths under this origin (docs/personalizer.md).
     app.extensions[personalization.EXTENSION] = Upstream(

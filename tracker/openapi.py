@@ -150,6 +150,59 @@ ANSWER_SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Receipt": {
+        "type": "object",
+        "required": ["subject", "person", "requested_at", "removed", "not_removed"],
+        "description": "What an erasure removed, where and when (docs/privacy.md).",
+        "properties": {
+            "subject": {"type": "object"},
+            "person": {
+                "type": "object",
+                "properties": {
+                    "visitor_ids": {"type": "array", "items": {"type": "string"}},
+                    "user_ids": {"type": "array", "items": {"type": "string"}},
+                    "shared_visitor_ids": {"type": "array", "items": {"type": "string"}},
+                },
+            },
+            "requested_by": {"type": "string"},
+            "requested_at": {"type": "string", "format": "date-time"},
+            "finished_at": {"type": ["string", "null"], "format": "date-time"},
+            "removed": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["store", "what", "removed"],
+                    "properties": {
+                        "store": {"type": "string"},
+                        "what": {"type": "string"},
+                        "removed": {"type": "integer", "minimum": 0},
+                        "note": {"type": "string"},
+                    },
+                },
+            },
+            "not_removed": {"type": "array", "items": {"type": "string"}},
+            "tombstone_until": {"type": ["string", "null"], "format": "date-time"},
+        },
+    },
+    "PersonExport": {
+        "type": "object",
+        "required": ["subject", "person", "clickhouse", "profiles"],
+        "description": "Everything held about a person (docs/privacy.md): events and identity "
+        "links, profile keys as stored, co-view contributions, caps, dead letters.",
+        "properties": {
+            "clickhouse": {
+                "type": "object",
+                "properties": {
+                    "events": {"type": "array", "items": {"type": "object"}},
+                    "identity_links": {"type": "array", "items": {"type": "object"}},
+                },
+            },
+            "profiles": {"type": "object"},
+            "coview_contributions": {"type": "array", "items": {"type": "object"}},
+            "frequency_caps": {"type": "object"},
+            "dead_letters": {"type": "array", "items": {"type": "object"}},
+        },
+    },
 }
 
 _SITE_QUERY = {
@@ -283,6 +336,15 @@ _COLLECT_RESPONSES = {
     ),
 }
 
+_PRIVACY_RESPONSES = {
+    "200": json_answer("Erased; the receipt.", ref("Receipt")),
+    "400": error("No site_id, not exactly one of visitor_id and user_id, or a bad id."),
+    "401": error("No admin token, or not a valid one."),
+    "403": error("The token is not an admin token of this site."),
+    "404": error("Unknown site."),
+    "503": error("A store is not reachable: nothing is promised; send again."),
+}
+
 PATHS: dict[str, dict[str, Any]] = {
     COLLECT_PATH: {
         "post": {
@@ -360,6 +422,93 @@ PATHS: dict[str, dict[str, Any]] = {
     "/v1/clicktrail-linker.{version}.js": {
         "get": _script("The linker file (versioned name, immutable)", True)
     },
+    # Privacy (tracker/views/privacy.py, docs/privacy.md)
+    "/v1/privacy/forget": {
+        "post": {
+            "summary": "Erase a person from every store (an admin token of the site)",
+            "description": "The person is every visitor id and user id linked to the one named; "
+            "answered with the receipt once every store has removed them.",
+            "security": [{"adminToken": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["site_id"],
+                            "properties": {
+                                "site_id": {"type": "string"},
+                                "visitor_id": {"type": "string"},
+                                "user_id": {"type": "string"},
+                            },
+                            "description": "Exactly one of visitor_id and user_id.",
+                        }
+                    }
+                },
+            },
+            "responses": _PRIVACY_RESPONSES,
+        }
+    },
+    "/v1/privacy/export": {
+        "get": {
+            "summary": "Everything held about a person, as JSON (an admin token of the site)",
+            "security": [{"adminToken": []}],
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": name == "site_id",
+                    "schema": {"type": "string"},
+                }
+                for name in ("site_id", "visitor_id", "user_id")
+            ],
+            "responses": {
+                **_PRIVACY_RESPONSES,
+                "200": json_answer("The person's data.", ref("PersonExport")),
+            },
+        }
+    },
+    "/v1/privacy/forget-me": {
+        "post": {
+            "summary": "Self-service erasure of this browser's visitor id",
+            "description": f"Only the visitor id of the request's own `{COLLECTOR_COOKIE}` "
+            "cookie, from an origin the site allows, a few times an hour per address; the "
+            "cookie is expired in the answer.",
+            "parameters": [{**_SITE_QUERY, "required": True, "description": "The site."}, _ORIGIN],
+            "responses": {
+                "200": json_answer(
+                    "Erased; the receipt.",
+                    ref("Receipt"),
+                    (
+                        "Set-Cookie",
+                        "Access-Control-Allow-Origin",
+                        "Access-Control-Allow-Credentials",
+                    ),
+                ),
+                "400": error("The body is not JSON."),
+                "403": error(
+                    f"No `{COLLECTOR_COOKIE}` cookie, another visitor's id, a user id, or an "
+                    "origin the site does not allow."
+                ),
+                "404": error("Unknown site."),
+                "429": error("Too many erasure requests from this address this hour."),
+                "503": error("A store is not reachable: nothing is promised; send again."),
+            },
+        },
+        "options": {
+            "summary": "CORS preflight",
+            "parameters": [_ORIGIN],
+            "responses": {
+                "204": {
+                    "description": "The site allows this origin.",
+                    "headers": headers(
+                        "Access-Control-Allow-Origin", "Access-Control-Allow-Credentials"
+                    ),
+                },
+                "403": error("The site does not allow this origin."),
+            },
+        },
+    },
     "/healthz": _plain("Alive."),
     "/readyz": {
         "get": {
@@ -393,13 +542,19 @@ def document() -> dict[str, Any]:
         "components": {
             "schemas": {**defs.get("$defs", {}), **ANSWER_SCHEMAS},
             "securitySchemes": {
+                "adminToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An admin API token of the site (`clicktrail tokens add "
+                    "--role admin`).",
+                },
                 "writeKey": {
                     "type": "apiKey",
                     "in": "header",
                     "name": WRITE_KEY_HEADER,
                     "description": "The site's write key (`clicktrail sites add`): server-side "
                     "senders, who may state the end user's ip and user_agent.",
-                }
+                },
             },
         },
         "paths": PATHS,
