@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import ipaddress
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -203,6 +204,12 @@ def _existing_file(raw: str) -> Path:
 
 def _text(raw: str) -> str:
     return raw
+
+
+def _rate(raw: str) -> str:
+    if not re.fullmatch(r"[1-9][0-9]{0,5} per (second|minute|hour|day)", raw.strip()):
+        raise ValueError(f"must be like '10 per minute' (second, minute, hour or day), got {raw!r}")
+    return raw.strip()
 
 
 def _host_port(raw: str) -> str:
@@ -441,6 +448,41 @@ class Settings:
         "2",
         "Reports API worker processes (each runs at most CLICKTRAIL_WAREHOUSE_CONNECTIONS "
         "queries at once).",
+    )
+
+    # dashboard (the reports service's pages, docs/dashboard.md)
+    accounts_file: Path = setting(
+        "dashboard",
+        Path,
+        "{data_dir}/accounts.json",
+        "Dashboard sign-in accounts (clicktrail accounts); only password hashes are stored.",
+    )
+    dashboard_session_key_file: Path = setting(
+        "dashboard",
+        Path,
+        "{data_dir}/dashboard-session.key",
+        "The key that signs the dashboard's session cookies; made (mode 0600) on first start. "
+        "Every worker and every reports process must read the same file.",
+    )
+    dashboard_session_hours: int = setting(
+        "dashboard",
+        _int_range(1, 24 * 30),
+        "12",
+        "How long a dashboard sign-in lasts.",
+    )
+    dashboard_signin_limit: str = setting(
+        "dashboard",
+        _rate,
+        "10 per minute",
+        "Sign-in attempts allowed per client address (`<n> per second|minute|hour|day`), "
+        "counted in the state Redis (CLICKTRAIL_STATE_URL) across workers.",
+    )
+    dashboard_collector_url: str = setting(
+        "dashboard",
+        _text,
+        "http://127.0.0.1:{port:collector}",
+        "The collector's public URL, shown in the embed code on the pages of a site without "
+        "events.",
     )
 
     # profiles

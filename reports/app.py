@@ -17,6 +17,7 @@ from clicktrail.sites.registry import SiteRegistry
 from clicktrail.tokens.registry import TokenRegistry
 from pipelines.warehouse.factory import open_settings_reader
 from pipelines.warehouse.reader import EventStore
+from reports.dashboard import init_dashboard
 from reports.source import RollupSource
 from reports.views import api, health, openapi
 
@@ -55,4 +56,5 @@ def create_app(
     for blueprint in (api.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, json_http_error)
+    init_dashboard(app)  # the marketer dashboard's pages under /dashboard (docs/dashboard.md)
     return app

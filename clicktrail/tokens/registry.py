@@ -86,6 +86,13 @@ class TokenRegistry:
         token = self._tokens.get(token_id)
         return token if token is not None and token.matches(presented) else None
 
+    def get(self, token_id: str) -> Token | None:
+        """The entry of a token id, or None (revoked): a session made with the token checks
+        it is still there, without the secret."""
+        if self._clock() - self._checked >= self._reload:
+            self._refresh()
+        return self._tokens.get(token_id)
+
     def _refresh(self, strict: bool = False) -> None:
         with self._lock:
             self._checked = self._clock()
