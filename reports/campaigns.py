@@ -155,7 +155,7 @@ def campaigns(source: RollupSource, query: ReportQuery) -> Report:
         *(f"revenue_{currency}" for currency in currencies),
         *LIFT_FIGURES,
     )
-    keep = [0] + [1 + CAMPAIGN_BREAKDOWNS.index(column) for column in chosen]
+    keep = [0] + [1 + CAMPAIGN_BREAKDOWNS.index(BREAKDOWNS[name]) for name in names]
     rows = []
     for row in counts:
         key = tuple(row[: width + 1])

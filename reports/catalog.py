@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reports import audience, campaigns, interests, products, retention, rfm
+from reports import audience, campaigns, funnels, interests, products, retention, rfm
 from reports.query import ReportQuery
 from reports.source import RollupSource
 from reports.table import Report
@@ -83,5 +83,15 @@ REPORTS: dict[str, ReportKind] = {
         "by",
         False,
         ("members", "segment"),
+    ),
+    "funnels": ReportKind(
+        "funnels",
+        "Visitors through any ordered steps (event types, optionally with a category, SKU or "
+        "path) within a time window: each step's visitors and conversion; by country, device.",
+        funnels.funnels,
+        tuple(funnels.BREAKDOWNS),
+        "by",
+        True,
+        ("steps", "within"),
     ),
 }

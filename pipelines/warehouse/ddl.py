@@ -65,6 +65,7 @@ TABLE_ENGINES = {
     # the campaigns report's rollups (migration 6, rollups_campaigns.py)
     "rollup_campaigns": "MergeTree",
     "rollup_orders": "MergeTree",
+    "rollup_funnel_events": "MergeTree",  # the funnels report's (migration 6, rollups_funnels.py)
 }
 
 
@@ -152,7 +153,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         6,
-        "rollups: campaign exposures per visitor and site-local day, orders (campaigns report)",
+        "rollups: campaign exposures per visitor and site-local day, orders (campaigns report);"
+        " each visitor's events per site-local day reduced for funnels",
         lambda flavor, db: _campaign_tables(flavor, db),
     ),
     Migration(
@@ -177,8 +179,9 @@ def _rollup_tables(flavor: str, database: str, tables: tuple[str, ...]) -> list[
 
 def _campaign_tables(flavor: str, database: str) -> list[str]:
     from pipelines.warehouse.rollups_campaigns import campaign_tables  # as above
+    from pipelines.warehouse.rollups_funnels import funnel_tables
 
-    return campaign_tables(flavor, database)
+    return campaign_tables(flavor, database) + funnel_tables(flavor, database)
 
 
 # The event schema version each warehouse schema version stores (additive: a newer warehouse

@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.reader import WarehouseEventStore
 from pipelines.warehouse.rollups import RollupBuilder
 from pipelines.warehouse.sink import WarehouseSink
@@ -25,6 +27,7 @@ from reports.catalog import REPORTS
 from reports.proportions import difference_interval, ratio_interval
 from reports.query import parse_query
 from reports.source import RollupSource
+from tests.integration.conftest import ENGINES, warehouse_target
 
 ZONE = "America/Los_Angeles"
 SITE = "shop"
@@ -324,13 +327,18 @@ def rows() -> list[dict]:
     return simulate()
 
 
-@pytest.fixture
-def loaded(warehouse, rows):  # noqa: ANN001, ANN201
-    WarehouseSink(warehouse).write(rows)
-    builder = RollupBuilder(warehouse)
-    for day in BUILT:
-        builder.build(SITE, day, ZONE)
-    return RollupSource(WarehouseEventStore(warehouse))
+@pytest.fixture(scope="module", params=ENGINES)
+def loaded(request, rows, chdb_folder):  # noqa: ANN001, ANN201
+    """One warehouse per engine for the module (the tests only read it)."""
+    target = warehouse_target(request.param, chdb_folder)
+    with open_warehouse(target) as warehouse:
+        migrate(warehouse)
+        WarehouseSink(warehouse).write(rows)
+        builder = RollupBuilder(warehouse)
+        for day in BUILT:
+            builder.build(SITE, day, ZONE)
+        yield RollupSource(WarehouseEventStore(warehouse))
+        warehouse.execute(f"DROP DATABASE IF EXISTS {target.database}")
 
 
 def report(source: RollupSource, **params: str):  # noqa: ANN201
@@ -420,7 +428,7 @@ def test_breakdowns_and_filters(loaded, rows):
         since="2025-01-06",
         until="2025-01-08",
         window="2",
-        by="creative,placement,country,device",
+        by="device,creative,country,placement",
     )
     check(answer, expected(rows, date(2025, 1, 6), date(2025, 1, 8), 2, by), by)
     by = ("placement",)

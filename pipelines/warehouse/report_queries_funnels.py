@@ -1,0 +1,100 @@
+"""The funnels report's named reads over ``rollup_funnel_events`` (and the days not built yet,
+from raw events with the same SQL): one ``SourcedQuery`` per number of steps (2 to
+``MAX_STEPS``), declared here once; a request binds its steps as values.
+
+Step ``i`` is ``s<i>_type`` (an event type) and an optional condition ``s<i>_field``
+(``category``, ``sku``, ``path`` or "") = ``s<i>_value``. Per visitor (and breakdown group,
+``by_country``/``by_device_type``), ``t<i>`` are the sorted times of the events matching step
+``i`` in the period. From every time of step 1 as a start, each next step takes the earliest
+matching event strictly after the previous one and at most ``within_ms`` after the start (the
+earliest is always the best choice for the steps after it); ``reached`` is the deepest step
+any start gets to. Counting visitors by ``reached >= i`` gives each step's visitors; step 1's
+are the entrants, exact distinct visitors.
+
+18.16's dialect: a lambda there cannot read a column of its query from inside another
+lambda, so each step's times are handed to the lambda as an argument (``arrayResize``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pipelines.warehouse.named import NamedQuery
+from pipelines.warehouse.report_queries import _FILTERS, SourcedQuery, _source
+from pipelines.warehouse.rollups_funnels import FUNNEL_COLUMNS, RAW_FUNNEL_SQL
+
+MAX_STEPS = 8
+FUNNEL_BREAKDOWNS = ("country", "device_type")
+STEP_FIELDS = ("category", "sku", "path")
+_PERIOD = "day >= toDate(%(start)s) AND day < toDate(%(end)s)"
+
+
+def _matches(i: int) -> str:
+    return (
+        f"event_type = %(s{i}_type)s AND multiIf(%(s{i}_field)s = 'category',"
+        f" has(categories, %(s{i}_value)s), %(s{i}_field)s = 'sku', has(skus, %(s{i}_value)s),"
+        f" %(s{i}_field)s = 'path', path = %(s{i}_value)s, 1)"
+    )
+
+
+def _funnel_sql(steps: int) -> str:
+    groups = ", ".join(f"if(%(by_{d})s = 1, {d}, '') AS g_{d}" for d in FUNNEL_BREAKDOWNS)
+    group = ", ".join(f"g_{d}" for d in FUNNEL_BREAKDOWNS)
+    times = ", ".join(
+        f"arraySort(groupArrayArray(if({_matches(i)}, times, emptyArrayUInt64()))) AS t{i}"
+        for i in range(1, steps + 1)
+    )
+    chain = ["t1 AS r1"] + [
+        f"arrayMap((r, s, t) -> if(r = 0, toUInt64(0),"
+        f" arrayFirst(x -> x > r AND x <= s + %(within_ms)s, t)),"
+        f" r{i - 1}, t1, arrayResize([t{i}], length(t1), t{i})) AS r{i}"
+        for i in range(2, steps + 1)
+    ]
+    reached = " + ".join(
+        ["(length(t1) > 0)"] + [f"arrayExists(x -> x > 0, r{i})" for i in range(2, steps + 1)]
+    )
+    counts = ", ".join(f"countIf(reached >= {i}) AS step{i}" for i in range(1, steps + 1))
+    return (
+        f"SELECT {group}, {counts} FROM ("
+        f"SELECT {group}, {', '.join(chain)}, {reached} AS reached FROM ("
+        f"SELECT visitor_id, {groups}, {times} FROM SOURCE WHERE {_PERIOD} AND {_FILTERS}"
+        f" GROUP BY visitor_id, {group})) WHERE reached > 0"
+        f" GROUP BY {group} ORDER BY step1 DESC, {group} LIMIT %(limit)s"
+    )
+
+
+def _sourced(steps: int) -> SourcedQuery:
+    params: dict[str, type] = {
+        "site_id": str,
+        "start": date,
+        "end": date,
+        "country": str,
+        "device": str,
+        "bots": int,
+        "within_ms": int,
+        "limit": int,
+        **{f"by_{d}": int for d in FUNNEL_BREAKDOWNS},
+    }
+    for i in range(1, steps + 1):
+        params.update({f"s{i}_type": str, f"s{i}_field": str, f"s{i}_value": str})
+    raw = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list, "utc_days": tuple}
+    sql = _funnel_sql(steps)
+    table = "rollup_funnel_events"
+    return SourcedQuery(
+        NamedQuery(
+            f"report_funnel_{steps}",
+            sql.replace("SOURCE", _source(table, FUNNEL_COLUMNS, RAW_FUNNEL_SQL, False)),
+            params,
+        ),
+        NamedQuery(
+            f"report_funnel_{steps}_with_raw",
+            sql.replace("SOURCE", _source(table, FUNNEL_COLUMNS, RAW_FUNNEL_SQL, True)),
+            {**params, **raw},
+        ),
+    )
+
+
+FUNNELS: dict[int, SourcedQuery] = {steps: _sourced(steps) for steps in range(2, MAX_STEPS + 1)}
+ALL_QUERIES: tuple[NamedQuery, ...] = tuple(
+    query for sourced in FUNNELS.values() for query in (sourced.rolled, sourced.raw)
+)
