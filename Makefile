@@ -49,7 +49,7 @@ test-unit: install
 	$(PYTHON) -m pytest tests/unit -q
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass.
-test: lint services snippet-deps
+test: lint services snippet-deps dashboard-deps
 	$(PYTHON) -m pytest -q -p no:cacheprovider --durations=30; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "FAIL: pytest ran no test"; exit 1; fi; exit $$rc
 
@@ -98,6 +98,22 @@ snippet: $(SNIPPET_STAMP)
 test-snippet: snippet-deps
 	cd js_snippet && node --test test/
 	$(PYTHON) -m pytest tests/e2e -q
+
+# --- the dashboard's browser code (reports/dashboard/assets) ----------------------------------
+# npm ci from its lockfile (Chart.js, chartjs-chart-matrix, esbuild); `make dashboard-assets`
+# rebuilds reports/dashboard/static/dashboard.min.js (committed: the reports service serves it,
+# and a test fails when it is not what the lockfile's versions build).
+.PHONY: dashboard-deps dashboard-assets
+DASHBOARD_STAMP = reports/dashboard/assets/node_modules/.ci.stamp
+
+$(DASHBOARD_STAMP): reports/dashboard/assets/package.json reports/dashboard/assets/package-lock.json
+	cd reports/dashboard/assets && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+dashboard-deps: install $(DASHBOARD_STAMP)
+
+dashboard-assets: $(DASHBOARD_STAMP)
+	cd reports/dashboard/assets && node scripts/build.mjs
 
 .PHONY: bench-profiles bench-warehouse bench-pipeline
 bench-profiles: install
