@@ -83,45 +83,57 @@ def rank_offers(
     """At most ``count`` offers, best first. ``coviews``: for each of the visitor's recent
     products, the products viewed near it with their counts. ``per_category``: most offers of
     one top category (default ``category_cap(count)``). ``use_history=False`` (no consent, a
-    cookieless id): geography and page context only."""
+    cookieless id): geography and page context only.
+
+    A product's score is the best any source gives it (the first source on a tie). The
+    sources without history are the same for every visitor of a country: merged once per
+    (catalog, popularity, country, count) (``region_candidates``); per visitor only the
+    history's candidates are scored and merged with them."""
     scores: dict[str, tuple[float, str]] = {}
     cap = category_cap(count) if per_category is None else per_category
-
-    def add(sku: str, score: float, reason: str) -> None:
-        if score > scores.get(sku, (0.0, ""))[0]:
-            scores[sku] = (score, reason)
-
+    get = scores.get
     if use_history:
         recent = profile.recent_products[:RECENT_VIEWS]
+        weight = WEIGHTS["co_viewed"]
         for position, (sku, _) in enumerate(recent):
             near = coviews.get(sku, ())
-            best = max((times for _, times in near), default=0)
+            if not near:
+                continue
+            best = max(times for _, times in near)
             for other, times in near:
-                support = times / (times + COVIEW_SUPPORT)
-                score = WEIGHTS["co_viewed"] * support * (times / best) / (1 + position)
-                add(other, score, "co_viewed")
+                score = (
+                    weight * (times / (times + COVIEW_SUPPORT)) * (times / best) / (1 + position)
+                )
+                old = get(other)
+                if score > (old[0] if old is not None else 0.0):
+                    scores[other] = (score, "co_viewed")
         wanted = category_weights(profile, catalog, now_ms)[:TOP_INTERESTS]
         popular = catalog.ranked_by_top_category(popularity.overall) if wanted else {}
-        for category, weight in wanted:
+        weight = WEIGHTS["category_affinity"]
+        for category, share in wanted:
             # Its best items: the popular ones (an unranked one is no better a guess); with no
             # popularity yet (a new site), the catalog's own order.
             chosen = popular.get(category, []) if popular else catalog.in_category(category)
             for i, sku in enumerate(chosen[: 4 * count]):
-                add(sku, WEIGHTS["category_affinity"] * weight / (1 + i / 4), "category_affinity")
-    for source, ranked in (
-        ("popular_in_region", popularity.by_country.get(country.upper(), ())),
-        ("trending", popularity.trending),
-        ("fallback", popularity.overall),
-    ):
-        for i, sku in enumerate(ranked[: 4 * count]):
-            add(sku, WEIGHTS[source] / (1 + i / 4), source)
+                score = weight * share / (1 + i / 4)
+                old = get(sku)
+                if score > (old[0] if old is not None else 0.0):
+                    scores[sku] = (score, "category_affinity")
+    for sku, score, reason in region_candidates(catalog, popularity, country, count):
+        old = get(sku)
+        if score > (old[0] if old is not None else 0.0):
+            scores[sku] = (score, reason)
 
-    excluded = {page_sku} | ({sku for sku, _ in profile.purchased_items} if use_history else set())
+    excluded = {page_sku}
+    if use_history:
+        excluded.update(sku for sku, _ in profile.purchased_items)
     offers: list[Offer] = []
     per_top: dict[str, int] = {}
     top_of = catalog.top_of
-    for sku, (score, reason) in sorted(scores.items(), key=lambda item: (-item[1][0], item[0])):
-        product = catalog.get(sku)
+    by_sku = catalog.by_sku
+    # (-score, sku): best first, ties by sku, compared without a key function
+    for negative, sku, reason in sorted([(-sr[0], sku, sr[1]) for sku, sr in scores.items()]):
+        product = by_sku.get(sku)
         if product is None or not product.available or sku in excluded:
             continue
         if country and not product.sold_in(country):
@@ -130,10 +142,54 @@ def rank_offers(
         if top_category and per_top.get(top_category, 0) >= cap:
             continue
         per_top[top_category] = per_top.get(top_category, 0) + 1
-        offers.append(Offer(sku, reason, round(score, 6)))
+        offers.append(Offer(sku, reason, round(-negative, 6)))
         if len(offers) == count:
             break
     return offers
+
+
+_NO_HISTORY_SOURCES = ("popular_in_region", "trending", "fallback")
+_REGION_MEMO_SIZE = 1024
+_region_memo: dict[tuple[int, int, str, int], tuple[Catalog, Popularity, list]] = {}
+
+
+def region_candidates(
+    catalog: Catalog, popularity: Popularity, country: str, count: int
+) -> list[tuple[str, float, str]]:
+    """The candidates of the sources without history for a strip of ``count`` in
+    ``country``: popular in the region, trending, popular overall (the first ``4 * count`` of
+    each), each product with its best score and that source, as ``rank_offers`` would score
+    them one by one; products never offered there (unknown, out of stock, not sold in the
+    country) left out. Computed once per (catalog, popularity, country, count): popularity is
+    replaced every few minutes, the catalog at its next change."""
+    key = (id(catalog), id(popularity), country, count)
+    memo = _region_memo.get(key)
+    if memo is not None and memo[0] is catalog and memo[1] is popularity:
+        return memo[2]
+    best: dict[str, tuple[float, str]] = {}
+    for source, ranked in zip(
+        _NO_HISTORY_SOURCES,
+        (popularity.by_country.get(country.upper(), ()), popularity.trending, popularity.overall),
+        strict=True,
+    ):
+        weight = WEIGHTS[source]
+        for i, sku in enumerate(ranked[: 4 * count]):
+            score = weight / (1 + i / 4)
+            old = best.get(sku)
+            if score > (old[0] if old is not None else 0.0):
+                best[sku] = (score, source)
+    found = []
+    for sku, (score, reason) in best.items():
+        product = catalog.get(sku)
+        if product is None or not product.available:
+            continue
+        if country and not product.sold_in(country):
+            continue
+        found.append((sku, score, reason))
+    if len(_region_memo) >= _REGION_MEMO_SIZE:
+        _region_memo.clear()
+    _region_memo[key] = (catalog, popularity, found)
+    return found
 
 
 def category_cap(count: int) -> int:
