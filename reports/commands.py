@@ -45,6 +45,13 @@ def reports(workers: int | None, bind: str | None) -> None:
 @click.option("--segment", default="", help="An RFM segment: champions, loyal, at_risk, ...")
 @click.option("--view", default="", help="retention: cohorts or lifecycle.")
 @click.option("--members", is_flag=True, help="rfm: a row per customer.")
+@click.option("--window", default="", help="campaigns: attribution window in days (default 7).")
+@click.option(
+    "--steps",
+    default="",
+    help="funnels: steps in order, e.g. page_view,product_view:sku=A,purchase",
+)
+@click.option("--within", default="", help="funnels: time from step 1 to the last, e.g. 30m, 1d.")
 @click.option("--limit", default=1000, show_default=True, type=int)
 @click.option("--format", "output", type=click.Choice(("table", "csv", "json")), default="table")
 def report(
@@ -60,6 +67,9 @@ def report(
     segment: str,
     view: str,
     members: bool,
+    window: str,
+    steps: str,
+    within: str,
     limit: int,
     output: str,
 ) -> None:
@@ -90,7 +100,14 @@ def report(
             params[key] = value
     if breakdown:
         params[kind.breakdown_name] = breakdown
-    for key, value in (("segment", segment), ("view", view), ("members", "1" * members)):
+    for key, value in (
+        ("segment", segment),
+        ("view", view),
+        ("members", "1" * members),
+        ("window", window),
+        ("steps", steps),
+        ("within", within),
+    ):
         if value and key not in kind.extra:
             raise click.BadParameter(f"{name} has no --{key}", param_hint=f"--{key}")
         if value:

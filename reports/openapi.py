@@ -118,6 +118,26 @@ def _extra(kind: ReportKind) -> list[dict[str, Any]]:
         "rfm: 1 gives a row per customer (user id, visitor ids, scores, top categories).",
         {"type": "string", "enum": ["0", "1"]},
     )
+    known["window"] = _parameter(
+        "window",
+        "campaigns: days after a touch (impression or click) within which an order counts for "
+        "it, by last touch; also the holdout comparison's window (default 7).",
+        {"type": "integer", "minimum": 1, "maximum": 90},
+    )
+    known["steps"] = _parameter(
+        "steps",
+        "funnels (required): 2 to 8 steps in order, comma-separated, each an event type with an "
+        "optional condition category=, sku= or path=, e.g. "
+        "page_view,product_view:category=Shoes,add_to_cart,purchase.",
+        {"type": "string"},
+        required=True,
+    )
+    known["within"] = _parameter(
+        "within",
+        "funnels: most time from step 1 to the last, <n>s, <n>m, <n>h or <n>d (default 1d, at "
+        "most 90 days).",
+        {"type": "string", "pattern": "^[1-9][0-9]{0,6}[smhd]$"},
+    )
     return [known[name] for name in kind.extra]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import random
 import uuid
@@ -17,7 +18,10 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from click.testing import CliRunner
+from jsonschema import Draft202012Validator
 
+from clicktrail import ports
 from clicktrail.settings import Settings
 from clicktrail.sites.model import Site
 from clicktrail.sites.registry import edit_sites
@@ -30,6 +34,7 @@ from pipelines.warehouse.rollups import RollupBuilder
 from pipelines.warehouse.sink import WarehouseSink
 from reports.app import create_app
 from reports.catalog import REPORTS
+from reports.commands import report
 from reports.funnels import funnels
 from reports.query import parse_query
 from reports.source import RollupSource
@@ -399,6 +404,11 @@ def test_api_csv_and_bad_parameters(client):
         query_string={**base, "steps": "page_view,purchase", "by": "device"},
     )
     assert answer.status_code == 200, answer.json
+    document = client.get("/openapi.json").json
+    schema = {**document["components"]["schemas"]["Report"], "$defs": {}}
+    Draft202012Validator(schema).validate(answer.json)
+    listed = [entry["name"] for entry in client.get("/v1/reports").json["reports"]]
+    assert {"campaigns", "funnels"} <= set(listed)
     as_csv = client.get(
         "/v1/reports/funnels",
         headers=client.headers,
@@ -440,4 +450,49 @@ def test_api_csv_and_bad_parameters(client):
         query_string={**base, "by": "creative,device", "format": "csv"},
     )
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    as_json = client.get("/v1/reports/campaigns", headers=client.headers, query_string=base)
+    Draft202012Validator(schema).validate(as_json.json)
     assert answer.get_data(as_text=True).startswith("campaign,creative,device,decisions,")
+
+
+def test_the_command_prints_funnels_and_campaigns(source, rows, tmp_path):
+    warehouse = source.store.warehouse
+    if warehouse.flavor != "server":
+        pytest.skip("the command opens the warehouse itself; this process holds the chdb folder")
+    with edit_sites(tmp_path / "sites.json") as sites:
+        sites["la"] = Site("la", timezone=SITES["la"])
+    env = {
+        "CLICKTRAIL_DATA_DIR": str(tmp_path),
+        "CLICKTRAIL_SITES_FILE": str(tmp_path / "sites.json"),
+        "CLICKTRAIL_CLICKHOUSE_URL": (
+            f"clickhouse://127.0.0.1:{ports.port('clickhouse_native')}/{warehouse.database}"
+        ),
+    }
+    period = ["--since", "2025-01-05", "--until", "2025-01-06"]
+    runner = CliRunner()
+    steps = "page_view,product_view:category=Shoes"
+    printed = runner.invoke(
+        report,
+        ["funnels", "--site", "la", "--steps", steps, "--within", "2h", "--format", "csv", *period],
+        env=env,
+    )
+    assert printed.exit_code == 0, printed.output
+    want = expected(
+        rows,
+        "la",
+        date(2025, 1, 5),
+        date(2025, 1, 6),
+        [("page_view", "", ""), ("product_view", "category", "Shoes")],
+        7_200_000,
+    )
+    table = list(csv.DictReader(io.StringIO(printed.stdout)))
+    assert [int(line["visitors"]) for line in table] == want[()]
+    campaigns = runner.invoke(
+        report, ["campaigns", "--site", "la", "--window", "3", "--format", "json", *period], env=env
+    )
+    assert campaigns.exit_code == 0, campaigns.output
+    assert json.loads(campaigns.stdout)["window_days"] == 3  # no personalizer events here
+    bad = runner.invoke(report, ["funnels", "--site", "la", "--steps", "page_view"], env=env)
+    assert bad.exit_code == 2 and "2 to 8 steps" in bad.output
+    bad = runner.invoke(report, ["audience", "--site", "la", "--steps", "page_view"], env=env)
+    assert bad.exit_code == 2 and "--steps" in bad.output
