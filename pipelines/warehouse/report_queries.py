@@ -43,8 +43,9 @@ _FILTERS = (
     " AND (%(bots)s = 1 OR is_bot = 0)"
 )
 # ``segment=`` (a value; "" for every visitor): visitors in the RFM segment on the row's day
-# (rollup_segments, written by that day's build). A day after the last built one (the open
-# day) takes the last built day's membership.
+# (rollup_segments, written by that day's build, at its latest generation: a rebuild of an
+# earlier day scores it again). A day after the last built one (the open day) takes the last
+# built day's membership.
 _SEGMENT_DAY = (
     "(SELECT max(day) FROM {rollup_days} WHERE site_id = %(site_id)s AND day < toDate(%(end)s))"
 )
@@ -53,7 +54,7 @@ _SEGMENT = (
     " (SELECT visitor_id, day FROM {rollup_segments} WHERE site_id = %(site_id)s"
     f" AND segment = %(segment)s AND day >= least(toDate(%(start)s), {_SEGMENT_DAY})"
     " AND day < toDate(%(end)s) AND (site_id, day, generation) IN"
-    " (SELECT site_id, day, max(generation) FROM {rollup_days} WHERE site_id = %(site_id)s"
+    " (SELECT site_id, day, max(generation) FROM {rollup_segments} WHERE site_id = %(site_id)s"
     " AND day < toDate(%(end)s) GROUP BY site_id, day)))"
 )
 _PERIOD_PARAMS = {"site_id": str, "start": date, "end": date}

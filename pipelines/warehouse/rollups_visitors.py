@@ -15,10 +15,10 @@ RFM segment membership per site-local day.
 
 Both follow the day's build (``rollups.RollupBuilder``): the visitor days are one more
 ``DAY_TABLES`` query over ``events FINAL``; the segments are scored in Python after them
-(``build_segments``, in ``rollups.DAY_DERIVED``), under the same generation, so a reader sees a
-day's segments exactly when it sees the rest of the build. Rebuilding a day (a late replay)
-recomputes that day's visitor rows and segments; the segments of later days keep what was
-known when they were built, until those days are built again.
+(``build_segments``, in ``rollups.DAY_DERIVED``), under the same generation. Rebuilding a day
+(a late replay) recomputes that day's visitor rows and segments, and scores again every built
+day after it within the RFM window (from the visitor days, not the events: cheap), each under
+a new generation of its segments; readers take each day's latest segment generation.
 """
 
 from __future__ import annotations
@@ -136,9 +136,9 @@ RAW_VISITOR_DAYS = NamedQuery(
 
 # --- a day's segments, from the visitor days of the RFM window ---------------------------------
 
-# Per visitor of the window: the user it identified as (latest), its last purchase day, its
-# purchases and revenue. The day being built is read at its new generation (not recorded in
-# ``rollup_days`` yet); earlier days at their latest recorded one.
+# Per visitor of the window up to ``day``: the user it identified as (latest), its last
+# purchase day, its purchases and revenue. The day being built (``built``) is read at its new
+# generation (not recorded in ``rollup_days`` yet); every other day at its latest recorded one.
 _WINDOW_VISITORS = NamedQuery(
     "rollup_segment_window",
     "SELECT visitor_id, argMaxIf(user_id, day, user_id != '') AS w_user,"
@@ -146,12 +146,23 @@ _WINDOW_VISITORS = NamedQuery(
     " toUInt64(sum(revenue)) AS w_revenue"
     " FROM {rollup_visitor_days}"
     " WHERE site_id = %(site_id)s AND day > toDate(%(first)s) AND day <= toDate(%(day)s)"
-    " AND ((day = toDate(%(day)s) AND generation = %(generation)s)"
-    " OR (day < toDate(%(day)s) AND (site_id, day, generation) IN"
+    " AND ((day = toDate(%(built)s) AND generation = %(generation)s)"
+    " OR (day != toDate(%(built)s) AND (site_id, day, generation) IN"
     " (SELECT site_id, day, max(generation) FROM {rollup_days} WHERE site_id = %(site_id)s"
-    " AND day > toDate(%(first)s) AND day < toDate(%(day)s) GROUP BY site_id, day)))"
+    " AND day > toDate(%(first)s) AND day <= toDate(%(day)s) GROUP BY site_id, day)))"
     " GROUP BY visitor_id HAVING max(is_bot) = 0 AND (w_orders > 0 OR w_user != '')",
-    params={"site_id": str, "day": date, "first": date, "generation": int},
+    params={"site_id": str, "day": date, "built": date, "first": date, "generation": int},
+)
+# The built days after a day, within the RFM window, with the latest generation of their
+# segments: a rebuild (a late replay) changes what they were scored from.
+_LATER_DAYS = NamedQuery(
+    "rollup_segment_later_days",
+    "SELECT d.day, max(s.generation) FROM (SELECT DISTINCT day FROM {rollup_days}"
+    " WHERE site_id = %(site_id)s AND day > toDate(%(day)s) AND day <= toDate(%(last)s)) AS d"
+    " ANY LEFT JOIN (SELECT day, generation FROM {rollup_segments}"
+    " WHERE site_id = %(site_id)s AND day > toDate(%(day)s) AND day <= toDate(%(last)s)) AS s"
+    " USING day GROUP BY d.day ORDER BY d.day",
+    params={"site_id": str, "day": date, "last": date},
 )
 
 
@@ -182,15 +193,44 @@ def customers_of(
 
 
 def build_segments(warehouse: Warehouse, site_id: str, day: date, generation: int) -> int:
-    """Score the customers as of ``day`` and write their visitors' rows under ``generation``;
-    returns how many rows. Runs in the day's build, after its visitor days were written."""
+    """Score the customers as of ``day`` and write their visitors' rows under ``generation``,
+    then score again every built day after it within the RFM window (they were scored from
+    what this day held before: a late replay changes them), each under a new generation of
+    its segments. Returns how many rows were written. Runs in the day's build, after its
+    visitor days were written."""
+    written = _score_day(warehouse, site_id, day, day, generation, generation)
+    later = warehouse.query(
+        _LATER_DAYS.render(warehouse.database),
+        {"site_id": site_id, "day": day, "last": day + timedelta(days=RFM_WINDOW_DAYS)},
+    ).rows
+    db = quote_identifier(warehouse.database)
+    for later_day, latest in later:
+        renewed = max(int(latest or 0) + 1, generation)
+        written += _score_day(warehouse, site_id, later_day, day, generation, renewed)
+        warehouse.execute(
+            f"ALTER TABLE {db}.rollup_segments DELETE WHERE site_id = %(site_id)s"
+            " AND day = toDate(%(day)s) AND generation < %(generation)s",
+            {"site_id": site_id, "day": later_day, "generation": renewed},
+        )
+    return written
+
+
+def _score_day(
+    warehouse: Warehouse,
+    site_id: str,
+    day: date,
+    built: date,
+    built_generation: int,
+    generation: int,
+) -> int:
     found = warehouse.query(
         _WINDOW_VISITORS.render(warehouse.database),
         {
             "site_id": site_id,
             "day": day,
+            "built": built,
             "first": day - timedelta(days=RFM_WINDOW_DAYS),
-            "generation": generation,
+            "generation": built_generation,
         },
     ).rows
     customers, members = customers_of(

@@ -17,8 +17,10 @@ from pipelines.warehouse.named import NamedQuery
 from pipelines.warehouse.reader import EventStore
 from pipelines.warehouse.rollups_visitors import RFM_WINDOW_DAYS
 
+# A day's segments at their latest generation: its build's, or a later one when the rebuild
+# of an earlier day scored it again (rollups_visitors.build_segments).
 _LATEST = (
-    "(site_id, day, generation) IN (SELECT site_id, day, max(generation) FROM {rollup_days}"
+    "(site_id, day, generation) IN (SELECT site_id, day, max(generation) FROM {rollup_segments}"
     " WHERE site_id = %(site_id)s AND day = toDate(%(day)s) GROUP BY site_id, day)"
 )
 SEGMENT_DAY = NamedQuery(

@@ -15,6 +15,8 @@ import pytest
 
 from clicktrail import ports
 from pipelines.warehouse.columns import EVENT_COLUMNS, empty_value
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.reader import WarehouseEventStore
 from pipelines.warehouse.rollups import RollupBuilder
 from pipelines.warehouse.segments import segment_day, segment_members, segment_of
@@ -24,6 +26,7 @@ from reports.query import ReportError, parse_query
 from reports.rfm import MEMBER_COLUMNS, rfm
 from reports.segments import EXPORT_COLUMNS, CommandOffers, export_csv, member_offers
 from reports.source import RollupSource
+from tests.integration.conftest import ENGINES, warehouse_target
 
 ZONE = "UTC"
 TODAY = date(2025, 1, 12)  # the 11th has no events (never built), the 12th is open
@@ -97,19 +100,40 @@ def events(site: str) -> list[dict]:
     return rows
 
 
-@pytest.fixture
-def built(warehouse):  # noqa: ANN001, ANN201
+def load(warehouse) -> str:  # noqa: ANN001
+    """A site of its own with the hand-made events, the 1st to the 10th built."""
     site = f"r{uuid.uuid4().hex[:8]}"
     WarehouseSink(warehouse).write(events(site))
     builder = RollupBuilder(warehouse)
     for n in range(10):
         builder.build(site, date(2025, 1, 1) + timedelta(days=n), ZONE)
-    return warehouse, site
+    return site
 
 
-def scores(day: date) -> dict[str, tuple[int, int, int]]:
+@pytest.fixture(scope="module", params=ENGINES)
+def module_warehouse(request, chdb_folder):  # noqa: ANN001, ANN201
+    target = warehouse_target(request.param, chdb_folder)
+    with open_warehouse(target) as warehouse:
+        migrate(warehouse)
+        yield warehouse
+        warehouse.execute(f"DROP DATABASE IF EXISTS {target.database}")
+
+
+@pytest.fixture(scope="module")
+def loaded(module_warehouse):  # noqa: ANN001, ANN201
+    """Read only by the tests that take it."""
+    return module_warehouse, load(module_warehouse)
+
+
+@pytest.fixture
+def built(module_warehouse):  # noqa: ANN001, ANN201
+    """A site of the test's own (it changes it)."""
+    return module_warehouse, load(module_warehouse)
+
+
+def scores(day: date, purchases: list = PURCHASES) -> dict[str, tuple[int, int, int]]:
     """The documented scores, by plain counting: 1 + floor(5 * worse / n)."""
-    bought = [p for p in PURCHASES if p[3] <= day]
+    bought = [p for p in purchases if p[3] <= day]
     customers = sorted({p[0] for p in bought})
     recency = {c: (day - max(p[3] for p in bought if p[0] == c)).days for c in customers}
     orders = {c: sum(p[0] == c for p in bought) for c in customers}
@@ -135,8 +159,8 @@ def stored(warehouse, site: str, day: date) -> dict[str, tuple]:  # noqa: ANN001
     return {m.customer: (m.segment, (m.r, m.f, m.m), m.visitor_ids) for m in members}
 
 
-def test_scores_and_segments_as_of_each_day(built):
-    warehouse, site = built
+def test_scores_and_segments_as_of_each_day(loaded):
+    warehouse, site = loaded
     key = {"A": "ua", "B": "vb", "C": "uc", "D": "vd", "E": "ve"}
     for day, segments in ((date(2025, 1, 5), AS_OF_5), (date(2025, 1, 9), AS_OF_9)):
         got = stored(warehouse, site, day)
@@ -159,6 +183,41 @@ def test_scores_and_segments_as_of_each_day(built):
     assert segment_day(store, site, date(2024, 12, 31)) is None
 
 
+def test_a_late_purchase_rescores_the_days_after_it(built):
+    """E's purchase on the 3rd arrives late: the 3rd is rebuilt, and every built day after it
+    is scored again from the visitor days (E bought twice as of the 9th, no more once)."""
+    warehouse, site = built
+    late = ("E", "ve", "", date(2025, 1, 3), 400)
+    WarehouseSink(warehouse).write(
+        [
+            event(
+                site,
+                "ve",
+                at(late[3], 15),
+                "purchase",
+                order_id="late",
+                currency="EUR",
+                item_skus=["L"],
+                item_prices=[400],
+                item_quantities=[1],
+            )
+        ]
+    )
+    before = stored(warehouse, site, date(2025, 1, 9))
+    RollupBuilder(warehouse).build(site, date(2025, 1, 3), ZONE)
+    purchases = [*PURCHASES, late]
+    key = {"A": "ua", "B": "vb", "C": "uc", "D": "vd", "E": "ve"}
+    for day in (date(2025, 1, 3), date(2025, 1, 5), date(2025, 1, 9), date(2025, 1, 10)):
+        got = stored(warehouse, site, day)
+        want = scores(day, purchases)
+        assert {c: got[key[c]][1] for c in want} == want, day
+    after = stored(warehouse, site, date(2025, 1, 9))
+    assert after["ve"][1] != before["ve"][1]  # E's frequency rose
+    # the report's member rows show the new scores: one generation per day is read
+    found = segment_members(WarehouseEventStore(warehouse), site, date(2025, 1, 9), "")
+    assert len(found) == 5 and {m.customer: m.orders for m in found}["ve"] == 2
+
+
 def visitors(warehouse, site: str, since: str, until: str, segment: str) -> int:  # noqa: ANN001
     query = parse_query(
         {"since": since, "until": until, "segment": segment}, site, ZONE, TODAY, extra=("segment",)
@@ -168,8 +227,8 @@ def visitors(warehouse, site: str, since: str, until: str, segment: str) -> int:
     ]
 
 
-def test_a_segment_filter_means_who_was_in_it_on_the_day(built):
-    warehouse, site = built
+def test_a_segment_filter_means_who_was_in_it_on_the_day(loaded):
+    warehouse, site = loaded
     assert visitors(warehouse, site, "2025-01-05", "2025-01-05", "potential_loyalist") == 1
     assert visitors(warehouse, site, "2025-01-05", "2025-01-05", "loyal") == 0  # A later
     assert visitors(warehouse, site, "2025-01-09", "2025-01-09", "loyal") == 1  # va2
@@ -181,8 +240,8 @@ def test_a_segment_filter_means_who_was_in_it_on_the_day(built):
         parse_query({"segment": "whales"}, site, ZONE, TODAY, extra=("segment",))
 
 
-def test_the_rfm_report_and_the_segment_export(built, tmp_path: Path):
-    warehouse, site = built
+def test_the_rfm_report_and_the_segment_export(loaded, tmp_path: Path):
+    warehouse, site = loaded
     source = RollupSource(WarehouseEventStore(warehouse))
     query = parse_query({"until": "2025-01-09"}, site, ZONE, TODAY, extra=("members", "segment"))
     answer = rfm(source, query)
@@ -215,16 +274,17 @@ def test_the_rfm_report_and_the_segment_export(built, tmp_path: Path):
 
 @pytest.mark.redis
 @pytest.mark.clickhouse
-def test_the_export_takes_the_personalizers_offers(built, tmp_path: Path):
+def test_the_export_takes_the_personalizers_offers(module_warehouse, tmp_path: Path):
     """``clicktrail offers export`` in a child process, as the segment export runs it (on the
     server: the child cannot open this process's chdb folder)."""
     from personalizer.catalog import Product
     from personalizer.catalog_store import CatalogStore
     from pipelines.profiles.clients import writer_client
 
-    warehouse, site = built
+    warehouse = module_warehouse
     if warehouse.flavor != "server":
         pytest.skip("the child process reaches chdb only through an owner")
+    site = load(warehouse)
     state = f"redis://127.0.0.1:{ports.port('redis_state')}/0"
     products = [  # the products the customers viewed: popular, so offered
         Product(
