@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from pipelines.warehouse.report_queries import SourcedQuery
 from pipelines.warehouse.report_queries_campaigns import (
     CAMPAIGN_BREAKDOWNS,
     CAMPAIGN_CONVERSIONS,
@@ -123,7 +124,7 @@ def campaigns(source: RollupSource, query: ReportQuery) -> Report:
     params = {"p_start": query.period.start, "p_end": query.period.end}
     window_ms = window_days * 86_400_000
 
-    def run(sourced, extra):  # noqa: ANN001, ANN202
+    def run(sourced: SourcedQuery, extra: dict[str, Any]) -> list[tuple[Any, ...]]:
         return source.run(
             sourced, query, period=wide, window=rollup_window, params={**params, **extra}
         ).rows

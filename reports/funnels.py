@@ -130,7 +130,7 @@ def funnels(source: RollupSource, query: ReportQuery) -> Report:
     width = len(FUNNEL_BREAKDOWNS)
     names = [name for name, column in BREAKDOWNS.items() if column in chosen]
     keep = [FUNNEL_BREAKDOWNS.index(BREAKDOWNS[name]) for name in names]
-    rows = []
+    rows: list[tuple[Any, ...]] = []
     for row in result.rows:
         counts = [int(count) for count in row[width:]]
         group = tuple(row[i] for i in keep)
