@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +31,7 @@ import redis
 
 from personalizer.campaigns import Campaign
 from personalizer.select import CreativeStats, Delivery
+from pipelines.profiles.redis_store import direct_command
 
 DAY_SECONDS = 86_400
 SEEN_SECONDS = 2 * DAY_SECONDS
@@ -66,6 +68,7 @@ class CounterStore:
 
     def __init__(self, client: redis.Redis) -> None:
         self.client = client
+        self._plans: dict[int, _Plan] = {}
         self._impression = client.register_script(_COUNT_IMPRESSION)
         self._click = client.register_script(_COUNT_CLICK)
 
@@ -83,31 +86,64 @@ class CounterStore:
         goals or pacing)."""
         day = _day(now, site_time_zone)
         keys: list[str] = []
+        plans = []
         for campaign in campaigns:
-            keys.append(day_key(site_id, campaign.id, day))
-            keys.append(total_key(site_id, campaign.id))
+            plan = self._plan(site_id, campaign)
+            plans.append(plan)
+            keys.append(plan.day_prefix + day)
+            keys.append(plan.total)
             if campaign.frequency_cap is not None:
                 keys.append(cap_key(site_id, campaign, visitor_id, now))
-            keys += _ctr_keys(site_id, campaign)
-        for campaign in uncounted:
-            keys += _ctr_keys(site_id, campaign)
+            keys += plan.ctr
+        uncounted_plans = [self._plan(site_id, campaign) for campaign in uncounted]
+        for plan in uncounted_plans:
+            keys += plan.ctr
         if not keys:
             return {}, {}
         try:
-            values: Any = self.client.mget(keys)
+            values: Any = self._mget(keys)
         except redis.RedisError as exc:
             raise CountersUnavailable(str(exc)) from exc
-        replies = iter(values)
         deliveries: dict[str, Delivery] = {}
         stats: dict[tuple[str, str], CreativeStats] = {}
-        for campaign in campaigns:
-            today, total = _int(next(replies)), _int(next(replies))
-            mine = _int(next(replies)) if campaign.frequency_cap is not None else 0
-            deliveries[campaign.id] = Delivery(today=today, total=total, visitor=mine)
-            _read_stats(campaign, replies, stats)
-        for campaign in uncounted:
-            _read_stats(campaign, replies, stats)
+        at = 0
+        for campaign, plan in zip(campaigns, plans, strict=True):
+            today, total = values[at], values[at + 1]
+            at += 2
+            mine = 0
+            if campaign.frequency_cap is not None:
+                mine = int(values[at]) if values[at] is not None else 0
+                at += 1
+            deliveries[campaign.id] = Delivery(
+                today=int(today) if today is not None else 0,
+                total=int(total) if total is not None else 0,
+                visitor=mine,
+            )
+            at = _read_stats(plan, values, at, stats)
+        for plan in uncounted_plans:
+            at = _read_stats(plan, values, at, stats)
         return deliveries, stats
+
+    def _plan(self, site_id: str, campaign: Campaign) -> _Plan:
+        """A campaign's keys but the day's and the visitor's, made once per campaign object
+        (the campaign cache hands out the same objects until the campaigns change)."""
+        plan = self._plans.get(id(campaign))
+        if plan is None or plan.campaign is not campaign or plan.site_id != site_id:
+            plan = _Plan(
+                campaign,
+                site_id,
+                day_key(site_id, campaign.id, ""),
+                total_key(site_id, campaign.id),
+                tuple(_ctr_keys(site_id, campaign)),
+                tuple((campaign.id, creative.id) for creative in campaign.creatives),
+            )
+            if len(self._plans) >= _PLANS:
+                self._plans.clear()
+            self._plans[id(campaign)] = plan
+        return plan
+
+    def _mget(self, keys: list[str]) -> list[Any]:
+        return direct_command(self.client, "MGET", *keys)  # type: ignore[no-any-return]
 
     def count_impression(
         self,
@@ -176,12 +212,29 @@ def _ctr_keys(site_id: str, campaign: Campaign) -> list[str]:
     return keys
 
 
+@dataclass(frozen=True)
+class _Plan:
+    campaign: Campaign
+    site_id: str
+    day_prefix: str  # the day key without its day
+    total: str
+    ctr: tuple[str, ...]  # impressions, clicks of each creative
+    creatives: tuple[tuple[str, str], ...]  # (campaign id, creative id) of each
+
+
+_PLANS = 10_000  # campaigns' plans kept; more (many sites, many reloads) starts afresh
+
+
 def _read_stats(
-    campaign: Campaign, replies: Iterator[Any], stats: dict[tuple[str, str], CreativeStats]
-) -> None:
-    for creative in campaign.creatives:
-        shown, clicked = _int(next(replies)), _int(next(replies))
-        stats[(campaign.id, creative.id)] = CreativeStats(shown, clicked)
+    plan: _Plan, values: list[Any], at: int, stats: dict[tuple[str, str], CreativeStats]
+) -> int:
+    for key in plan.creatives:
+        shown, clicked = values[at], values[at + 1]
+        at += 2
+        stats[key] = CreativeStats(
+            int(shown) if shown is not None else 0, int(clicked) if clicked is not None else 0
+        )
+    return at
 
 
 def day_key(site_id: str, campaign_id: str, day: str) -> str:
@@ -219,7 +272,3 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (KeyError, ValueError):
         return ZoneInfo("UTC")
-
-
-def _int(value: object) -> int:
-    return int(value) if value is not None else 0  # type: ignore[call-overload]
