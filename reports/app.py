@@ -19,7 +19,7 @@ from pipelines.warehouse.factory import open_settings_reader
 from pipelines.warehouse.reader import EventStore
 from reports.dashboard import init_dashboard
 from reports.source import RollupSource
-from reports.views import api, health, openapi
+from reports.views import api, health, openapi, segments
 
 
 @dataclass
@@ -53,7 +53,7 @@ def create_app(
         clock=clock,
         log=logging.getLogger("clicktrail.reports"),
     )
-    for blueprint in (api.bp, health.bp, openapi.bp):
+    for blueprint in (api.bp, health.bp, openapi.bp, segments.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, json_http_error)
     init_dashboard(app)  # the marketer dashboard's pages under /dashboard (docs/dashboard.md)

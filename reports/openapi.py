@@ -173,6 +173,50 @@ def _report_path(kind: ReportKind) -> dict[str, Any]:
     }
 
 
+def _segment_export() -> dict[str, Any]:
+    from pipelines.warehouse.rfm_scores import SEGMENTS
+
+    return {
+        "get": {
+            "operationId": "segment_export",
+            "summary": "A segment's customers as CSV for e-mail tools: user_id, visitor_ids, "
+            "segment, r, f, m, recency_days, orders, revenue, top_categories, offers (the "
+            "personalizer's top offers for the user, SKUs separated by spaces).",
+            "security": [{"token": []}],
+            "parameters": [
+                _parameter("site", "The site id.", {"type": "string"}, required=True),
+                _parameter(
+                    "segment",
+                    "The RFM segment.",
+                    {"type": "string", "enum": list(SEGMENTS)},
+                    required=True,
+                ),
+                _parameter(
+                    "until",
+                    "As of this day (default today; the latest built day on or before it).",
+                    {"type": "string", "format": "date"},
+                ),
+                _parameter(
+                    "offers",
+                    "Offers per user (default 6; 0: none).",
+                    {"type": "integer", "minimum": 0, "maximum": 50},
+                ),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The customers, one CSV row each.",
+                    "content": {"text/csv": {"schema": {"type": "string"}}},
+                },
+                "400": _error("A parameter that cannot be answered (named in the message)."),
+                "401": _error("No valid token."),
+                "403": _error("The token may not read this site's reports."),
+                "404": _error("No such site."),
+                "503": _error("The warehouse or the personalizer's offers are unavailable."),
+            },
+        }
+    }
+
+
 def _plain(description: str, content: str = "application/json") -> dict[str, Any]:
     return {
         "get": {
@@ -190,6 +234,7 @@ def document() -> dict[str, Any]:
         f"/v1/reports/{name}": _report_path(kind) for name, kind in REPORTS.items()
     }
     paths["/v1/reports"] = _plain("The reports there are, with their breakdowns.")
+    paths["/v1/reports/rfm/export"] = _segment_export()
     paths["/healthz"] = _plain("Alive.")
     paths["/readyz"] = _plain("Ready: the warehouse answers (503 when not).")
     paths["/metrics"] = _plain("Prometheus metrics.", "text/plain")

@@ -318,3 +318,100 @@ def test_the_export_takes_the_personalizers_offers(module_warehouse, tmp_path: P
     table = list(csv.reader(io.StringIO(export_csv(found, offers))))
     by_user = {row[0]: row for row in table[1:]}
     assert by_user["ua"][-1] == " ".join(offers["ua"]) and by_user[""][-1] == ""
+
+
+@pytest.fixture
+def client(loaded, tmp_path: Path):  # noqa: ANN001, ANN201
+    from clicktrail.settings import Settings
+    from clicktrail.sites.model import Site
+    from clicktrail.sites.registry import edit_sites
+    from clicktrail.tokens.model import new_token
+    from clicktrail.tokens.registry import edit_tokens
+    from reports.app import create_app
+
+    warehouse, site = loaded
+    settings = Settings.from_env(
+        {},
+        data_dir=tmp_path,
+        sites_file=tmp_path / "sites.json",
+        tokens_file=tmp_path / "tokens.json",
+        sites_reload_seconds=0.1,
+    )
+    with edit_sites(settings.sites_file) as sites:
+        sites[site] = Site(site, timezone=ZONE)
+    with edit_tokens(settings.tokens_file) as entries:
+        secret, token = new_token(site, "read", 0)
+        entries[token.token_id] = token
+    now = datetime(2025, 1, 12, 12, tzinfo=UTC).timestamp()
+    app = create_app(settings, store=WarehouseEventStore(warehouse), clock=lambda: now)
+    test_client = app.test_client()
+    test_client.site = site
+    test_client.headers = {"Authorization": f"Bearer {secret}"}
+    return test_client
+
+
+def test_the_api_answers_rfm_retention_and_the_export(client):
+    from jsonschema import Draft202012Validator
+
+    def get(path: str, **params):  # noqa: ANN202
+        return client.get(
+            path, query_string={"site": client.site, **params}, headers=client.headers
+        )
+
+    document = client.get("/openapi.json").json
+    schema = {**document["components"]["schemas"]["Report"], "$defs": {}}
+    answer = get("/v1/reports/rfm", until="2025-01-09")
+    assert answer.status_code == 200, answer.json
+    Draft202012Validator(schema).validate(answer.json)
+    assert answer.json["as_of"] == "2025-01-09"
+    assert {row["segment"]: row["customers"] for row in answer.json["rows"]}["loyal"] == 1
+    members = get("/v1/reports/rfm", until="2025-01-09", segment="loyal", members="1", format="csv")
+    assert members.status_code == 200 and members.mimetype == "text/csv"
+    assert members.get_data(as_text=True).splitlines()[1].startswith("ua,va1 va2,loyal,4,5,4,")
+    retention = get("/v1/reports/retention", since="2025-01-01", until="2025-01-12")
+    assert retention.status_code == 200, retention.json
+    Draft202012Validator(schema).validate(retention.json)
+    assert retention.json["rows"][0]["cohort"] == "2024-12-30"  # widened to its Monday
+    lifecycle = get("/v1/reports/retention", since="2025-01-01", view="lifecycle")
+    assert lifecycle.status_code == 200 and lifecycle.json["columns"][0] == "week"
+    filtered = get("/v1/reports/audience", since="2025-01-09", until="2025-01-09", segment="loyal")
+    assert filtered.json["totals"]["visitors"] == 1
+
+    export = get("/v1/reports/rfm/export", segment="loyal", until="2025-01-09", offers="0")
+    assert export.status_code == 200, export.get_data(as_text=True)
+    table = list(csv.reader(io.StringIO(export.get_data(as_text=True))))
+    assert table[0] == list(EXPORT_COLUMNS)
+    assert table[1] == [
+        "ua",
+        "va1 va2",
+        "loyal",
+        "4",
+        "5",
+        "4",
+        "0",
+        "3",
+        "4500",
+        "Books Garden",
+        "",
+    ]
+    assert export.headers["X-Segment-As-Of"] == "2025-01-09"
+
+    for path, params in (
+        ("/v1/reports/audience", {"segment": "whales"}),
+        ("/v1/reports/rfm", {"segment": "whales"}),
+        ("/v1/reports/rfm", {"members": "yes"}),
+        ("/v1/reports/rfm", {"country": "DE"}),
+        ("/v1/reports/retention", {"view": "funnel"}),
+        ("/v1/reports/retention", {"by": "country"}),
+        ("/v1/reports/campaigns", {"segment": "loyal"}),  # no segments there: refused
+        ("/v1/reports/rfm/export", {"segment": "whales"}),
+        ("/v1/reports/rfm/export", {"segment": "loyal", "offers": "-1"}),
+        ("/v1/reports/rfm/export", {"segment": "loyal", "until": "yesterday"}),
+        ("/v1/reports/rfm/export", {"segment": "loyal", "colour": "red"}),
+    ):
+        answer = get(path, **params)
+        assert answer.status_code == 400, (path, params)
+        assert answer.json["error"], (path, params)
+    assert (
+        client.get("/v1/reports/rfm/export", query_string={"site": client.site}).status_code == 401
+    )
