@@ -415,3 +415,52 @@ def test_the_api_answers_rfm_retention_and_the_export(client):
     assert (
         client.get("/v1/reports/rfm/export", query_string={"site": client.site}).status_code == 401
     )
+
+
+@pytest.mark.clickhouse
+def test_the_commands(module_warehouse, tmp_path: Path):
+    """``clicktrail report retention|rfm`` and ``clicktrail segment export`` (the server only:
+    the commands open the warehouse themselves, and this process holds the chdb folder)."""
+    from click.testing import CliRunner
+
+    from clicktrail.sites.model import Site
+    from clicktrail.sites.registry import edit_sites
+    from reports.commands import report, segment
+
+    warehouse = module_warehouse
+    if warehouse.flavor != "server":
+        pytest.skip("the command opens the warehouse itself")
+    site = load(warehouse)
+    with edit_sites(tmp_path / "sites.json") as sites:
+        sites[site] = Site(site, timezone=ZONE)
+    env = {
+        "CLICKTRAIL_DATA_DIR": str(tmp_path),
+        "CLICKTRAIL_SITES_FILE": str(tmp_path / "sites.json"),
+        "CLICKTRAIL_CLICKHOUSE_URL": f"clickhouse://127.0.0.1:{ports.port('clickhouse_native')}"
+        f"/{warehouse.database}",
+    }
+    runner = CliRunner()
+    rfm_csv = runner.invoke(
+        report,
+        ["rfm", "--site", site, "--until", "2025-01-09", "--members", "--format", "csv"],
+        env=env,
+    )
+    assert rfm_csv.exit_code == 0, rfm_csv.output
+    assert rfm_csv.stdout.splitlines()[0] == ",".join(MEMBER_COLUMNS)
+    assert len(rfm_csv.stdout.splitlines()) == 6  # five customers
+    cohorts = runner.invoke(
+        report, ["retention", "--site", site, "--since", "2025-01-06", "--format", "json"], env=env
+    )
+    assert cohorts.exit_code == 0, cohorts.output
+    assert '"report": "retention"' in cohorts.stdout
+    refused = runner.invoke(report, ["audience", "--site", site, "--view", "cohorts"], env=env)
+    assert refused.exit_code != 0 and "no --view" in refused.output
+    out = tmp_path / "loyal.csv"
+    args = ["--site", site, "--segment", "loyal", "--day", "2025-01-09", "--offers", "0"]
+    exported = runner.invoke(segment, ["export", *args, "--out", str(out)], env=env)
+    assert exported.exit_code == 0, exported.output
+    assert "loyal as of 2025-01-09: 1 customers" in exported.stderr
+    table = list(csv.reader(io.StringIO(out.read_text())))
+    assert table[0] == list(EXPORT_COLUMNS) and table[1][:2] == ["ua", "va1 va2"]
+    unknown = runner.invoke(segment, ["export", "--site", site, "--segment", "whales"], env=env)
+    assert unknown.exit_code == 2 and "one of champions" in unknown.output
