@@ -7,18 +7,18 @@ import os
 
 import click
 
+from clicktrail.privacy.person import Subject, SubjectError
+from clicktrail.settings import Settings
 from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
 
 
-def _settings():  # noqa: ANN202 - avoids importing the CLI module here
-    from clicktrail.cli import load_settings
+def _settings() -> Settings:
+    from clicktrail.cli import load_settings  # here: the CLI module imports the commands
 
     return load_settings()
 
 
-def _subject(site: str, visitor: str | None, user: str | None):  # noqa: ANN202
-    from clicktrail.privacy.person import Subject, SubjectError
-
+def _subject(site: str, visitor: str | None, user: str | None) -> Subject:
     if (visitor is None) == (user is None):
         raise click.UsageError("name exactly one of --visitor and --user")
     try:

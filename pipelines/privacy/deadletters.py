@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import redis
@@ -65,7 +65,7 @@ class RedisDeadLetters:
         self.client = client
         self.name = f"{stream}:deadletter"
 
-    def _entries(self):  # noqa: ANN202 - (entry id, letter) pairs
+    def _entries(self) -> Iterator[tuple[bytes, DeadLetter]]:
         start = "-"
         while True:
             chunk = self.client.xrange(self.name, min=start, count=CHUNK)

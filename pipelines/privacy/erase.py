@@ -7,9 +7,10 @@ In order, each step's count going into the receipt:
    event log; wait ``settle_seconds`` so a batch the pipeline was already writing lands before
    the deletes (a second ``forget`` removes what a longer race left: erasure is idempotent);
 3. from their events, still there, compute their co-view pairs and their site-local days;
-4. delete their rows from ClickHouse: events, identity links, their rollup rows (every
-   generation), and rebuild the closed days they touched within the site's retention through
-   ``RollupBuilder`` (the reports then add up for everyone else exactly as before);
+4. delete their rows from ClickHouse: events, identity links, and every other table with a
+   ``visitor_id`` or ``user_id`` column (the rollups, every generation); rebuild the closed days
+   they touched within the site's retention through ``RollupBuilder`` (the reports then add up
+   for everyone else exactly as before);
 5. delete their profile keys, subtract their co-view pairs, delete their frequency caps;
 6. search and scrub the dead-letter log.
 """
@@ -30,12 +31,10 @@ from clicktrail.sites.model import Site
 from pipelines.privacy import counters, coviews, profiles
 from pipelines.privacy.deadletters import KafkaDeadLetters, RedisDeadLetters
 from pipelines.privacy.tombstones import TombstoneStore
-from pipelines.privacy.warehouse import ROLLUP_TABLES, PersonWarehouse
+from pipelines.privacy.warehouse import PersonWarehouse
 from pipelines.profiles.config import ProfileConfig
 from pipelines.warehouse.base import Warehouse
 from pipelines.warehouse.rollups import RollupBuilder, local_today
-
-CLICKHOUSE_TABLES = ("events", "identity_links", *ROLLUP_TABLES)
 
 
 @dataclass
@@ -95,12 +94,13 @@ class Eraser:
         pairs = coviews.person_pairs(pw.product_views(person), stores.profile_config)
         days = pw.local_days(person, site.timezone)
 
-        for table in CLICKHOUSE_TABLES:
-            found = pw.count(table, person)
+        tables = pw.person_tables()
+        for table, columns in tables.items():
+            found = pw.count(table, person, columns)
             if found:
-                pw.delete_person(table, person)
+                pw.delete_person(table, person, columns)
             receipt.add(f"clickhouse:{table}", "rows", found)
-        rebuilt = self._rebuild(site, days)
+        rebuilt = self._rebuild(site, days, [t for t in tables if t.startswith("rollup_")])
         receipt.add(
             "clickhouse:rollups",
             "site-local days rebuilt",
@@ -132,7 +132,7 @@ class Eraser:
         )
         return receipt.finish(self._now_ms())
 
-    def _rebuild(self, site: Site, days: list[date]) -> list[date]:
+    def _rebuild(self, site: Site, days: list[date], rollups: list[str]) -> list[date]:
         """Rebuild the closed days within retention (an open day is read raw; an expired one
         is never rebuilt, its rollup rows of the person were deleted above)."""
         now = self._clock()
@@ -143,6 +143,6 @@ class Eraser:
         for day in chosen:
             builder.build(site.site_id, day, site.timezone)
         if chosen:
-            for table in ROLLUP_TABLES:  # the builds' deletes of older generations
+            for table in rollups:  # the builds' deletes of older generations
                 self.person_warehouse.wait_for_mutations(table)
         return chosen

@@ -89,11 +89,22 @@ class TombstoneFilter:
         return built
 
 
-def tombstone_filter(settings: Settings, builder: Any) -> TombstoneFilter:
-    """The pipeline runner's hook: ``builder`` behind the tombstones of the state Redis."""
+def tombstone_filter(
+    settings: Settings, builder: Any, wait_seconds: float = 60.0
+) -> TombstoneFilter:
+    """The pipeline runner's hook: ``builder`` behind the tombstones of the state Redis, which
+    it waits for up to ``wait_seconds`` (a worker never starts without them)."""
     client = redis.Redis.from_url(
         settings.state_url.url, socket_timeout=2.0, socket_connect_timeout=2.0
     )
-    return TombstoneFilter(
-        builder, TombstoneStore(client), settings.privacy_tombstone_refresh_ms / 1000
-    )
+    store = TombstoneStore(client)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        try:
+            return TombstoneFilter(builder, store, settings.privacy_tombstone_refresh_ms / 1000)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # Without the tombstones a forgotten person's events would be written: wait.
+            if time.monotonic() > deadline:
+                raise
+            log.warning("state redis unavailable, the tombstones are not loaded yet: %s", exc)
+            time.sleep(1.0)

@@ -26,7 +26,6 @@ from pipelines.warehouse.sql import quote_identifier
 
 # Never an id (ids have no control characters): keeps ``IN`` lists non-empty on 18.16.
 _NONE = "\x00"
-ROLLUP_TABLES = ("rollup_sessions", "rollup_interests", "rollup_products")
 MUTATION_TIMEOUT = 300.0
 
 
@@ -101,22 +100,44 @@ class PersonWarehouse:
             {"site": person.site_id, "v": _ids(person.visitor_ids), "u": _ids(person.user_ids)},
         )
 
-    def _rollup_where(self, person: Person) -> tuple[str, dict[str, Any]]:
-        return (
-            "site_id = %(site)s AND visitor_id IN %(v)s",
-            {"site": person.site_id, "v": _ids(person.visitor_ids)},
-        )
+    def person_tables(self) -> dict[str, frozenset[str]]:
+        """Every table of the database that holds a person's ids, with its id columns: those
+        with ``site_id`` and ``visitor_id`` or ``user_id`` (``events``, every ``rollup_*``
+        table, a new one as soon as it exists), and ``identity_links``."""
+        found: dict[str, set[str]] = {}
+        for table, name in self.warehouse.query(
+            "SELECT table, name FROM system.columns WHERE database = %(db)s"
+            " AND name IN ('site_id', 'visitor_id', 'user_id', 'linked_id')",
+            {"db": self.warehouse.database},
+        ).rows:
+            found.setdefault(table, set()).add(name)
+        return {
+            table: frozenset(columns - {"site_id"})
+            for table, columns in sorted(found.items())
+            if "site_id" in columns and columns & {"visitor_id", "user_id"}
+        }
 
-    def where_of(self, table: str, person: Person) -> tuple[str, dict[str, Any]]:
+    def where_of(
+        self, table: str, person: Person, columns: frozenset[str] = frozenset({"visitor_id"})
+    ) -> tuple[str, dict[str, Any]]:
+        """The person's rows of ``table`` (whose id columns are ``columns``)."""
         if table == "events":
             return self._where(person)
         if table == "identity_links":
             return self._links_where(person)
-        return self._rollup_where(person)
+        tests = []
+        if "visitor_id" in columns:
+            tests.append("visitor_id IN %(v)s")
+        if "user_id" in columns:
+            tests.append("user_id IN %(u)s")
+        params = {"site": person.site_id, "v": _ids(person.visitor_ids), "u": _ids(person.user_ids)}
+        return f"site_id = %(site)s AND ({' OR '.join(tests) or '0'})", params
 
-    def count(self, table: str, person: Person) -> int:
+    def count(
+        self, table: str, person: Person, columns: frozenset[str] = frozenset({"visitor_id"})
+    ) -> int:
         """Stored rows (replays not yet merged included: each is a copy on disk)."""
-        where, params = self.where_of(table, person)
+        where, params = self.where_of(table, person, columns)
         return int(
             self.warehouse.query(
                 f"SELECT count() FROM {self._db}.{quote_identifier(table)} WHERE {where}", params
@@ -138,8 +159,10 @@ class PersonWarehouse:
         """Each visitor id's rows the profile sink pairs co-views from, in log order (as
         ``clicktrail profiles rebuild`` orders them), deduplicated as the warehouse counts."""
         where, params = self._where(person)
-        names = ("visitor_id", "event_id", "created_ms", "received_ms", "event_type", "sku")
-        names += ("id_source", "consent", "is_bot", "user_id", "replaced_visitor_id")
+        names = (
+            *("visitor_id", "event_id", "created_ms", "received_ms", "event_type", "sku"),
+            *("id_source", "consent", "is_bot", "user_id", "replaced_visitor_id"),
+        )
         rows = self.warehouse.query(
             f"SELECT {', '.join(names)} FROM {self._db}.events FINAL WHERE {where}"
             " ORDER BY received_ms, created_ms, event_id",
@@ -182,8 +205,10 @@ class PersonWarehouse:
         if wait:
             self.wait_for_mutations(table)
 
-    def delete_person(self, table: str, person: Person) -> None:
-        where, params = self.where_of(table, person)
+    def delete_person(
+        self, table: str, person: Person, columns: frozenset[str] = frozenset({"visitor_id"})
+    ) -> None:
+        where, params = self.where_of(table, person, columns)
         self.delete(table, where, params)
 
     def wait_for_mutations(self, table: str, timeout: float = MUTATION_TIMEOUT) -> None:

@@ -13,6 +13,7 @@ from clicktrail.contract.event import Event
 from clicktrail.contract.record import LogRecord
 
 ZONE = "Europe/Berlin"
+RAW_IP = "81.2.69.160"  # in the test GeoIP database: London
 DAY_MS = 86_400_000
 SKUS = ("book-1", "book-2", "lamp-3", "mug-4", "pen-5")
 CATEGORIES = {
@@ -74,7 +75,7 @@ class World:
                 source,
                 events[-1]["created_at"] + 1_000,
                 [dict(e, event_id=e["event_id"]) for e in events],
-                ip="81.2.69.160",
+                ip=RAW_IP,
                 user_agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
                 replaced_visitor_id=replaced,
             )

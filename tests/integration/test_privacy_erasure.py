@@ -23,7 +23,7 @@ from pipelines.privacy.factory import open_stores
 from pipelines.runner import run_worker
 from pipelines.warehouse.factory import open_warehouse
 from tests.integration.conftest import ENGINES, make_engine, warehouse_target
-from tests.integration.privacy_world import ZONE, build_world, event, new_id, views
+from tests.integration.privacy_world import RAW_IP, ZONE, build_world, event, new_id, views
 
 
 def engine_with_sites(tmp_path, engine_name, chdb_folder, geoip):
@@ -62,7 +62,7 @@ def add_dead_letters(engine, site_a: str, person_visitor: str, other_visitor: st
     letters = []
     for visitor in (person_visitor, other_visitor):
         payload = json.dumps(
-            {"site_id": site_a, "visitor_id": visitor, "ip": "81.2.69.160", "events": [{}]}
+            {"site_id": site_a, "visitor_id": visitor, "ip": RAW_IP, "events": [{}]}
         ).encode()
         letters.append(DeadLetter.of("pipeline", "event 0: test", 1, payload, site_a, "test"))
     log.append_dead_letters(letters, timeout=5)
@@ -202,10 +202,13 @@ def test_forget_removes_the_person_everywhere_and_nothing_else(
 
     with open_warehouse(target) as warehouse:
         assert warehouse_mentions(warehouse, ids)["events.visitor_id"] > 0  # they were there
+        # Raw addresses never reach ClickHouse or the profiles (truncated per site).
+        assert warehouse_mentions(warehouse, {RAW_IP}) == {}
         before_b = rollup_rows(warehouse, site_b)
         assert rollup_rows(warehouse, site_a) != before_b  # the person counts on A
         assert len(before_b["rollup_sessions"]) >= 10  # three closed days of five visitors
     assert mentions_anywhere(profile, set(world.person_visitors))
+    assert mentions_anywhere(profile, {RAW_IP}) == []
 
     with open_stores(settings) as stores:
         receipt = Eraser(stores).forget(Subject(site_a, "user", world.user_id), "test")

@@ -88,6 +88,7 @@ def test_admin_erasure_and_export_need_an_admin_token_of_the_site(world_app):
         ({"site_id": site_id, "visitor_id": "a", "user_id": "b"}, 400),
         ({"site_id": site_id, "user_id": "x" * 300}, 400),
         ({"site_id": "nosuchsite", "user_id": "u"}, 404),
+        ({"site_id": site_id, "user_id": 5}, 400),
         ([1, 2], 400),
     ):
         answer = client.post(path, json=bad, headers=admin)

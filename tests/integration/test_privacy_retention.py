@@ -7,6 +7,8 @@ import time
 import uuid
 from datetime import timedelta
 
+import pytest
+
 from clicktrail.privacy.retention import cut
 from clicktrail.sites.model import Site
 from pipelines.privacy.retention import RetentionJob, RetentionStep
@@ -116,3 +118,28 @@ def test_the_pipeline_step_runs_once_per_interval_in_the_background(warehouse):
     while local_days(warehouse, "shop") != [first_kept] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert local_days(warehouse, "shop") == [first_kept]
+
+
+@pytest.mark.redis
+def test_the_redis_dead_letter_log_keeps_what_the_event_log_keeps(warehouse):
+    """Dead letters hold raw records (raw IP addresses): the retention job trims them to the
+    event log's retention."""
+    import redis
+
+    from clicktrail import ports
+    from clicktrail.contract.deadletter import DeadLetter
+    from pipelines.privacy.deadletters import RedisDeadLetters
+
+    client = redis.Redis.from_url(f"redis://127.0.0.1:{ports.port('redis_state')}/0")
+    letters = RedisDeadLetters(client, f"test-{uuid.uuid4().hex[:10]}")
+    now_ms = int(time.time() * 1000)
+    hour = 3_600_000
+    for age_hours in (200, 169, 100, 1):
+        letter = DeadLetter.of("pipeline", "test", 1, b'{"ip": "81.2.69.160"}', "shop")
+        client.xadd(letters.name, {"v": letter.encode()}, id=f"{now_ms - age_hours * hour}-0")
+    job = RetentionJob(warehouse, dict, letters, 168 * hour, clock=lambda: now_ms / 1000)
+    job.run()
+    kept = [int(entry_id.split(b"-")[0]) for entry_id, _ in client.xrange(letters.name)]
+    assert kept == [now_ms - 100 * hour, now_ms - hour]
+    client.delete(letters.name)
+    client.close()

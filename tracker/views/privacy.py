@@ -103,10 +103,11 @@ def _subject(values: Any) -> Subject:
         raise Refused(400, "name exactly one of visitor_id and user_id")
     if _privacy().registry.get(site_id) is None:
         raise Refused(404, f"unknown site {site_id!r}")
+    kind, value = ("visitor", visitor) if visitor is not None else ("user", user)
+    if not isinstance(value, str):
+        raise Refused(400, f"{kind}_id must be a string")
     try:
-        if visitor is not None:
-            return Subject(site_id, "visitor", visitor)
-        return Subject(site_id, "user", user)
+        return Subject(site_id, kind, value)  # type: ignore[arg-type]  # kind is one of two
     except SubjectError as exc:
         raise Refused(400, str(exc)) from None
 
