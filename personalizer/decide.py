@@ -39,7 +39,7 @@ from personalizer.select import (
     placement_tiers,
     settle,
 )
-from personalizer.signing import Signed, sign
+from personalizer.signing import Signed, signed_queries
 from personalizer.visitor import Geo, Page, Visitor
 from pipelines.enrich import DeviceDetector, GeoLocator, classify_referrer, parse_campaign
 from pipelines.profiles.profile import Profile
@@ -384,13 +384,13 @@ class DecisionService:
             holdout=choice.holdout,
             expires=decision.created_ms // 1000 + LINK_SECONDS,
         )
-        keyring = self.keyring()
+        impression, click = signed_queries(signed, self.keyring())
         base = self.public_url.rstrip("/")
         return Placed(
             placement,
             choice,
-            impression_url=f"{base}/v1/pz/i?{query(sign('impression', signed, keyring))}",
-            click_url=f"{base}/v1/pz/c?{query(sign('click', signed, keyring))}",
+            impression_url=f"{base}/v1/pz/i?{impression}",
+            click_url=f"{base}/v1/pz/c?{click}",
         )
 
     def _offers(

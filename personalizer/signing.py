@@ -14,8 +14,10 @@ import base64
 import functools
 import hashlib
 import hmac
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import quote_plus
 
 from clicktrail.secrets.keyring import Keyring
 
@@ -62,6 +64,46 @@ def sign(action: str, signed: Signed, keyring: Keyring) -> dict[str, str]:
         f"{key.key_id}.{base64.urlsafe_b64encode(mac.digest()).rstrip(b'=').decode()}"
     )
     return params
+
+
+def signed_queries(
+    signed: Signed, keyring: Keyring, actions: tuple[str, ...] = ("impression", "click")
+) -> list[str]:
+    """The query strings of ``actions``' URLs (``sign`` of each, url-encoded): the values,
+    their signed form and their query text made once for every action, a signature each."""
+    values = [
+        signed.decision_id,
+        signed.site_id,
+        signed.campaign_id,
+        signed.creative_id,
+        signed.placement,
+        signed.visitor_id,
+        "1" if signed.holdout else "0",
+        str(signed.expires),
+    ]
+    body = "".join([f"{len(value)}:{value}" for value in values]).encode()
+    plain = _PLAIN.fullmatch("".join(values)) is not None
+    text = "&".join(
+        [
+            f"{key}={value if plain or _PLAIN.fullmatch(value) else quote_plus(value)}"
+            for (key, _), value in zip(FIELDS, values, strict=True)
+        ]
+    )
+    key = keyring.current
+    keyed = _keyed(key.secret)
+    out = []
+    for action in actions:
+        mac = keyed.copy()
+        mac.update(f"{len(action)}:{action}".encode())
+        mac.update(body)
+        signature = base64.urlsafe_b64encode(mac.digest()).rstrip(b"=").decode()
+        out.append(f"{text}&{SIGNATURE}={key.key_id}.{signature}")
+    return out
+
+
+# What needs no quoting in a query value (ids, slugs, digits, signatures: nearly every value of
+# a signed URL); anything else is quoted as ``urlencode`` would.
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
 
 
 @functools.lru_cache(maxsize=16)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
 from clicktrail.secrets.keyring import Keyring, SigningKey
-from personalizer.signing import FIELDS, SignatureError, Signed, sign, verify
+from personalizer.signing import FIELDS, SignatureError, Signed, sign, signed_queries, verify
 
 NOW = 1_780_000_000
 SIGNED = Signed("dec-1", "shop", "spring", "spring-a", "top", "v1", False, NOW + 3600)
@@ -82,3 +83,18 @@ def test_the_signature_is_the_keyrings_and_follows_a_rotation():
     rotated = Keyring((retired, newer), grace_seconds=86_400)
     assert sign("impression", SIGNED, rotated)["sig"].startswith(f"{newer.key_id}.")
     assert sign("impression", SIGNED, rotated)["sig"] == rotated.sign(message.encode())
+
+
+@pytest.mark.parametrize(
+    "signed",
+    [
+        SIGNED,
+        dataclasses.replace(SIGNED, holdout=True, visitor_id="a b+c", placement="ümlaut&=?#%"),
+        dataclasses.replace(SIGNED, visitor_id="", creative_id="\x7f\n"),
+    ],
+)
+def test_signed_queries_are_the_signed_urls_query_strings(signed):
+    impression, click = signed_queries(signed, KEYRING)
+    assert impression == urlencode(sign("impression", signed, KEYRING))
+    assert click == urlencode(sign("click", signed, KEYRING))
+    assert verify("click", dict(parse_qsl(click, keep_blank_values=True)), KEYRING, NOW) == signed
