@@ -293,9 +293,9 @@ def test_without_the_linker_file_a_link_is_followed_as_it_is(browser, event_log,
     browser.goto(f"{SHOP}/")
     event_log.events(lambda p: any(e.get("url") == f"{SHOP}/" for _, e in p))
     deadline = time.monotonic() + 10
-    while not warned(browser, "clicktrail:") and time.monotonic() < deadline:
+    while not warned(browser, "clicktrail-linker.js") and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert warned(browser, "clicktrail:"), browser.console()
+    assert warned(browser, "clicktrail-linker.js"), browser.console()
     assert not browser.evaluate(LINKER_READY)
     before = len(landings(site))
     browser.click("#other")
