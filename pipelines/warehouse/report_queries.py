@@ -49,13 +49,17 @@ _FILTERS = (
 _SEGMENT_DAY = (
     "(SELECT max(day) FROM {rollup_days} WHERE site_id = %(site_id)s AND day < toDate(%(end)s))"
 )
+# (The subqueries say ``%(segment)s != ''`` too: without a segment they read nothing.)
+_SEGMENT_DAYS = (
+    f"site_id = %(site_id)s AND %(segment)s != '' AND day >= least(toDate(%(start)s),"
+    f" {_SEGMENT_DAY}) AND day < toDate(%(end)s)"
+)
 _SEGMENT = (
     f"(%(segment)s = '' OR (visitor_id, least(day, {_SEGMENT_DAY})) IN"
-    " (SELECT visitor_id, day FROM {rollup_segments} WHERE site_id = %(site_id)s"
-    f" AND segment = %(segment)s AND day >= least(toDate(%(start)s), {_SEGMENT_DAY})"
-    " AND day < toDate(%(end)s) AND (site_id, day, generation) IN"
-    " (SELECT site_id, day, max(generation) FROM {rollup_segments} WHERE site_id = %(site_id)s"
-    " AND day < toDate(%(end)s) GROUP BY site_id, day)))"
+    f" (SELECT visitor_id, day FROM {{rollup_segments}} WHERE {_SEGMENT_DAYS}"
+    " AND segment = %(segment)s AND (site_id, day, generation) IN"
+    " (SELECT site_id, day, max(generation) FROM {rollup_segments}"
+    f" WHERE {_SEGMENT_DAYS} GROUP BY site_id, day)))"
 )
 _PERIOD_PARAMS = {"site_id": str, "start": date, "end": date}
 _FILTER_PARAMS = {"country": str, "device": str, "bots": int}
