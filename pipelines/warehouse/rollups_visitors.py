@@ -157,11 +157,11 @@ _WINDOW_VISITORS = NamedQuery(
 # segments: a rebuild (a late replay) changes what they were scored from.
 _LATER_DAYS = NamedQuery(
     "rollup_segment_later_days",
-    "SELECT d.day, max(s.generation) FROM (SELECT DISTINCT day FROM {rollup_days}"
+    "SELECT day, latest FROM (SELECT DISTINCT day FROM {rollup_days}"
     " WHERE site_id = %(site_id)s AND day > toDate(%(day)s) AND day <= toDate(%(last)s)) AS d"
-    " ANY LEFT JOIN (SELECT day, generation FROM {rollup_segments}"
-    " WHERE site_id = %(site_id)s AND day > toDate(%(day)s) AND day <= toDate(%(last)s)) AS s"
-    " USING day GROUP BY d.day ORDER BY d.day",
+    " ANY LEFT JOIN (SELECT day, max(generation) AS latest FROM {rollup_segments}"
+    " WHERE site_id = %(site_id)s AND day > toDate(%(day)s) AND day <= toDate(%(last)s)"
+    " GROUP BY day) AS s USING day ORDER BY day",
     params={"site_id": str, "day": date, "last": date},
 )
 
