@@ -1,0 +1,252 @@
+"""The dashboard in Chromium, through the real reports service (gunicorn) on the ClickHouse
+server with simulator data: sign in, every page loads without an error in the console, each
+chart draws, a filter changes the figures to the reports API's, a Persian category renders
+right-to-left in the left-to-right page, an empty site shows the embed code, and the pages fit
+a phone. Screenshots go to .cache/artifacts/dashboard/ (docs/ keeps two of them)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import urllib.request
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from bench.harness.browser import CHROMIUM
+from bench.harness.engine import Engine
+from clicktrail import ports
+from clicktrail.accounts.model import new_account
+from clicktrail.accounts.registry import edit_accounts
+from clicktrail.settings import Settings
+from clicktrail.sites.model import Site
+from clicktrail.sites.registry import edit_sites
+from clicktrail.tokens.model import new_token
+from clicktrail.tokens.registry import edit_tokens
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.warehouse.migrate import migrate
+from pipelines.warehouse.rollups import RollupBuilder
+from pipelines.warehouse.sink import WarehouseSink
+from tests.integration.conftest import warehouse_target
+from tests.integration.test_dashboard_pages import PASSWORD, PERSIAN, ZONE
+from tests.integration.test_dashboard_pages import rows as rows  # noqa: F401 - the fixture
+from tests.served_apps import ServedApp
+
+pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).parents[2]
+ARTIFACTS = ROOT / ".cache" / "artifacts" / "dashboard"
+PORT = ports.port("reports") + 750  # this test's own
+PERIOD = {"site": "tehran", "since": "2025-01-05", "until": "2025-01-09"}
+PAGES = ("overview", "interests", "audience", "products")
+# Pixels of a canvas that are not transparent: a drawn chart has thousands (axes, labels, data);
+# an empty one (no data, or a failed draw) none.
+DRAWN = """(id) => {
+  const canvas = document.getElementById(id)
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data
+  let painted = 0
+  for (let i = 3; i < data.length; i += 4) if (data[i]) painted++
+  return painted
+}"""
+
+
+class Chromium:
+    """One Chromium; each call is a command of dashboard_driver.mjs."""
+
+    def __init__(self) -> None:
+        self.process = subprocess.Popen(
+            ["node", str(Path(__file__).with_name("dashboard_driver.mjs"))],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+
+    def __getattr__(self, op: str):  # noqa: ANN204
+        def call(*args):  # noqa: ANN202
+            assert self.process.stdin and self.process.stdout
+            self.process.stdin.write(json.dumps({"op": op, "args": list(args)}) + "\n")
+            self.process.stdin.flush()
+            answer = json.loads(self.process.stdout.readline() or '{"error": "driver exited"}')
+            if "error" in answer:
+                raise AssertionError(f"browser {op}{args}: {answer['error']}")
+            return answer["ok"]
+
+        return call
+
+    def close(self) -> None:
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe:
+                pipe.close()
+        self.process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: run `make snippet-deps` (apt package chromium)")
+    assert shutil.which("node"), "node is not installed"
+    browser = Chromium()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def reports(rows, tmp_path_factory) -> Iterator[tuple[str, str]]:  # noqa: F811
+    """The reports service under gunicorn over this test's own database on the ClickHouse
+    server; its URL and a read token of the site."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    target = warehouse_target("server", folder)
+    with open_warehouse(target) as warehouse:
+        migrate(warehouse)
+        WarehouseSink(warehouse).write(rows)
+        builder = RollupBuilder(warehouse)
+        for day in ("2025-01-05", "2025-01-06", "2025-01-07", "2025-01-08"):
+            builder.build("tehran", date.fromisoformat(day), ZONE)
+        settings = Settings.from_env(
+            {},
+            data_dir=folder,
+            sites_file=folder / "sites.json",
+            tokens_file=folder / "tokens.json",
+            accounts_file=folder / "accounts.json",
+            clickhouse_url=target,
+            reports_bind=f"127.0.0.1:{PORT}",
+            reports_workers=1,
+            dashboard_signin_limit="1000 per minute",
+        )
+        with edit_sites(settings.sites_file) as sites:
+            sites["tehran"] = Site("tehran", timezone=ZONE)
+            sites["empty"] = Site("empty")
+        with edit_accounts(settings.accounts_file) as accounts:
+            accounts["ana"] = new_account("ana", PASSWORD, "marketer", ("tehran", "empty"), 0)
+        with edit_tokens(settings.tokens_file) as tokens:
+            secret, token = new_token("tehran", "read", 0)
+            tokens[token.token_id] = token
+        served = ServedApp("reports", Engine(settings, "", folder), PORT)
+        served.start()
+        try:
+            yield served.url, secret
+        finally:
+            served.stop()
+            warehouse.execute(f"DROP DATABASE IF EXISTS {target.database}")
+
+
+def api(reports: tuple[str, str], name: str, **params: str) -> dict:
+    url, secret = reports
+    request = urllib.request.Request(
+        f"{url}/v1/reports/{name}?{urlencode(params)}",
+        headers={"Authorization": f"Bearer {secret}"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        return json.loads(answer.read())
+
+
+def signed_in(chromium: Chromium, url: str, **context: object) -> None:
+    chromium.newContext(context)
+    chromium.goto(f"{url}/dashboard/overview?{urlencode(PERIOD)}")
+    assert "/dashboard/sign-in" in chromium.url()
+    chromium.fill("#account-form input[name=username]", "ana")
+    chromium.fill("#account-form input[name=password]", PASSWORD)
+    chromium.click("#account-form button")
+    chromium.waitForURL(r"/dashboard/overview\?")
+
+
+def test_every_page_loads_and_draws_its_charts(chromium: Chromium, reports):
+    url, _ = reports
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    signed_in(chromium, url, viewport={"width": 1280, "height": 900})
+    cookie = next(c for c in chromium.cookies() if c["name"] == "clicktrail_dashboard")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    for name in PAGES:
+        assert chromium.goto(f"{url}/dashboard/{name}?{urlencode(PERIOD)}") == 200, name
+        charts = chromium.waitForFunction(
+            "window.clicktrailCharts && window.clicktrailCharts.map(c => c.canvas.id)"
+        )
+        ids = chromium.evaluate("[...document.querySelectorAll('canvas')].map(c => c.id)")
+        assert charts == ids and len(ids) >= 2, name
+        for chart_id in ids:
+            points = chromium.evaluate(
+                f"window.clicktrailCharts.find(c => c.canvas.id === {chart_id!r})"
+                ".data.datasets.reduce((n, d) => n + d.data.length, 0)"
+            )
+            assert points > 0, (name, chart_id)
+            assert chromium.evaluate(f"({DRAWN})({chart_id!r})") > 1000, (name, chart_id)
+        chromium.screenshot(str(ARTIFACTS / f"{name}.png"))
+        chromium.screenshot(str(ARTIFACTS / f"{name}-full.png"), True)
+    assert chromium.problems() == []
+
+
+def test_a_filter_changes_the_figures_to_the_api_values(chromium: Chromium, reports):
+    url, _ = reports
+    signed_in(chromium, url)
+    everyone = chromium.evaluate("+document.querySelector('[data-figure=visitors]').dataset.value")
+    assert everyone == api(reports, "audience", **PERIOD)["totals"]["visitors"]
+    chromium.selectOption("form.filters select[name=device]", "desktop")  # applies at once
+    chromium.waitForURL("device=desktop")
+    shown = {
+        name: chromium.evaluate(f"+document.querySelector('[data-figure={name}]').dataset.value")
+        for name in ("visitors", "sessions", "page_views")
+    }
+    totals = api(reports, "audience", device="desktop", **PERIOD)["totals"]
+    assert shown == {name: totals[name] for name in shown}
+    assert 0 < shown["visitors"] < everyone
+    places = api(reports, "audience", device="desktop", breakdown="country", **PERIOD)["rows"]
+    country = max(places, key=lambda row: row["visitors"])["country"]
+    chromium.fill("form.filters input[name=country]", country.lower())  # read as upper case
+    chromium.click("form.filters button")
+    chromium.waitForURL(f"country={country.lower()}")
+    shown = chromium.evaluate("+document.querySelector('[data-figure=visitors]').dataset.value")
+    totals = api(reports, "audience", device="desktop", country=country, **PERIOD)["totals"]
+    assert shown == totals["visitors"]
+    assert chromium.problems() == []
+
+
+def test_a_persian_category_renders_right_to_left_in_the_ltr_page(chromium: Chromium, reports):
+    url, _ = reports
+    signed_in(chromium, url)
+    for name in ("overview", "interests", "products"):
+        chromium.goto(f"{url}/dashboard/{name}?{urlencode(PERIOD)}")
+        found = chromium.evaluate(
+            f"""[...document.querySelectorAll('td')]
+              .filter(td => td.textContent.includes({PERSIAN!r}))
+              .map(td => [getComputedStyle(td).direction, td.getAttribute('dir')])"""
+        )
+        assert found and all(cell == ["rtl", "auto"] for cell in found), (name, found)
+        assert chromium.evaluate("getComputedStyle(document.body).direction") == "ltr"
+        # Its words keep their order: the first word is drawn to the right of the second.
+        first, second = PERSIAN.split(" ")
+        order = chromium.evaluate(
+            f"""(() => {{
+              const td = [...document.querySelectorAll('td')]
+                .find(td => td.textContent.trim() === {PERSIAN!r})
+              if (!td) return null
+              const range = document.createRange(), text = td.firstChild
+              range.setStart(text, 0); range.setEnd(text, {len(first)})
+              const a = range.getBoundingClientRect().left
+              range.setStart(text, {len(first) + 1}); range.setEnd(text, {len(PERSIAN)})
+              return [a, range.getBoundingClientRect().left]
+            }})()"""
+        )
+        if order is not None:
+            assert order[0] > order[1], (name, order, second)
+    assert chromium.problems() == []
+
+
+def test_an_empty_site_and_a_phone(chromium: Chromium, reports):
+    url, _ = reports
+    signed_in(chromium, url, viewport={"width": 390, "height": 844}, is_mobile=True)
+    for name in PAGES:
+        chromium.goto(f"{url}/dashboard/{name}?{urlencode(PERIOD)}")
+        width = chromium.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, (name, width)  # wide tables scroll inside their own box
+    chromium.screenshot(str(ARTIFACTS / "products-phone.png"), True)
+    chromium.goto(f"{url}/dashboard/overview?site=empty")
+    assert chromium.evaluate("!!document.querySelector('[data-empty]')")
+    assert chromium.evaluate("document.querySelectorAll('canvas').length") == 0
+    code = chromium.evaluate("document.querySelector('[data-empty] pre').textContent")
+    assert "ct('init', {site: 'empty'" in code and "/v1/clicktrail.js" in code
+    chromium.screenshot(str(ARTIFACTS / "empty-phone.png"), True)
+    assert chromium.problems() == []
