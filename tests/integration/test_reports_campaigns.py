@@ -438,3 +438,12 @@ def test_breakdowns_and_filters(loaded, rows):
     check(answer, expected(rows, date(2025, 1, 4), TODAY, 7, by, country="DE", bots=True), by)
     answer = report(loaded, since="2025-01-04", until="2025-01-09", device="mobile")
     check(answer, expected(rows, date(2025, 1, 4), TODAY, 7, (), device="mobile"), ())
+
+
+def test_built_days_alone_are_read_from_the_rollups(loaded, rows):
+    # The 5th with a one-day window reads the 4th to the 6th: all built, no raw event read.
+    answer = report(loaded, since="2025-01-05", until="2025-01-05", window="1", by="placement")
+    assert answer.summary["raw_days"] == []
+    by = ("placement",)
+    check(answer, expected(rows, date(2025, 1, 5), date(2025, 1, 5), 1, by), by)
+    assert sum(record["impressions"] for record in answer.records()) > 10
