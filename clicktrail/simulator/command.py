@@ -12,6 +12,7 @@ from clicktrail.contract.envelope import MAX_EVENTS, SITE_ID
 from clicktrail.settings import ConfigError, Settings
 from clicktrail.simulator import difficulty
 from clicktrail.simulator.batching import DEFAULT_BATCH_SIZE
+from clicktrail.simulator.demand import SalesPattern, parse_weekly
 from clicktrail.simulator.devices import load_user_agents
 from clicktrail.simulator.geography import load_network_pool
 from clicktrail.simulator.output import write_batches, write_truth
@@ -31,6 +32,17 @@ def _parse_start(_ctx: click.Context, _param: click.Parameter, value: str) -> dt
         raise click.BadParameter(
             f"expected an ISO date such as 2025-01-06, got {value!r}"
         ) from None
+
+
+def _parse_weekly(
+    _ctx: click.Context, _param: click.Parameter, value: str | None
+) -> tuple[float, ...] | None:
+    if value is None:
+        return None
+    try:
+        return parse_weekly(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 def _check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -91,6 +103,18 @@ def _check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str
     help="Share of each person's category choices (so product views) outside their persona.",
 )
 @click.option(
+    "--trend",
+    type=click.FloatRange(-0.5, 0.5, min_open=True, max_open=True),
+    default=0.0,
+    show_default=True,
+    help="Planted daily growth of the purchase rate (0.01: +1 % a day).",
+)
+@click.option(
+    "--weekly",
+    callback=_parse_weekly,
+    help="Planted purchase multipliers per weekday, Monday first, e.g. 1,1,1,1,1.2,1.5,1.3.",
+)
+@click.option(
     "--geoip-db",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="MaxMind DB to draw addresses from [default: CLICKTRAIL_GEOIP_DB].",
@@ -108,6 +132,8 @@ def simulate(
     batch_size: int,
     concurrency: int,
     off_persona_share: float,
+    trend: float,
+    weekly: tuple[float, ...] | None,
     geoip_db: Path | None,
 ) -> None:
     """Simulate shop traffic: people with interests browse, buy, and return over days."""
@@ -120,7 +146,10 @@ def simulate(
             check_collector_url(collector)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--collector") from None
-    config = SimulationConfig(seed, visitors, days, start, site, batch_size, off_persona_share)
+    sales = SalesPattern(trend, weekly) if weekly else SalesPattern(trend)
+    config = SimulationConfig(
+        seed, visitors, days, start, site, batch_size, off_persona_share, sales
+    )
 
     began = time.perf_counter()
     networks = load_network_pool(geoip_db or _configured_geoip_db(), seed)

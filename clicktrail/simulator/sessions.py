@@ -65,6 +65,9 @@ class SiteContext:
     shop: Shop
     catalog: Catalog
     calendar: Calendar
+    # The purchase-chance factor of each simulated day (``demand.SalesPattern.factors``);
+    # empty: 1.0 every day.
+    purchase_factors: tuple[float, ...] = ()
 
     @property
     def slugs(self) -> list[str]:
@@ -124,7 +127,7 @@ class HumanBrowsing:
         at = start
         for count in range(1, difficulty.MAX_PAGES_PER_SESSION + 1):
             end = self._page(page, url, referrer, at, visit)
-            if page.kind == "checkout" and not self._continues_checkout():
+            if page.kind == "checkout" and not self._continues_checkout(end):
                 return end
             leave = difficulty.BOUNCE_SHARE if count == 1 else difficulty.EXIT_SHARE
             if page.kind != "checkout" and rng.random() < leave:
@@ -136,8 +139,13 @@ class HumanBrowsing:
             at = end + rng.randint(300, 2500)
         return at
 
-    def _continues_checkout(self) -> bool:
-        return self.rng.random() < difficulty.CHECKOUT_TO_PURCHASE_SHARE
+    def _continues_checkout(self, at: int) -> bool:
+        chance = difficulty.CHECKOUT_TO_PURCHASE_SHARE
+        factors = self.site.purchase_factors
+        if factors:  # a planted sales pattern (demand.py); the same draw either way
+            day = self.site.calendar.day_of(at)
+            chance *= factors[min(max(day, 0), len(factors) - 1)]
+        return self.rng.random() < chance
 
     def _page(self, page: Page, url: str, referrer: str | None, at: int, visit: Visit) -> int:
         """Writes the events of one page view starting at ``at``; returns when it is left."""

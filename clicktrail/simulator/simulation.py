@@ -13,6 +13,7 @@ from clicktrail.simulator import difficulty
 from clicktrail.simulator.batching import DEFAULT_BATCH_SIZE, Batch, make_batches
 from clicktrail.simulator.bots import crawl
 from clicktrail.simulator.catalog import build_catalog
+from clicktrail.simulator.demand import SalesPattern
 from clicktrail.simulator.devices import build_user_agent_pool
 from clicktrail.simulator.events import EventWriter
 from clicktrail.simulator.geography import NetworkPool
@@ -36,6 +37,8 @@ class SimulationConfig:
     batch_size: int = DEFAULT_BATCH_SIZE
     # Off-persona share of each person's category choices (so of their product views).
     noise_share: float = difficulty.NOISE_SHARE
+    # A planted trend and weekly rhythm in purchases (demand.py); flat by default.
+    sales: SalesPattern = SalesPattern()
 
     @property
     def start_ms(self) -> int:
@@ -66,7 +69,11 @@ def run_simulation(
         config.seed, config.visitors, catalog, agents, networks, config.noise_share
     )
     site = SiteContext(
-        config.site_id, Shop(config.site_id), catalog, Calendar(config.start_ms, config.days)
+        config.site_id,
+        Shop(config.site_id),
+        catalog,
+        Calendar(config.start_ms, config.days),
+        config.sales.factors(config.start, config.days),
     )
     keyed: list[tuple[int, int, int, Batch]] = []
     visitors: dict[str, dict[str, Any]] = {}
@@ -94,6 +101,8 @@ def run_simulation(
         "catalog": catalog.as_json(),
         "visitors": visitors,
     }
+    if not config.sales.flat:
+        truth["sales_pattern"] = config.sales.as_json()
     return SimulationResult([item[3] for item in keyed], truth)
 
 
