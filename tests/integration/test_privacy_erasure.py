@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import redis
@@ -102,6 +104,33 @@ def rollup_rows(warehouse, site_id: str) -> dict[str, list]:
         ).rows
         out[table] = sorted(map(repr, rows))
     return out
+
+
+def report_rows(warehouse, site_id: str) -> tuple[list, list]:
+    """The audience and interests reports of the site over the world's days (reports/)."""
+    from pipelines.warehouse.reader import WarehouseEventStore
+    from reports.catalog import REPORTS
+    from reports.query import parse_query
+    from reports.source import RollupSource
+
+    today = datetime.now(ZoneInfo(ZONE)).date()
+    source = RollupSource(WarehouseEventStore(warehouse))
+    params = {"since": (today - timedelta(days=6)).isoformat(), "until": today.isoformat()}
+    out = []
+    for name in ("audience", "interests"):
+        kind = REPORTS[name]
+        query = parse_query(
+            params,
+            site_id,
+            ZONE,
+            today,
+            kind.breakdowns,
+            kind.breakdown_name,
+            kind.multiple,
+            kind.extra,
+        )
+        out.append(kind.run(source, query).rows)
+    return out[0], out[1]
 
 
 def profile_state(client: redis.Redis, site_id: str) -> dict:
@@ -207,6 +236,8 @@ def test_forget_removes_the_person_everywhere_and_nothing_else(
         before_b = rollup_rows(warehouse, site_b)
         assert rollup_rows(warehouse, site_a) != before_b  # the person counts on A
         assert len(before_b["rollup_sessions"]) >= 10  # three closed days of five visitors
+        reports_b = report_rows(warehouse, site_b)
+        assert report_rows(warehouse, site_a) != reports_b
     assert mentions_anywhere(profile, set(world.person_visitors))
     assert mentions_anywhere(profile, {RAW_IP}) == []
 
@@ -227,6 +258,8 @@ def test_forget_removes_the_person_everywhere_and_nothing_else(
         assert warehouse_mentions(warehouse, ids) == {}
         # What the reports read of A adds up for everyone else: exactly B's.
         assert rollup_rows(warehouse, site_a) == before_b
+        # and the reports (audience, interests) of A are B's
+        assert report_rows(warehouse, site_a) == reports_b
     assert mentions_anywhere(profile, ids) == []
     assert [key for key in mentions_anywhere(state, ids) if site_a in key] == []
     log = open_event_log(settings, ack_timeout=5)
