@@ -5,6 +5,7 @@ fail in milliseconds with ``ProfileStoreUnavailable`` instead of blocking a requ
 from __future__ import annotations
 
 import dataclasses
+import gc
 import random
 import socket
 import threading
@@ -22,10 +23,11 @@ from clicktrail import ports
 from clicktrail.settings import Settings
 from pipelines.profiles import recency, stored
 from pipelines.profiles.aggregate import VisitorDelta, aggregate
+from pipelines.profiles.clients import serving_client
 from pipelines.profiles.config import ProfileConfig
 from pipelines.profiles.position import Position
 from pipelines.profiles.profile import Device, Location, Profile
-from pipelines.profiles.redis_store import RedisProfileStore
+from pipelines.profiles.redis_store import RedisProfileStore, direct_command
 from pipelines.profiles.sink import ProfileSink
 from pipelines.profiles.store import (
     Coview,
@@ -560,3 +562,38 @@ def test_a_redis_busy_with_a_long_script_is_unavailable(own_redis: OwnRedis, sit
             runner.close()
             admin.config_set("busy-reply-threshold", 5000)
         assert store.get(site, "a").events == 1
+
+
+# --- direct_command: the decision path's commands -------------------------------------------
+
+
+def test_direct_commands_keep_a_connection_per_thread_within_half_the_pool():
+    client = serving_client(shared_url(), read_timeout_ms=2000, max_connections=4)
+    pool = client.connection_pool
+    answers: list[Any] = []
+    threads = [
+        threading.Thread(target=lambda: answers.append(direct_command(client, "PING")))
+        for _ in range(6)  # more threads than the pool serves kept: the rest check out
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert answers == [b"PONG"] * 6 or answers == [True] * 6
+    gc.collect()  # ended threads give their connections back
+    taken = [pool.get_connection() for _ in range(4)]  # would wait, then raise, if kept
+    for connection in taken:
+        pool.release(connection)
+    client.close()
+
+
+def test_a_kept_connection_that_failed_is_given_back_and_replaced():
+    client = serving_client(shared_url(), read_timeout_ms=2000, max_connections=2)
+    assert direct_command(client, "CLIENT", "SETNAME", "kept-probe")
+    killer = redis.Redis.from_url(shared_url())
+    killer.execute_command("CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal")
+    with pytest.raises(redis.ConnectionError):
+        direct_command(client, "PING")
+    assert direct_command(client, "PING") in (b"PONG", True)  # a fresh connection
+    killer.close()
+    client.close()
