@@ -1,10 +1,13 @@
 """gunicorn settings for the personalizer: ``gunicorn -c python:personalizer.gunicorn_conf
 personalizer.wsgi:app`` (``clicktrail personalizer`` runs exactly that).
 
-gevent workers, as the collector's: a decision waits on Redis for a millisecond or two, and
-many decisions wait at once. A worker loads every site's catalog before it serves
-(``post_worker_init``). A worker that exits writes the decisions and clicks still queued
-for the event log first (``worker_exit``)."""
+gthread workers (``THREADS`` threads each): measured against gevent on the same machine and
+load (docs/benchmarks.md, Decision pass 4), a decision costs less CPU on OS threads: its two
+Redis round trips are plain blocking socket calls (under gevent each one is a hub switch, a
+timer and a poll registration), and a decision's Python work, not waiting, is what it spends
+its time on. A worker loads every site's catalog, and the public suffix list that referrers
+are classified with, before it serves (``post_worker_init``). A worker that exits writes the
+decisions and clicks still queued for the event log first (``worker_exit``)."""
 
 from __future__ import annotations
 
@@ -22,8 +25,9 @@ metrics_folder("clicktrail-pz-metrics-")  # before any worker imports prometheus
 
 bind = _settings.personalizer_bind
 workers = _settings.personalizer_workers
-worker_class = "gevent"
-worker_connections = 256
+worker_class = "gthread"
+THREADS = 8  # at most the Redis pools' size (CLICKTRAIL_PROFILE_READ_POOL_SIZE, 16): no wait
+threads = THREADS
 keepalive = 75
 graceful_timeout = 10
 accesslog = None
@@ -41,6 +45,9 @@ def post_worker_init(worker: object) -> None:
     shared = getattr(app, "extensions", {}).get("personalizer")
     if shared is not None:
         shared.catalogs.preload(sorted(shared.sites.all()))
+    from pipelines.enrich.domains import public_suffix  # in the worker, after its fork
+
+    public_suffix("www.example.com")  # parses the bundled list: ~40 ms, not in a request
 
 
 def worker_exit(server: object, worker: object) -> None:

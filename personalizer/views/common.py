@@ -45,9 +45,13 @@ def require(permission: str, site_id: str) -> Token:
 
 
 def allow_origin(response: Response, origin: str) -> Response:
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Allow-Credentials"] = "true"
-    response.vary.add("Origin")
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = origin
+    headers["Access-Control-Allow-Credentials"] = "true"
+    if "Vary" in headers:
+        response.vary.add("Origin")
+    else:  # what vary.add gives, without parsing a header set
+        headers["Vary"] = "Origin"
     return response
 
 

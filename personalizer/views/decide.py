@@ -5,13 +5,14 @@ from __future__ import annotations
 import dataclasses
 import time
 
+import orjson
 from flask import Blueprint, Response, request
 
 from clicktrail.identity import request_facts
 from personalizer import metrics
 from personalizer.decide import answer
 from personalizer.request import RequestError, parse_body, parse_query
-from personalizer.views.common import allow_origin, bearer, error, json_answer, state
+from personalizer.views.common import allow_origin, bearer, error, state
 
 bp = Blueprint("decide", __name__)
 PATH = "/v1/decide"
@@ -78,7 +79,12 @@ def decide() -> Response:
     metrics.DECISION_SECONDS.observe(time.perf_counter() - started)
     for store in decision.degraded:
         metrics.DEGRADED.labels(store).inc()
-    response = json_answer(200, answer(decision, shared.catalogs.site(site.site_id)))
+    response = Response(
+        orjson.dumps(answer(decision, shared.catalogs.site(site.site_id))),
+        status=200,
+        content_type="application/json",
+    )
+    response.headers["Cache-Control"] = "no-store"  # as json_answer's
     if origin and not trusted:  # the site allowed this origin above
         allow_origin(response, origin)
     return _count(response)
