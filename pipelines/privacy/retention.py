@@ -3,19 +3,23 @@
 A per-site period cannot be one table's TTL (and 18.16 has no table TTL): the job deletes, per
 site, the events of the site-local days that expired (``clicktrail.privacy.retention``), and
 the identity links made by those events' times, with each engine's delete
-(``PersonWarehouse.delete``). It runs in the pipeline worker as the ``retention`` step, at
-most once per ``CLICKTRAIL_RETENTION_INTERVAL_MINUTES`` (in the background: the worker never
-waits for the mutation), and on demand as ``clicktrail retention run`` (which waits until the
-rows are gone). It also trims the Redis Streams dead-letter log to the event log's retention.
+(``PersonWarehouse.delete``). It runs in the pipeline worker as the ``retention`` step, once
+per ``CLICKTRAIL_RETENTION_INTERVAL_MINUTES`` (``RetentionSchedule``; in the background: the
+worker never waits for the mutation), and on demand as ``clicktrail retention run`` (which
+waits until the rows are gone). It also trims the Redis Streams dead-letter log to the event
+log's retention.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import redis
 
 from clicktrail.privacy.retention import RetentionCut, cut
 from clicktrail.settings import Settings
@@ -105,33 +109,61 @@ class RetentionJob:
         return result
 
 
-class RetentionStep(WriteStep):
-    """The job inside the pipeline worker: on the first batch, then at most once per
-    ``interval_seconds``. A failure is logged and tried at the next interval: retention never
-    holds the batch (it is not the batch's write)."""
-
-    name = "retention"
+class RetentionSchedule:
+    """When the job last ran, kept in the state Redis per warehouse, so a worker's restarts and
+    several workers keep one schedule: due once ``interval_seconds`` have passed since the last
+    run, the first time one interval after the warehouse's first worker started (a fresh
+    warehouse, e.g. a test's, is never trimmed behind its writer's back; ``clicktrail retention
+    run`` trims at once). Two workers that find it due at the same moment both run it: the
+    deletes are idempotent."""
 
     def __init__(
         self,
-        job: RetentionJob,
+        client: redis.Redis,
+        warehouse_name: str,
         interval_seconds: float,
-        monotonic: Callable[[], float] = time.monotonic,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        self.client = client
+        digest = hashlib.blake2b(warehouse_name.encode(), digest_size=8).hexdigest()
+        self.key = f"privacy:retention:last:{digest}"
+        self.interval = interval_seconds
+        # Nothing in the state Redis grows without bound: a schedule nobody kept for two
+        # intervals (a test's warehouse, a stopped deployment) goes, and starts over.
+        self._ttl = int(2 * interval_seconds) + 60
+        self._clock = clock
+
+    def due(self) -> bool:
+        now = self._clock()
+        last = self.client.get(self.key)
+        if last is None:
+            self.client.set(self.key, repr(now), nx=True, ex=self._ttl)
+            return False
+        if now - float(last) < self.interval:
+            return False
+        self.client.set(self.key, repr(now), ex=self._ttl)
+        return True
+
+
+class RetentionStep(WriteStep):
+    """The job inside the pipeline worker, when its schedule says so, in the background (the
+    mutations are not waited for). A failure is logged and tried again at the next batch after
+    the next interval: retention never holds the batch (it is not the batch's write)."""
+
+    name = "retention"
+
+    def __init__(self, job: RetentionJob, schedule: RetentionSchedule) -> None:
         self.job = job
-        self._interval = interval_seconds
-        self._monotonic = monotonic
-        self._last: float | None = None
+        self.schedule = schedule
 
     def write(self, batch: PreparedBatch) -> None:
-        now = self._monotonic()
-        if self._last is not None and now - self._last < self._interval:
-            return
-        self._last = now
         try:
-            self.job.run(wait=False)
+            if self.schedule.due():
+                self.job.run(wait=False)
         except Exception as exc:  # noqa: BLE001 - retention must never stop ingest
-            log.warning("retention run failed, trying again in %.0f s: %r", self._interval, exc)
+            log.warning(
+                "retention run failed, trying again in %.0f s: %r", self.schedule.interval, exc
+            )
 
 
 def retention_step(settings: Settings, warehouse: Warehouse) -> RetentionStep:
@@ -140,10 +172,14 @@ def retention_step(settings: Settings, warehouse: Warehouse) -> RetentionStep:
     from pipelines.privacy.factory import dead_letter_log, redis_client
 
     registry = SiteRegistry(settings.sites_file, settings.sites_reload_seconds)
+    state = redis_client(settings.state_url.url)
     job = RetentionJob(
         warehouse,
         registry.all,
-        dead_letter_log(settings, redis_client(settings.state_url.url)),
+        dead_letter_log(settings, state),
         settings.event_log_retention_hours * 3_600_000,
     )
-    return RetentionStep(job, settings.retention_interval_minutes * 60)
+    schedule = RetentionSchedule(
+        state, repr(settings.clickhouse_url), settings.retention_interval_minutes * 60
+    )
+    return RetentionStep(job, schedule)

@@ -90,34 +90,44 @@ def test_retention_removes_exactly_the_expired_days(warehouse):
     assert job.run(wait=True)[1].events == 0  # nothing more to do (sorted: blog, shop)
 
 
+@pytest.mark.redis
 def test_the_pipeline_step_runs_once_per_interval_in_the_background(warehouse):
+    """Its schedule lives in the state Redis: the first batch only starts the clock (a fresh
+    warehouse is never trimmed behind its writer's back), then once per interval."""
+    import redis
+
+    from clicktrail import ports
+    from pipelines.privacy.retention import RetentionSchedule
+
     now = time.time()
     site = Site("shop", timezone=ZONE, retention_days=KEPT_DAYS)
     first_kept = cut("shop", KEPT_DAYS, ZONE, now).first_kept_day
     old = first_kept - timedelta(days=1)
     warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", [old, first_kept]))
-    ticks = iter([0.0, 10.0, 4000.0])
+    client = redis.Redis.from_url(f"redis://127.0.0.1:{ports.port('redis_state')}/0")
+    ticks = iter([now, now + 10, now + 4000, now + 4010])
+    schedule = RetentionSchedule(client, f"test-{uuid.uuid4()}", 3600, clock=lambda: next(ticks))
     step = RetentionStep(
-        RetentionJob(warehouse, lambda: {"shop": site}, clock=lambda: now),
-        interval_seconds=3600,
-        monotonic=lambda: next(ticks),
+        RetentionJob(warehouse, lambda: {"shop": site}, clock=lambda: now), schedule
     )
-    step.write(None)  # type: ignore[arg-type]  # the batch is not read
-    PersonWarehouse(warehouse).wait_for_mutations("events")
-    if warehouse.flavor == "chdb":  # a background mutation there too
-        deadline = time.monotonic() + 60
+
+    def wait_until_only_kept() -> list:
+        PersonWarehouse(warehouse).wait_for_mutations("events")
+        deadline = time.monotonic() + 60  # chdb's background mutation, too
         while local_days(warehouse, "shop") != [first_kept] and time.monotonic() < deadline:
             time.sleep(0.2)
-    assert local_days(warehouse, "shop") == [first_kept]
-    warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", [old]))
-    step.write(None)  # type: ignore[arg-type]  # 10 s later: not yet
+        return local_days(warehouse, "shop")
+
+    step.write(None)  # type: ignore[arg-type]  # the batch is not read; the clock starts
+    step.write(None)  # type: ignore[arg-type]  # 10 s later
     assert local_days(warehouse, "shop") == [old, first_kept]
-    step.write(None)  # type: ignore[arg-type]  # past the interval: again
-    PersonWarehouse(warehouse).wait_for_mutations("events")
-    deadline = time.monotonic() + 60
-    while local_days(warehouse, "shop") != [first_kept] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert local_days(warehouse, "shop") == [first_kept]
+    step.write(None)  # type: ignore[arg-type]  # past the interval: it runs
+    assert wait_until_only_kept() == [first_kept]
+    warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", [old]))
+    step.write(None)  # type: ignore[arg-type]  # 10 s after the run: not again
+    assert local_days(warehouse, "shop") == [old, first_kept]
+    client.delete(schedule.key)
+    client.close()
 
 
 @pytest.mark.redis
