@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from reports import audience, campaigns, funnels, interests, products, retention, rfm
+from reports import audience, campaigns, funnels, interests, products, retention, rfm, sales
 from reports.query import ReportQuery
 from reports.source import RollupSource
 from reports.table import Report
@@ -93,5 +93,14 @@ REPORTS: dict[str, ReportKind] = {
         "by",
         True,
         ("steps", "within"),
+    ),
+    "sales": ReportKind(
+        "sales",
+        "Daily orders and revenue per currency (exact), with a forecast of the next 4 weeks "
+        "and its 95 % interval (exponential smoothing with a weekly season).",
+        sales.sales,
+        (),
+        "by",
+        False,
     ),
 }

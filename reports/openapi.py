@@ -39,6 +39,12 @@ ANSWER = {
             "items": {"type": "string", "format": "date"},
             "description": "Days read from raw events (not rolled up yet): exact, slower.",
         },
+        "forecast": {
+            "type": "object",
+            "description": "sales: the forecast's method, interval level, horizon_days, "
+            "first_day, history_days (closed days it was fitted to), min_history_days, and "
+            "note (why there is no forecast, or null).",
+        },
         "columns": {"type": "array", "items": {"type": "string"}},
         "rows": {
             "type": "array",
