@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from clicktrail.contract.event import EARLIEST_MS, LATEST_MS
 from pipelines.enrich.device import DEVICE_TYPES
 from pipelines.warehouse.rfm_scores import SEGMENTS
 
@@ -18,6 +19,10 @@ MAX_DAYS = 731  # two years of days in one question
 _RELATIVE = re.compile(r"^([1-9][0-9]{0,3})d$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 COMMON_PARAMETERS = ("site", "since", "until", "country", "device", "bots", "format")
+# The days an event can have (the contract's created_at bounds): a date outside is no question
+# the warehouse can answer (ClickHouse's Date starts in 1970; Python's ends in 9999).
+FIRST_DAY = datetime.fromtimestamp(EARLIEST_MS / 1000, UTC).date()
+LAST_DAY = datetime.fromtimestamp(LATEST_MS / 1000, UTC).date() - timedelta(days=1)
 
 
 class ReportError(ValueError):
@@ -75,10 +80,14 @@ class ReportQuery:
 def parse_period(since: str | None, until: str | None, today: date) -> Period:
     """``since``: ``<n>d`` (the last n days, today included) or an ISO date (default 30d);
     ``until``: an ISO date, included (default today)."""
-    last = _date("until", until) if until else today
+    last = parse_date("until", until) if until else today
     since = since or "30d"
     relative = _RELATIVE.match(since)
-    first = last - timedelta(days=int(relative.group(1)) - 1) if relative else _date("since", since)
+    first = (
+        last - timedelta(days=int(relative.group(1)) - 1)
+        if relative
+        else parse_date("since", since)
+    )
     if first > last:
         raise ReportError(f"since ({first}) is after until ({last})")
     period = Period(first, last + timedelta(days=1))
@@ -149,8 +158,12 @@ def parse_query(
     )
 
 
-def _date(name: str, text: str) -> date:
+def parse_date(name: str, text: str) -> date:
+    """An ISO date within the days events can have; ``ReportError`` naming ``name``."""
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
         raise ReportError(f"{name} must be <n>d or a date like 2025-01-31, got {text!r}") from None
+    if not FIRST_DAY <= value <= LAST_DAY:
+        raise ReportError(f"{name} must be between {FIRST_DAY} and {LAST_DAY}, got {value}")
+    return value

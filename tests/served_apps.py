@@ -1,5 +1,6 @@
-"""The collector and the personalizer as real gunicorn processes on ports of a test's own, with
-an engine's settings: what the routing and browser tests talk to over HTTP."""
+"""The collector, the personalizer and the reports as real gunicorn processes on ports of a
+test's own, with an engine's settings: what the routing, browser and fuzz tests talk to over
+HTTP."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).parents[1]
 APPS = {
     "collector": ("tracker.gunicorn_conf", "tracker.wsgi:app"),
     "personalizer": ("personalizer.gunicorn_conf", "personalizer.wsgi:app"),
+    "reports": ("reports.gunicorn_conf", "reports.wsgi:app"),
 }
 
 

@@ -24,3 +24,10 @@ def json_answer(status: int, body: Any, **headers: str) -> Response:
 
 def error(status: int, message: str) -> Response:
     return json_answer(status, {"error": message})
+
+
+def header_text(text: str, limit: int = 200) -> str:
+    """``text`` as a header value: printable ASCII only (anything else is "?"), at most
+    ``limit`` characters. A control character in a header is refused by the server (gunicorn
+    answers 500 instead), and a message may quote what a client sent."""
+    return "".join(c if " " <= c <= "~" else "?" for c in text[:limit])

@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from clicktrail.contract.record import LogRecord
 from clicktrail.identity.client_ip import client_ip
+from clicktrail.serving.answers import header_text
 from personalizer import metrics
 from personalizer.attribution import click_record, impression_record
 from personalizer.counters import CountersUnavailable
@@ -130,7 +131,7 @@ def _gif(status: int, problem: str | None) -> Response:
     response = Response(GIF, status=status, content_type="image/gif")
     response.headers["Cache-Control"] = "no-store, max-age=0"
     if problem:
-        response.headers["X-Clicktrail-Error"] = problem.encode("ascii", "replace").decode()[:200]
+        response.headers["X-Clicktrail-Error"] = header_text(problem)
     metrics.REQUESTS.labels("/v1/pz/i", str(status)).inc()
     return response
 

@@ -3,14 +3,13 @@ e-mail tools, with the personalizer's top offers per user (reports/segments.py).
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import Blueprint, Response, current_app, request
 
 from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
 from pipelines.warehouse.rfm_scores import SEGMENTS
 from pipelines.warehouse.rollups import local_today
 from pipelines.warehouse.segments import segment_day, segment_members
+from reports.query import ReportError, parse_date
 from reports.segments import (
     CommandOffers,
     OfferSource,
@@ -58,12 +57,12 @@ def export() -> Response:
         return error(400, f"offers must be a whole number from 0 to 50, got {count_text!r}")
     try:
         until = (
-            date.fromisoformat(params["until"])
+            parse_date("until", params["until"])
             if "until" in params
             else local_today(site.timezone, shared.clock())
         )
-    except ValueError:
-        return error(400, f"until must be a date like 2025-01-31, got {params['until']!r}")
+    except ReportError as exc:  # a day outside the warehouse's was a 500
+        return error(400, str(exc))
     store = shared.source.store
     try:
         built = segment_day(store, site_id, until)

@@ -187,3 +187,11 @@ def test_the_unavailable_answers_match(tmp_path):
     relayed = client.post("/v1/decide", json={"site_id": "shop"}, headers={"Origin": SHOP})
     assert relayed.status_code == 503
     conforms("/v1/decide", "POST", relayed)
+
+
+def test_an_undeclared_method_is_a_405_with_allow(app):
+    """Found by schemathesis: the JSON error handler dropped the 405's Allow header."""
+    answer = app.test_client().open("/healthz", method="TRACE")
+    assert answer.status_code == 405
+    assert set(answer.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert answer.get_json()["error"]

@@ -25,6 +25,7 @@ from clicktrail.contract.protocol import (
     WRITE_KEY_HEADER,
 )
 from clicktrail.identity import build_records, request_facts
+from clicktrail.serving.answers import header_text
 from clicktrail.sites.model import Site
 from pipelines.eventlog import LogUnavailable
 from tracker import metrics
@@ -256,7 +257,7 @@ def _gif(status: int, error: str | None, source: Response | None = None) -> Resp
     response = Response(GIF, status=status, content_type="image/gif")
     response.headers["Cache-Control"] = "no-store, max-age=0"
     if error:
-        response.headers["X-Clicktrail-Error"] = error.encode("ascii", "replace").decode()[:200]
+        response.headers["X-Clicktrail-Error"] = header_text(error)
     if source is not None:
         for name, value in source.headers.items():
             if name in ("Set-Cookie", "Retry-After"):
