@@ -21,7 +21,8 @@ consent) gets popular-in-region, then popular overall, then trending.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import heapq
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from personalizer.catalog import CATEGORY_SEPARATOR, Catalog
@@ -88,41 +89,27 @@ def rank_offers(
     A product's score is the best any source gives it (the first source on a tie). The
     sources without history are the same for every visitor of a country: merged once per
     (catalog, popularity, country, count) (``region_candidates``); per visitor only the
-    history's candidates are scored and merged with them."""
-    scores: dict[str, tuple[float, str]] = {}
+    history's candidates are scored, each source's already in order, and the runs merged
+    until the strip is full (no sort of every candidate)."""
     cap = category_cap(count) if per_category is None else per_category
-    get = scores.get
+    # Each source's candidates as a run sorted best first, (-score, sku, source order,
+    # reason); merged lazily, the first time a product comes up is its best score (the
+    # first source on a tie), and the merge stops once the strip is full.
+    runs: list[Iterable[tuple[float, str, int, str]]] = []
     if use_history:
         recent = profile.recent_products[:RECENT_VIEWS]
-        weight = WEIGHTS["co_viewed"]
         for position, (sku, _) in enumerate(recent):
             near = coviews.get(sku, ())
-            if not near:
-                continue
-            best = max(times for _, times in near)
-            for other, times in near:
-                score = (
-                    weight * (times / (times + COVIEW_SUPPORT)) * (times / best) / (1 + position)
-                )
-                old = get(other)
-                if score > (old[0] if old is not None else 0.0):
-                    scores[other] = (score, "co_viewed")
+            if near:
+                runs.append(_coviewed(near, position, len(runs)))
         wanted = category_weights(profile, catalog, now_ms)[:TOP_INTERESTS]
         popular = catalog.ranked_by_top_category(popularity.overall) if wanted else {}
-        weight = WEIGHTS["category_affinity"]
         for category, share in wanted:
             # Its best items: the popular ones (an unranked one is no better a guess); with no
             # popularity yet (a new site), the catalog's own order.
             chosen = popular.get(category, []) if popular else catalog.in_category(category)
-            for i, sku in enumerate(chosen[: 4 * count]):
-                score = weight * share / (1 + i / 4)
-                old = get(sku)
-                if score > (old[0] if old is not None else 0.0):
-                    scores[sku] = (score, "category_affinity")
-    for sku, score, reason in region_candidates(catalog, popularity, country, count):
-        old = get(sku)
-        if score > (old[0] if old is not None else 0.0):
-            scores[sku] = (score, reason)
+            runs.append(_affinity(chosen[: 4 * count], share, len(runs)))
+    runs.append(region_candidates(catalog, popularity, country, count))
 
     excluded = {page_sku}
     if use_history:
@@ -131,8 +118,11 @@ def rank_offers(
     per_top: dict[str, int] = {}
     top_of = catalog.top_of
     by_sku = catalog.by_sku
-    # (-score, sku): best first, ties by sku, compared without a key function
-    for negative, sku, reason in sorted([(-sr[0], sku, sr[1]) for sku, sr in scores.items()]):
+    seen: set[str] = set()
+    for negative, sku, _, reason in heapq.merge(*runs) if len(runs) > 1 else runs[0]:
+        if sku in seen:
+            continue  # a lower score of a product already taken or refused
+        seen.add(sku)
         product = by_sku.get(sku)
         if product is None or not product.available or sku in excluded:
             continue
@@ -148,20 +138,52 @@ def rank_offers(
     return offers
 
 
+def _coviewed(
+    near: Sequence[tuple[str, int]], position: int, order: int
+) -> Iterator[tuple[float, str, int, str]]:
+    """The products viewed near the ``position``-th recent one, best first, scored as they
+    are pulled (the merge pulls few)."""
+    ranked = sorted(near, key=_MOST_TIMES_FIRST)  # equal counts by sku, as the merge wants
+    best = ranked[0][1]
+    weight = WEIGHTS["co_viewed"]
+    for other, times in ranked:
+        support = times / (times + COVIEW_SUPPORT)
+        score = weight * support * (times / best) / (1 + position)
+        if score <= 0:
+            return
+        yield (-score, other, order, "co_viewed")
+
+
+def _affinity(
+    chosen: Sequence[str], share: float, order: int
+) -> Iterator[tuple[float, str, int, str]]:
+    weight = WEIGHTS["category_affinity"]
+    if weight * share <= 0:
+        return
+    for i, sku in enumerate(chosen):
+        yield (-(weight * share / (1 + i / 4)), sku, order, "category_affinity")
+
+
+def _MOST_TIMES_FIRST(pair: tuple[str, int]) -> tuple[int, str]:
+    return (-pair[1], pair[0])
+
+
 _NO_HISTORY_SOURCES = ("popular_in_region", "trending", "fallback")
+_AFTER_HISTORY = 1 << 30  # their source order: after every source of the visitor's history
 _REGION_MEMO_SIZE = 1024
 _region_memo: dict[tuple[int, int, str, int], tuple[Catalog, Popularity, list]] = {}
 
 
 def region_candidates(
     catalog: Catalog, popularity: Popularity, country: str, count: int
-) -> list[tuple[str, float, str]]:
+) -> list[tuple[float, str, int, str]]:
     """The candidates of the sources without history for a strip of ``count`` in
     ``country``: popular in the region, trending, popular overall (the first ``4 * count`` of
-    each), each product with its best score and that source, as ``rank_offers`` would score
-    them one by one; products never offered there (unknown, out of stock, not sold in the
-    country) left out. Computed once per (catalog, popularity, country, count): popularity is
-    replaced every few minutes, the catalog at its next change."""
+    each), each product once with its best score and that source, as ``rank_offers`` would
+    score them one by one, best first as (-score, sku, ``_AFTER_HISTORY``, source); products
+    never offered there (unknown, out of stock, not sold in the country) left out. Computed
+    once per (catalog, popularity, country, count): popularity is replaced every few
+    minutes, the catalog at its next change."""
     key = (id(catalog), id(popularity), country, count)
     memo = _region_memo.get(key)
     if memo is not None and memo[0] is catalog and memo[1] is popularity:
@@ -185,7 +207,8 @@ def region_candidates(
             continue
         if country and not product.sold_in(country):
             continue
-        found.append((sku, score, reason))
+        found.append((-score, sku, _AFTER_HISTORY, reason))
+    found.sort()
     if len(_region_memo) >= _REGION_MEMO_SIZE:
         _region_memo.clear()
     _region_memo[key] = (catalog, popularity, found)
