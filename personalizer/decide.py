@@ -84,6 +84,10 @@ class Decision:
     explain: dict[str, Any] = field(default_factory=dict)
 
 
+# the campaigns mapping, from, until: the tiers of the campaigns live in that span
+_LiveTiers = tuple[Mapping[str, Campaign], datetime, datetime, dict[str, PlacementTiers]]
+
+
 @dataclass
 class DecisionService:
     campaigns: Callable[[str], Mapping[str, Campaign]]  # site id -> its campaigns
@@ -103,6 +107,9 @@ class DecisionService:
     _indexes: dict[str, tuple[Mapping[str, Campaign], dict[str, PlacementTiers]]] = field(
         default_factory=dict, repr=False
     )
+    _live: dict[
+        str, tuple[Mapping[str, Campaign], datetime, datetime, dict[str, PlacementTiers]]
+    ] = field(default_factory=dict, repr=False)
 
     def decide(self, request: DecideRequest, site: Site, facts: RequestFacts) -> Decision:
         now = self.clock()
@@ -224,20 +231,21 @@ class DecisionService:
     def _place(
         self, request: DecideRequest, site: Site, visitor: Visitor, decision: Decision
     ) -> None:
-        index = self._placement_index(site.site_id, self.campaigns(site.site_id))
+        campaigns = self.campaigns(site.site_id)
         if request.explain:
+            index = self._placement_index(site.site_id, campaigns)
             self._place_explained(request, site, visitor, decision, index)
             return
-        wanted = {placement: index.get(placement, NO_TIERS) for placement in request.placements}
-        usable: dict[str, bool] = {}  # campaign id -> live and its rules matched
+        live = self._live_index(site.site_id, campaigns, visitor.now)
+        wanted = {placement: live.get(placement, NO_TIERS) for placement in request.placements}
+        usable: dict[str, bool] = {}  # campaign id -> its rules matched (every one is live)
 
         def live_matched(tier: Sequence[Campaign]) -> list[Campaign]:
             out = []
             for campaign in tier:
                 verdict = usable.get(campaign.id)
                 if verdict is None:
-                    verdict = campaign.live(visitor.now) and campaign.rule.matches(visitor)
-                    usable[campaign.id] = verdict
+                    verdict = usable[campaign.id] = campaign.rule.matches(visitor)
                 if verdict:
                     out.append(campaign)
             return out
@@ -371,6 +379,27 @@ class DecisionService:
         self._indexes[site_id] = (campaigns, index)
         return index
 
+    def _live_index(
+        self, site_id: str, campaigns: Mapping[str, Campaign], now: datetime
+    ) -> dict[str, PlacementTiers]:
+        """The tiers of the campaigns live at ``now`` (active, within their schedule), built
+        once for the span until the next start or end of a schedule: a decision walks only
+        campaigns that can be shown."""
+        cached = self._live.get(site_id)
+        if cached is not None and cached[0] is campaigns and cached[1] <= now < cached[2]:
+            return cached[3]
+        live = [c for c in campaigns.values() if c.live(now)]
+        edges = [
+            edge
+            for c in campaigns.values()
+            if c.status == "active"
+            for edge in (c.schedule.start, c.schedule.end)
+            if edge is not None and edge > now
+        ]
+        index = placement_tiers(live)
+        self._live[site_id] = (campaigns, now, min(edges, default=_NEVER), index)
+        return index
+
     def _signed(self, placement: str, choice: Choice, decision: Decision) -> Placed:
         if choice.campaign is None or choice.creative is None:
             return Placed(placement, choice)
@@ -414,6 +443,7 @@ class DecisionService:
         )
 
 
+_NEVER = datetime.max.replace(tzinfo=UTC)
 _PLAIN = re.compile(r"[A-Za-z0-9_.~-]*")
 
 

@@ -210,3 +210,26 @@ def test_the_tier_walk_answers_as_judging_every_campaign_does(
                     uuid.uuid4().hex, NOW, site.timezone,
                 )  # fmt: skip
     assert differences == []
+
+
+def test_a_campaign_is_served_from_its_start_to_its_end_with_the_same_campaigns(
+    state_redis, site, profiles, small_geoip_db
+):
+    """The live campaigns are worked out once per span between schedule edges: the clock
+    crossing a start or an end still changes what is served."""
+    start, end = NOW.timestamp() + 60, NOW.timestamp() + 120
+    spring = parse_campaign(
+        {
+            "id": "spring", "site_id": site.site_id, "name": "spring", "priority": 9,
+            "schedule": {"start": datetime.fromtimestamp(start, UTC).isoformat(),
+                         "end": datetime.fromtimestamp(end, UTC).isoformat()},
+            "creatives": [creative("spring-a")],
+        }
+    )  # fmt: skip
+    counters = CounterStore(state_redis)
+    svc = service(site, [*tiered(site), spring], counters, profiles, small_geoip_db)
+    served = []
+    for at in (NOW.timestamp(), start - 1, start, end - 1, end, NOW.timestamp()):
+        svc.clock = lambda at=at: at
+        served.append(ask(svc, site, f"v{int(at)}").placements[0].choice.campaign.id)
+    assert served == ["top", "top", "spring", "spring", "top", "top"]
