@@ -11,7 +11,7 @@ bench's ``CLICKTRAIL_TRUSTED_PROXIES`` trusts), with an allowed ``Origin``. Nine
 ten have a profile.
 
 Measured in one run, same machine, same gunicorn settings (``personalizer.gunicorn_conf``: two
-gevent workers), decision logging as ``personalizer/app.py`` wires it:
+gthread workers of 8 threads), decision logging as ``personalizer/app.py`` wires it:
 
 - ``in-process p50 us``: ``DecisionService.decide`` without HTTP (the app's own service);
 - ``max decisions/s``: wrk, closed loop, 32 connections;
