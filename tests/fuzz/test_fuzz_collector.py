@@ -28,7 +28,8 @@ from tracker.openapi import document
 
 pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.slow]
 
-schema = load_schema(document())
+positive = load_schema(document(), "positive")
+negative = load_schema(document(), "negative")
 
 PER_OPERATION = (
     # Reported to the lead: the privacy routes read the site from the request before the
@@ -43,9 +44,19 @@ def test_served_document(services):
         assert json.load(served) == json.loads(json.dumps(document()))
 
 
-@schema.parametrize()
+@positive.parametrize()
 @FUZZ_SETTINGS
 def test_the_collector_keeps_its_description(case, services):
+    keeps_description(case, services)
+
+
+@negative.parametrize()
+@FUZZ_SETTINGS
+def test_invalid_requests_to_the_collector(case, services):
+    keeps_description(case, services)
+
+
+def keeps_description(case, services):
     if isinstance(case.body, dict) and "site_id" in case.body:
         case.body["site_id"] = pick(case, "site", [SITE, SITE, case.body["site_id"]])
     for name in ("s", "site_id"):

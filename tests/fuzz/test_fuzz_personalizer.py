@@ -26,7 +26,8 @@ from tests.fuzz.conftest import (
 
 pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.slow]
 
-schema = load_schema(document())
+positive = load_schema(document(), "positive")
+negative = load_schema(document(), "negative")
 
 
 CREATIVE = {
@@ -68,9 +69,19 @@ def test_served_document(services, path):
         assert json.load(served) == json.loads(json.dumps(document()))
 
 
-@schema.parametrize()
+@positive.parametrize()
 @FUZZ_SETTINGS
 def test_the_personalizer_keeps_its_description(case, stocked):
+    keeps_description(case, stocked)
+
+
+@negative.parametrize()
+@FUZZ_SETTINGS
+def test_invalid_requests_to_the_personalizer(case, stocked):
+    keeps_description(case, stocked)
+
+
+def keeps_description(case, stocked):
     services = stocked
     if case.path_parameters and "site_id" in case.path_parameters:
         case.path_parameters["site_id"] = pick(

@@ -23,7 +23,8 @@ from tests.fuzz.conftest import (
 
 pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.slow]
 
-schema = load_schema(document())
+positive = load_schema(document(), "positive")
+negative = load_schema(document(), "negative")
 
 # Reported to the lead: a report reads its site= before the token (tokens are per site), so a
 # request with neither is a 400 (no site), not a 401.
@@ -40,9 +41,19 @@ def test_served_document(services, path):
         assert json.load(served) == json.loads(json.dumps(document()))
 
 
-@schema.parametrize()
+@positive.parametrize()
 @FUZZ_SETTINGS
 def test_the_reports_keep_their_description(case, services):
+    keeps_description(case, services)
+
+
+@negative.parametrize()
+@FUZZ_SETTINGS
+def test_invalid_requests_to_the_reports(case, services):
+    keeps_description(case, services)
+
+
+def keeps_description(case, services):
     if case.query and "site" in case.query:
         case.query["site"] = pick(case, "site", [SITE, SITE, case.query["site"]])
     case.call_and_validate(
