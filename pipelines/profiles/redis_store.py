@@ -202,24 +202,24 @@ def direct_command(client: redis.Redis, *args: Any) -> Any:
     pool = client.connection_pool
     kept = _kept_here()
     connection = kept.get(pool) if kept is not None else None
-    keep = False
     if connection is None:
         connection = pool.get_connection()
-        keep = kept is not None and kept.take(pool, connection)
-    else:
-        keep = True
+        if kept is None or not kept.take(pool, connection):
+            try:  # checked out for this command only
+                connection.send_command(*args)
+                return connection.read_response()
+            except BaseException:
+                connection.disconnect()
+                raise
+            finally:
+                pool.release(connection)
     try:
         connection.send_command(*args)
         return connection.read_response()
     except BaseException:
         connection.disconnect()
-        if keep:
-            kept.drop(pool)  # type: ignore[union-attr]
-            keep = False
+        kept.drop(pool)  # type: ignore[union-attr] # given back once, closed
         raise
-    finally:
-        if not keep:
-            pool.release(connection)
 
 
 class _Kept:

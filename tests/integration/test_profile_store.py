@@ -588,12 +588,18 @@ def test_direct_commands_keep_a_connection_per_thread_within_half_the_pool():
 
 
 def test_a_kept_connection_that_failed_is_given_back_and_replaced():
-    client = serving_client(shared_url(), read_timeout_ms=2000, max_connections=2)
+    client = serving_client(shared_url(), read_timeout_ms=2000, max_connections=4)
+    pool = client.connection_pool
+    elsewhere = pool.get_connection()  # in use by another caller: the pool has room to spare
     assert direct_command(client, "CLIENT", "SETNAME", "kept-probe")
     killer = redis.Redis.from_url(shared_url())
     killer.execute_command("CLIENT", "KILL", "SKIPME", "yes", "TYPE", "normal")
     with pytest.raises(redis.ConnectionError):
         direct_command(client, "PING")
+    taken = [pool.get_connection(), pool.get_connection()]  # given back once, not twice
+    assert taken[0] is not taken[1]
+    for connection in [*taken, elsewhere]:
+        pool.release(connection)
     assert direct_command(client, "PING") in (b"PONG", True)  # a fresh connection
     killer.close()
     client.close()
