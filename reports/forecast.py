@@ -32,6 +32,10 @@ HORIZON = 28  # days forecast: four weeks
 # The heuristic initial states need 10 + 2 * (SEASON // 2) = 16 days; three whole weeks.
 MIN_HISTORY = 3 * SEASON
 LEVEL = 0.95
+# A daily model needs sales on most days: on a log scale, a history of mostly empty days
+# with a few orders extrapolates wildly. Sparser than this: no forecast, and a note.
+MAX_EMPTY_SHARE = 1 / 3
+METHOD = "ETS(A,A,A) on log(1+y), weekly season"
 
 
 class ForecastError(ValueError):
@@ -65,6 +69,12 @@ def forecast(history: Sequence[float], horizon: int = HORIZON, level: float = LE
         )
     if any(value < 0 or not math.isfinite(value) for value in history):
         raise ForecastError("daily values must be finite and not negative")
+    empty = sum(value == 0 for value in history)
+    if 0 < empty < len(history) and empty > MAX_EMPTY_SHARE * len(history):
+        raise ForecastError(
+            f"too few sales for a daily forecast: {empty} of {len(history)} days without any "
+            f"(at most {MAX_EMPTY_SHARE:.0%} may be empty)"
+        )
     if len(set(history)) == 1:  # nothing to fit: the history is its own forecast
         flat = (float(history[0]),) * horizon
         return Forecast(flat, flat, flat, level, "constant history")
@@ -89,7 +99,7 @@ def forecast(history: Sequence[float], horizon: int = HORIZON, level: float = LE
             frame = fitted.get_prediction(start=n, end=n + horizon - 1).summary_frame(
                 alpha=1 - level
             )
-    except (ValueError, np.linalg.LinAlgError) as exc:
+    except Exception as exc:  # a fit that fails is a report without a forecast, never a 500
         raise ForecastError(f"the model could not be fitted: {exc}") from None
     mean, low, high = (np.expm1(frame[c].to_numpy()) for c in ("mean", "pi_lower", "pi_upper"))
     if not (np.isfinite(mean).all() and np.isfinite(low).all() and np.isfinite(high).all()):
@@ -99,7 +109,7 @@ def forecast(history: Sequence[float], horizon: int = HORIZON, level: float = LE
         tuple(float(max(v, 0.0)) for v in low),
         tuple(float(max(v, 0.0)) for v in high),
         level,
-        "ETS(A,A,A) on log(1+y), weekly season",
+        METHOD,
     )
 
 

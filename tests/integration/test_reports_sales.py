@@ -35,11 +35,11 @@ from tests.unit.reports import expected
 START = date(2025, 1, 6)
 SIMULATION = SimulationConfig(
     seed=11,
-    visitors=260,
+    visitors=700,
     days=35,
     start=START,
     site_id="shop",
-    sales=SalesPattern(trend=0.03, weekly=(1.0, 0.8, 0.8, 1.0, 1.3, 1.6, 1.4)),
+    sales=SalesPattern(trend=0.015, weekly=(1.0, 0.9, 0.9, 1.0, 1.2, 1.4, 1.3)),
 )
 ZONE = "Asia/Tehran"  # UTC+3:30
 SITES = {"teh": Site("teh", timezone=ZONE)}
@@ -109,7 +109,7 @@ def test_daily_orders_and_revenue_are_exact_and_forecast(loaded, rows):
         assert [orders, revenue] == want.get((day, currency), [0, 0]), day
         assert bounds == [None] * 4
     in_period = sum(v[0] for (day, _), v in want.items() if day in days)
-    assert sum(r[3] for r in actual) == in_period > 20
+    assert sum(r[3] for r in actual) == in_period > 100
     assert answer.summary["totals"]["orders"]["EUR"] == sum(r[3] for r in actual)
 
     # the forecast: the model's, fitted to the expected closed days
@@ -120,7 +120,7 @@ def test_daily_orders_and_revenue_are_exact_and_forecast(loaded, rows):
     assert [r[3] for r in made] == [round(v, 2) for v in model.mean]
     assert [r[5] for r in made] == [round(v, 2) for v in model.low]
     assert all(r[5] <= r[3] <= r[6] and r[7] <= r[4] <= r[8] for r in made)
-    # the planted growth (3 % a day) shows: the next four weeks sell more than the last one
+    # the planted growth (1.5 % a day) shows: the next week sells about as the last one or more
     assert sum(r[3] for r in made[:7]) > sum(history[-7:]) * 0.8
     assert answer.summary["forecast"]["history_days"] == 33
     assert answer.summary["forecast"]["note"] is None

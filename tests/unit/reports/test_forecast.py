@@ -68,11 +68,16 @@ def test_constant_and_empty_sales():
         forecast([1.0] * 29 + [math.nan])
 
 
-def test_sparse_days_give_a_finite_forecast():
+def test_sparse_sales_are_refused_and_a_few_empty_days_are_not():
     values = [0.0] * 30
     values[3] = values[17] = 2.0
-    made = forecast(values)
+    with pytest.raises(ForecastError, match="28 of 30 days without any"):
+        forecast(values)
+    some = planted(30, base=8.0)
+    some[2] = some[9] = 0.0
+    made = forecast(some)
     assert all(math.isfinite(v) and v >= 0 for v in made.mean + made.high)
+    assert max(made.high) < 20 * max(some)
 
 
 def test_backtest_needs_room_for_an_origin():
