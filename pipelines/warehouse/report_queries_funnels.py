@@ -58,6 +58,7 @@ def _funnel_sql(steps: int) -> str:
         f"SELECT {group}, {counts} FROM ("
         f"SELECT {group}, {', '.join(chain)}, {reached} AS reached FROM ("
         f"SELECT visitor_id, {groups}, {times} FROM SOURCE WHERE {_PERIOD} AND {_FILTERS}"
+        " AND has(%(step_types)s, event_type)"
         f" GROUP BY visitor_id, {group})) WHERE reached > 0"
         f" GROUP BY {group} ORDER BY step1 DESC, {group} LIMIT %(limit)s"
     )
@@ -73,6 +74,7 @@ def _sourced(steps: int) -> SourcedQuery:
         "bots": int,
         "within_ms": int,
         "limit": int,
+        "step_types": list,  # the steps' event types: other rows are left out at once
         **{f"by_{d}": int for d in FUNNEL_BREAKDOWNS},
     }
     for i in range(1, steps + 1):
