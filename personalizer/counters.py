@@ -143,7 +143,7 @@ class CounterStore:
         return plan
 
     def _mget(self, keys: list[str]) -> list[Any]:
-        return direct_command(self.client, "MGET", *keys)  # type: ignore[no-any-return]
+        return direct_command(self.client, "MGET", *keys)
 
     def count_impression(
         self,

@@ -171,7 +171,7 @@ class EventLogDecisions:
                 self._wake.wait(self._flush_seconds)
                 self._wake.clear()
                 continue
-            batch = []
+            batch: list[_Item] = []
             while len(batch) < self._batch:
                 try:
                     batch.append(pending.popleft())
