@@ -58,6 +58,7 @@ bench: bench-enrich bench-profiles  # before the other prerequisites, so bench-c
 bench: bench-snippet
 bench: bench-quality
 bench: bench-decide
+bench: bench-reports
 bench: bench-simulator bench-collector bench-warehouse bench-pipeline bench-check
 
 bench-check:
@@ -145,3 +146,10 @@ bench-snippet: snippet-deps
 bench-decide: install
 	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.decide
+
+.PHONY: bench-reports
+# Every report's query hot over 10 million simulated events on chdb and the 18.16 server, the
+# sales forecast's back-test, and the rollup step's cost to the pipeline (median of 3 runs of
+# 200,000 events each way). Loading and building the rollups dominate: see docs/benchmarks.md.
+bench-reports: install
+	$(PYTHON) -m bench.reports --events 10000000

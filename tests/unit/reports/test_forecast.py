@@ -37,8 +37,10 @@ def test_seasonal_naive_repeats_the_last_week():
 def test_beats_seasonal_naive_on_trend_and_weekly_data(seed):
     result = backtest(planted(84, seed=seed))
     assert result.origins == 5 and result.days == 5 * HORIZON
-    assert result.error_ratio < 0.9, result
-    assert result.coverage > 0.7, result
+    assert result.error_ratio < 0.85, result
+    # nominal 95 %; the model's interval leaves out parameter uncertainty and the Poisson
+    # noise growing with the level, so it covers less (docs/reports.md, "sales")
+    assert result.coverage > 0.55, result
 
 
 def test_forecast_follows_the_trend_and_the_week():
@@ -68,16 +70,22 @@ def test_constant_and_empty_sales():
         forecast([1.0] * 29 + [math.nan])
 
 
-def test_sparse_sales_are_refused_and_a_few_empty_days_are_not():
+def test_sparse_sales_give_a_sane_forecast():
     values = [0.0] * 30
     values[3] = values[17] = 2.0
-    with pytest.raises(ForecastError, match="28 of 30 days without any"):
-        forecast(values)
-    some = planted(30, base=8.0)
-    some[2] = some[9] = 0.0
-    made = forecast(some)
-    assert all(math.isfinite(v) and v >= 0 for v in made.mean + made.high)
-    assert max(made.high) < 20 * max(some)
+    made = forecast(values)
+    assert all(math.isfinite(v) and v >= 0 for v in made.mean + made.low + made.high)
+    assert max(made.mean) < 2.0 and max(made.high) < 10.0
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_beats_seasonal_naive_on_sparse_orders_and_their_revenue(seed):
+    rng = np.random.default_rng(seed)
+    orders = planted(84, base=1.0, seed=seed)
+    revenue = [float(rng.lognormal(8.3, 0.8, size=int(n)).sum()) for n in orders]
+    assert orders.count(0.0) > 5
+    assert backtest(orders).error_ratio < 1.0
+    assert backtest(revenue).error_ratio < 1.0
 
 
 def test_backtest_needs_room_for_an_origin():
