@@ -1,7 +1,7 @@
 """The sales report on both engines: five weeks of simulated traffic with a planted trend and
 weekly pattern in a site at UTC+3:30; daily orders and revenue against expectations computed
-in Python from the simulator's JSONL output (never the report's SQL), over built days, a
-closed day not built yet and the open day; the forecast is the forecast of those expected
+in Python from the simulator's JSONL output (never the report's SQL), over built days,
+closed days not built yet and the open day; the forecast is the forecast of those expected
 days; too little history gives the series with a note."""
 
 from __future__ import annotations
@@ -44,7 +44,9 @@ SIMULATION = SimulationConfig(
 ZONE = "Asia/Tehran"  # UTC+3:30
 SITES = {"teh": Site("teh", timezone=ZONE)}
 TODAY = date(2025, 2, 9)  # the open day (the last simulated one)
-BUILT_UNTIL = date(2025, 2, 7)  # the 8th is closed but not built
+# The first ten days built, the closed days after them read from raw events (as a worker that
+# fell behind leaves them; a build per day of five weeks would cost a minute per engine).
+BUILT_UNTIL = date(2025, 1, 15)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +101,9 @@ def test_daily_orders_and_revenue_are_exact_and_forecast(loaded, rows):
     answer = run(loaded)
     want = expected_days(rows)
     assert answer.columns == COLUMNS
-    assert answer.summary["raw_days"] == [date(2025, 2, 8), TODAY]
+    assert answer.summary["raw_days"] == [
+        BUILT_UNTIL + timedelta(days=n) for n in range(1, (TODAY - BUILT_UNTIL).days + 1)
+    ]
     actual = [r for r in answer.rows if r[2] != "forecast"]
     days = [START + timedelta(days=n) for n in range(1, 35)]
     assert [r[0] for r in actual] == days
