@@ -36,6 +36,7 @@ from zoneinfo import ZoneInfo
 
 from pipelines.warehouse.base import Warehouse
 from pipelines.warehouse.named import NamedQuery
+from pipelines.warehouse.rollup_ddl import create_rollup_table
 from pipelines.warehouse.rollups_campaigns import (
     CAMPAIGN_COLUMNS,
     ORDER_COLUMNS,
@@ -154,20 +155,10 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
 
 def rollup_tables(flavor: str, database: str, tables: tuple[str, ...]) -> list[str]:
     """``CREATE TABLE IF NOT EXISTS`` for rollup tables (migrations 4 and 5)."""
-    statements = []
-    for table in tables:
-        columns, key = TABLES[table]
-        body = []
-        for name, kind in columns.items():
-            if flavor == "chdb" and kind == "String" and name in _LOW_CARDINALITY:
-                kind = f"LowCardinality({kind})"
-            body.append(f"    {name} {kind}")
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {quote_identifier(database)}.{table} (\n"
-            + ",\n".join(body)
-            + f"\n) ENGINE = MergeTree PARTITION BY toYYYYMM(day) ORDER BY ({', '.join(key)})"
-        )
-    return statements
+    return [
+        create_rollup_table(flavor, database, table, *TABLES[table], _LOW_CARDINALITY)
+        for table in tables
+    ]
 
 
 # --- site-local days ------------------------------------------------------------------------

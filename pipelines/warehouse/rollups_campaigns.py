@@ -21,7 +21,7 @@ closed local day, and read for the open day with the same SQL.
 from __future__ import annotations
 
 from pipelines.warehouse.named import NamedQuery
-from pipelines.warehouse.sql import quote_identifier
+from pipelines.warehouse.rollup_ddl import create_rollup_table
 
 CAMPAIGN_COLUMNS: dict[str, str] = {
     "site_id": "String",
@@ -76,19 +76,10 @@ TABLES: dict[str, tuple[dict[str, str], tuple[str, ...], frozenset[str]]] = {
 def campaign_tables(flavor: str, database: str) -> list[str]:
     """``CREATE TABLE IF NOT EXISTS`` of migration 6 (plain MergeTree, as the other rollups:
     replaced by generation, never read with FINAL)."""
-    statements = []
-    for table, (columns, key, low) in TABLES.items():
-        body = []
-        for name, kind in columns.items():
-            if flavor == "chdb" and kind == "String" and name in low:
-                kind = f"LowCardinality({kind})"
-            body.append(f"    {name} {kind}")
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {quote_identifier(database)}.{table} (\n"
-            + ",\n".join(body)
-            + f"\n) ENGINE = MergeTree PARTITION BY toYYYYMM(day) ORDER BY ({', '.join(key)})"
-        )
-    return statements
+    return [
+        create_rollup_table(flavor, database, table, columns, key, low)
+        for table, (columns, key, low) in TABLES.items()
+    ]
 
 
 _RANGE = (

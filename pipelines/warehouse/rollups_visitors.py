@@ -30,6 +30,7 @@ from typing import Any
 from pipelines.warehouse.base import Warehouse
 from pipelines.warehouse.named import NamedQuery
 from pipelines.warehouse.rfm_scores import Customer, score_customers
+from pipelines.warehouse.rollup_ddl import create_rollup_table
 from pipelines.warehouse.sql import quote_identifier
 
 RFM_WINDOW_DAYS = 365  # purchases of the last year (the day included) make a customer
@@ -79,19 +80,10 @@ _LOW_CARDINALITY = frozenset({"country", "device_type", "segment"})
 
 def visitor_tables(flavor: str, database: str) -> list[str]:
     """``CREATE TABLE IF NOT EXISTS`` of both tables (migration 7)."""
-    statements = []
-    for table, (columns, key) in TABLES.items():
-        body = []
-        for name, kind in columns.items():
-            if flavor == "chdb" and kind == "String" and name in _LOW_CARDINALITY:
-                kind = f"LowCardinality({kind})"
-            body.append(f"    {name} {kind}")
-        statements.append(
-            f"CREATE TABLE IF NOT EXISTS {quote_identifier(database)}.{table} (\n"
-            + ",\n".join(body)
-            + f"\n) ENGINE = MergeTree PARTITION BY toYYYYMM(day) ORDER BY ({', '.join(key)})"
-        )
-    return statements
+    return [
+        create_rollup_table(flavor, database, table, columns, key, _LOW_CARDINALITY)
+        for table, (columns, key) in TABLES.items()
+    ]
 
 
 # --- a day's visitor rows, over raw events ------------------------------------------------------
