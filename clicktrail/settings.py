@@ -339,6 +339,13 @@ class Settings:
         "Kafka producer batching delay (measured: docs/benchmarks.md); less than "
         "CLICKTRAIL_ACK_TIMEOUT_MS.",
     )
+    kafka_delivery_timeout_ms: int = setting(
+        "event log",
+        _int_range(2000, 600_000),
+        "30000",
+        "How long the Kafka producer keeps trying a record before it gives up (the collector "
+        "has long answered 503 by then and the sender resends).",
+    )
     kafka_producer: str = setting(
         "event log",
         _choice("confluent", "kafka-python"),

@@ -128,8 +128,8 @@ class ConfluentKafkaLog(KafkaLog):
             "enable.idempotence": True,
             "linger.ms": self._linger_ms,
             # Unacknowledged records give up after this; the client resends them.
-            "delivery.timeout.ms": 30_000,
-            "request.timeout.ms": 10_000,
+            "delivery.timeout.ms": self._delivery_timeout_ms,
+            "request.timeout.ms": self._request_timeout_ms,
             "retry.backoff.ms": 50,
             "reconnect.backoff.ms": 50,
             "reconnect.backoff.max.ms": 1000,

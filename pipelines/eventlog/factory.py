@@ -28,6 +28,7 @@ def open_event_log(settings: Settings, ack_timeout: float | None = None) -> Even
             replication=settings.event_log_replication,
             retention_ms=retention_ms,
             linger_ms=settings.kafka_linger_ms,
+            delivery_timeout_ms=settings.kafka_delivery_timeout_ms,
             ack_timeout=ack_timeout,
         )
     from pipelines.eventlog.redis_streams import RedisStreamLog

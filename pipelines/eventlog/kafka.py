@@ -45,6 +45,7 @@ class KafkaLog(EventLog):
         client_id: str = "clicktrail",
         unready_after: float = 1.0,
         replace_after: float = 3.0,
+        delivery_timeout_ms: int = 30_000,
     ) -> None:
         """``unready_after``: seconds a partition may go without an acknowledgement before
         ``ping`` says the log is not ready; ``replace_after``: seconds before a producer that
@@ -59,6 +60,9 @@ class KafkaLog(EventLog):
         self._linger_ms = linger_ms
         self._ack_ms = max(1, int(ack_timeout * 1000))
         self._client_id = client_id
+        self._delivery_timeout_ms = delivery_timeout_ms
+        # A request may not outlast the delivery it serves.
+        self._request_timeout_ms = min(10_000, delivery_timeout_ms // 2)
         self._producer: KafkaProducer | None = None
         self._lock = threading.Lock()  # the producer is made on first use: after a fork
         self._watch = DeliveryWatch(unready_after, replace_after)
@@ -91,8 +95,8 @@ class KafkaLog(EventLog):
                         max_block_ms=self._ack_ms,
                         bootstrap_timeout_ms=bootstrap_ms or self._ack_ms,
                         # Unacknowledged records give up after this; the client resends them.
-                        delivery_timeout_ms=30_000,
-                        request_timeout_ms=10_000,
+                        delivery_timeout_ms=self._delivery_timeout_ms,
+                        request_timeout_ms=self._request_timeout_ms,
                         retry_backoff_ms=50,
                         reconnect_backoff_ms=50,
                         reconnect_backoff_max_ms=1000,

@@ -110,7 +110,11 @@ def page_view(visitor: str = "v1") -> dict:
     }
 
 
-def read_event_ids(engine: Engine, expected: int, seconds: float = 30) -> list[str]:
+def read_event_ids(
+    engine: Engine, expected: int, seconds: float = 30, until_idle: bool = False
+) -> list[str]:
+    """The event ids in the log, read until ``expected`` are found or, ``until_idle``, until a
+    read after the first records comes back empty (a log nobody writes to any more)."""
     from pipelines.eventlog import open_event_log
 
     log = open_event_log(engine.settings)
@@ -118,7 +122,10 @@ def read_event_ids(engine: Engine, expected: int, seconds: float = 30) -> list[s
     ids: list[str] = []
     deadline = time.monotonic() + seconds
     while len(ids) < expected and time.monotonic() < deadline:
-        for message in reader.read(1000, timeout=0.5):
+        messages = reader.read(1000, timeout=0.5)
+        if until_idle and ids and not messages:
+            break
+        for message in messages:
             ids += [e["event_id"] for e in LogRecord.decode(message.payload).events]
     reader.close()
     log.close()

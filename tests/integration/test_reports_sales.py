@@ -35,7 +35,7 @@ from tests.unit.reports import expected
 START = date(2025, 1, 6)
 SIMULATION = SimulationConfig(
     seed=11,
-    visitors=700,
+    visitors=480,
     days=35,
     start=START,
     site_id="shop",
