@@ -434,6 +434,16 @@ class Settings:
         "decisions (then dropped and counted), or an impression (then answered 503, so the "
         "browser sends it again).",
     )
+    personalizer_counters_max_age_ms: int = setting(
+        "personalizer",
+        _int_range(0, 60_000),
+        "1000",
+        "How old a campaign's site-wide counts (impressions today and in all, its creatives' "
+        "impressions and clicks: pacing, goals, click-through) may be when a decision uses "
+        "them; each worker reads them again after this, in the round trip of the visitor's "
+        "caps. A goal may be passed by what the other workers served in that time; a "
+        "visitor's frequency cap is read on every decision and is exact. 0: read every time.",
+    )
     state_timeout_ms: int = setting(
         "personalizer",
         _int_range(1, 10_000),

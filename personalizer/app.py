@@ -113,7 +113,7 @@ def create_app(
     campaigns = CampaignCache(campaign_store)
     catalog_store = CatalogStore(durable)
     catalogs = CatalogCache(catalog_store)
-    counters = CounterStore(state)
+    counters = CounterStore(state, settings.personalizer_counters_max_age_ms / 1000)
     keyring = KeyringSource(settings)
     popularity = popularity or PopularityCache(open_settings_reader(settings))
     timeout = settings.personalizer_log_timeout_ms / 1000

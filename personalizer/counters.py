@@ -15,14 +15,20 @@ and nothing may grow there without bound:
 
 An impression or a click is counted once per decision and placement, whatever the retries:
 the mark and the increments are one Lua script, atomic in Redis.
+
+A decision reads a visitor's cap counts from Redis every time (a cap is exact), but a
+campaign's site-wide counts (today's and all impressions, its creatives' impressions and
+clicks: pacing, goals and the bandit's posteriors) at most every ``shared_max_age`` seconds,
+in the same round trip as the caps; impressions this process counts are added at once. A
+decision of a campaign without a frequency cap whose counts are fresh asks Redis nothing.
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -63,11 +69,19 @@ return 1
 
 
 class CounterStore:
-    """Thread-safe (the client's pool); every call is one round trip or raises
-    ``CountersUnavailable`` within the client's timeout."""
+    """Thread-safe (the client's pool); every call is one round trip at most, or raises
+    ``CountersUnavailable`` within the client's timeout. ``shared_max_age``: how old a
+    campaign's site-wide counts may be when a snapshot uses them (0: read every time)."""
 
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(
+        self,
+        client: redis.Redis,
+        shared_max_age: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
+        self.shared_max_age = shared_max_age
+        self._clock = clock
         self._plans: dict[int, _Plan] = {}
         self._impression = client.register_script(_COUNT_IMPRESSION)
         self._click = client.register_script(_COUNT_CLICK)
@@ -81,52 +95,66 @@ class CounterStore:
         site_time_zone: str,
         uncounted: Sequence[Campaign] = (),
     ) -> tuple[dict[str, Delivery], dict[tuple[str, str], CreativeStats]]:
-        """Each campaign's deliveries and each creative's counts: one ``MGET``, one reply.
+        """Each campaign's deliveries and each creative's counts: one ``MGET`` of the visitor's
+        caps and of the site-wide counts older than ``shared_max_age``, or nothing to ask.
         ``uncounted``: campaigns whose creatives' counts only are wanted (defaults: no caps,
         goals or pacing)."""
         day = _day(now, site_time_zone)
+        oldest = self._clock() - self.shared_max_age
         keys: list[str] = []
+        stale: list[_Plan] = []
         plans = []
+        capped: list[int] = []  # indexes into plans of campaigns with a frequency cap
         for campaign in campaigns:
             plan = self._plan(site_id, campaign)
+            if campaign.frequency_cap is not None:
+                capped.append(len(plans))
+                keys.append(cap_key(site_id, campaign, visitor_id, now))
             plans.append(plan)
+            if not plan.fresh(day, oldest):
+                stale.append(plan)
+        for campaign in uncounted:
+            plan = self._plan(site_id, campaign)
+            plans.append(plan)
+            if not plan.fresh(day, oldest):
+                stale.append(plan)
+        caps = len(keys)
+        for plan in stale:
             keys.append(plan.day_prefix + day)
             keys.append(plan.total)
-            if campaign.frequency_cap is not None:
-                keys.append(cap_key(site_id, campaign, visitor_id, now))
             keys += plan.ctr
-        uncounted_plans = [self._plan(site_id, campaign) for campaign in uncounted]
-        for plan in uncounted_plans:
-            keys += plan.ctr
-        if not keys:
-            return {}, {}
-        try:
-            values: Any = self._mget(keys)
-        except redis.RedisError as exc:
-            raise CountersUnavailable(str(exc)) from exc
+        values: Any = ()
+        if keys:
+            try:
+                values = self._mget(keys)
+            except redis.RedisError as exc:
+                raise CountersUnavailable(str(exc)) from exc
+        if stale:
+            read_at = self._clock()
+            at = caps
+            for plan in stale:
+                at = plan.remember(day, read_at, values, at)
         deliveries: dict[str, Delivery] = {}
         stats: dict[tuple[str, str], CreativeStats] = {}
-        at = 0
-        for campaign, plan in zip(campaigns, plans, strict=True):
-            today, total = values[at], values[at + 1]
-            at += 2
-            mine = 0
-            if campaign.frequency_cap is not None:
-                mine = int(values[at]) if values[at] is not None else 0
-                at += 1
-            deliveries[campaign.id] = Delivery(
-                today=int(today) if today is not None else 0,
-                total=int(total) if total is not None else 0,
-                visitor=mine,
-            )
-            at = _read_stats(plan, values, at, stats)
-        for plan in uncounted_plans:
-            at = _read_stats(plan, values, at, stats)
+        for plan in plans[len(campaigns) :]:
+            stats.update(plan.counts[4])
+        mine = dict(zip(capped, values[:caps], strict=True))
+        for n, plan in enumerate(plans[: len(campaigns)]):
+            counts = plan.counts
+            stats.update(counts[4])
+            if n in mine:
+                seen = mine[n]
+                deliveries[plan.campaign.id] = Delivery(
+                    counts[2], counts[3], int(seen) if seen is not None else 0
+                )
+            else:
+                deliveries[plan.campaign.id] = counts[5]
         return deliveries, stats
 
     def _plan(self, site_id: str, campaign: Campaign) -> _Plan:
-        """A campaign's keys but the day's and the visitor's, made once per campaign object
-        (the campaign cache hands out the same objects until the campaigns change)."""
+        """A campaign's keys but the day's and the visitor's, and its site-wide counts, made
+        once per campaign object (the campaign cache hands out the same objects until the
+        campaigns change)."""
         plan = self._plans.get(id(campaign))
         if plan is None or plan.campaign is not campaign or plan.site_id != site_id:
             plan = _Plan(
@@ -176,7 +204,12 @@ class CounterStore:
         )
         args = [SEEN_SECONDS, 2 * DAY_SECONDS, OPEN_TOTAL_SECONDS, expire_at, CTR_SECONDS]
         args.append(cap.seconds if cap else 0)
-        return bool(self._run(self._impression, keys, args))
+        counted = bool(self._run(self._impression, keys, args))
+        if counted:
+            plan = self._plans.get(id(campaign))
+            if plan is not None and plan.campaign is campaign and plan.site_id == site_id:
+                plan.add_impression(day, creative_id)
+        return counted
 
     def count_click(
         self, site_id: str, campaign_id: str, creative_id: str, placement: str, decision_id: str
@@ -212,29 +245,69 @@ def _ctr_keys(site_id: str, campaign: Campaign) -> list[str]:
     return keys
 
 
-@dataclass(frozen=True)
 class _Plan:
-    campaign: Campaign
-    site_id: str
-    day_prefix: str  # the day key without its day
-    total: str
-    ctr: tuple[str, ...]  # impressions, clicks of each creative
-    creatives: tuple[tuple[str, str], ...]  # (campaign id, creative id) of each
+    """A campaign's keys, and its site-wide counts as last read (``counts``: the day they are
+    of, when read, today's and all impressions, each creative's ``CreativeStats``, and the
+    ``Delivery`` of a visitor under no cap), replaced whole so threads share it safely."""
 
+    __slots__ = ("campaign", "site_id", "day_prefix", "total", "ctr", "creatives", "counts")
 
-_PLANS = 10_000  # campaigns' plans kept; more (many sites, many reloads) starts afresh
+    def __init__(
+        self,
+        campaign: Campaign,
+        site_id: str,
+        day_prefix: str,  # the day key without its day
+        total: str,
+        ctr: tuple[str, ...],  # impressions, clicks of each creative
+        creatives: tuple[tuple[str, str], ...],  # (campaign id, creative id) of each
+    ) -> None:
+        self.campaign = campaign
+        self.site_id = site_id
+        self.day_prefix = day_prefix
+        self.total = total
+        self.ctr = ctr
+        self.creatives = creatives
+        self.counts: _Counts = ("", float("-inf"), 0, 0, {}, _NOTHING)
 
+    def fresh(self, day: str, oldest: float) -> bool:
+        counts = self.counts
+        return counts[0] == day and counts[1] > oldest
 
-def _read_stats(
-    plan: _Plan, values: list[Any], at: int, stats: dict[tuple[str, str], CreativeStats]
-) -> int:
-    for key in plan.creatives:
-        shown, clicked = values[at], values[at + 1]
+    def remember(self, day: str, read_at: float, values: Sequence[Any], at: int) -> int:
+        """Take the counts from ``values`` at ``at`` (day, total, the creatives' impressions
+        and clicks); the index after them."""
+        today = int(values[at]) if values[at] is not None else 0
+        total = int(values[at + 1]) if values[at + 1] is not None else 0
         at += 2
-        stats[key] = CreativeStats(
-            int(shown) if shown is not None else 0, int(clicked) if clicked is not None else 0
-        )
-    return at
+        stats = {}
+        for key in self.creatives:
+            shown, clicked = values[at], values[at + 1]
+            at += 2
+            stats[key] = CreativeStats(
+                int(shown) if shown is not None else 0,
+                int(clicked) if clicked is not None else 0,
+            )
+        self.counts = (day, read_at, today, total, stats, Delivery(today, total, 0))
+        return at
+
+    def add_impression(self, day: str, creative_id: str) -> None:
+        """This process counted one: seen at once, without waiting for the next read."""
+        counts = self.counts
+        if counts[0] != day:
+            return
+        today, total = counts[2] + 1, counts[3] + 1
+        stats = dict(counts[4])
+        key = (self.campaign.id, creative_id)
+        seen = stats.get(key, _NO_STATS)
+        stats[key] = CreativeStats(seen.impressions + 1, seen.clicks)
+        self.counts = (day, counts[1], today, total, stats, Delivery(today, total, 0))
+
+
+# the day, when read (the clock's seconds), today, total, stats, the uncapped delivery
+_Counts = tuple[str, float, int, int, dict[tuple[str, str], CreativeStats], Delivery]
+_NOTHING = Delivery()
+_NO_STATS = CreativeStats()
+_PLANS = 10_000  # campaigns' plans kept; more (many sites, many reloads) starts afresh
 
 
 def day_key(site_id: str, campaign_id: str, day: str) -> str:

@@ -12,7 +12,7 @@ import pytest
 
 from personalizer.campaigns import parse_campaign
 from personalizer.counters import CounterStore, CountersUnavailable
-from personalizer.select import choose
+from personalizer.select import CreativeStats, Delivery, choose
 from personalizer.visitor import Visitor
 from pipelines.profiles.clients import serving_client
 
@@ -122,3 +122,70 @@ def test_an_unreachable_store_says_so_quickly():
         store.count_click("shop", "spring", "a", "top", "d1")
     assert not store.ping()
     assert time.monotonic() - started < 1.0
+
+
+class Clocked(CounterStore):
+    """The real store on a hand-set clock, remembering how many keys each MGET asked for."""
+
+    def __init__(self, client, max_age: float) -> None:
+        self.at = 0.0
+        super().__init__(client, max_age, clock=lambda: self.at)
+        self.reads: list[int] = []
+
+    def _mget(self, keys):
+        self.reads.append(len(keys))
+        return super()._mget(keys)
+
+
+def test_site_wide_counts_are_kept_for_their_max_age_and_caps_read_every_time(client, site):
+    store = Clocked(client, max_age=1.0)
+    other = CounterStore(client)  # another worker: its impressions reach Redis only
+    capped = campaign(site, frequency_cap={"impressions": 2, "hours": 24}, daily_impressions=10)
+    paced = campaign(site, id="paced", daily_impressions=10)
+    store.snapshot(site, [capped, paced], "v1", NOW, "UTC")
+    assert store.reads == [1 + 2 * (2 + 4)]  # the cap, each one's day, total and 2 creatives
+    other.count_impression(site, capped, "a", "top", "v1", "d1", NOW, "UTC")
+    other.count_impression(site, paced, "a", "top", "v1", "d2", NOW, "UTC")
+    store.at = 0.5
+    deliveries, stats = store.snapshot(site, [capped, paced], "v1", NOW, "UTC")
+    assert store.reads[1:] == [1]  # the visitor's cap only: exact at once
+    assert deliveries["spring"] == Delivery(today=0, total=0, visitor=1)
+    assert deliveries["paced"] == Delivery()
+    assert store.snapshot(site, [paced], "v1", NOW, "UTC")[0]["paced"] == Delivery()
+    assert store.reads[2:] == []  # nothing capped, nothing old: Redis is not asked
+    store.at = 1.0  # a second later: read again, in the cap's round trip
+    deliveries, stats = store.snapshot(site, [capped, paced], "v1", NOW, "UTC")
+    assert store.reads[2:] == [13]
+    assert deliveries["spring"] == Delivery(today=1, total=1, visitor=1)
+    assert deliveries["paced"] == Delivery(today=1, total=1, visitor=0)
+    assert stats[("paced", "a")] == CreativeStats(1, 0)
+    # the next day's counts are read at once, whatever their age
+    store.snapshot(site, [paced], "v1", NOW + timedelta(hours=3), "UTC")
+    assert store.reads[3:] == [6]
+
+
+def test_impressions_this_process_counts_are_seen_at_once(client, site):
+    store = Clocked(client, max_age=60.0)
+    paced = campaign(site, daily_impressions=2, pacing="asap")
+    visitor = Visitor(site, "v1", NOW)
+    shown = 0
+    for n in range(5):
+        deliveries, stats = store.snapshot(site, [paced], f"v{n}", NOW, "UTC")
+        chosen = choose("top", [paced], visitor, deliveries, stats, random.Random(n))
+        if chosen.campaign is not None:
+            shown += store.count_impression(
+                site, paced, chosen.creative.id, "top", f"v{n}", f"d{n}", NOW, "UTC"
+            )
+    assert shown == 2  # the daily goal, from counts read once
+    assert len(store.reads) == 1
+    deliveries, stats = store.snapshot(site, [paced], "v9", NOW, "UTC")
+    assert deliveries["spring"].today == 2
+    assert sum(s.impressions for s in stats.values()) == 2
+
+
+def test_with_no_max_age_every_snapshot_reads_redis(client, site):
+    store = Clocked(client, max_age=0.0)
+    paced = campaign(site, daily_impressions=10)
+    store.snapshot(site, [paced], "v1", NOW, "UTC")
+    store.snapshot(site, [paced], "v1", NOW, "UTC")
+    assert store.reads == [6, 6]
