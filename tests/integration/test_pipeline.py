@@ -404,6 +404,18 @@ def _count_or_zero(engine: Engine) -> int:
         return 0
 
 
+def reports_client(engine):  # noqa: ANN001, ANN201
+    """The reports service in process over the engine's warehouse, and a read token's header."""
+    from clicktrail.tokens.model import new_token
+    from clicktrail.tokens.registry import edit_tokens
+    from reports.app import create_app
+
+    secret, token = new_token("shop", "read", 0)
+    with edit_tokens(engine.settings.tokens_file) as entries:
+        entries[token.token_id] = token
+    return create_app(engine.settings).test_client(), {"Authorization": f"Bearer {secret}"}
+
+
 @pytest.fixture
 def own_clickhouse(tmp_path):
     """A ClickHouse server of this test's own (port offset 700), so stopping it disturbs no
@@ -441,9 +453,14 @@ def test_clickhouse_stopped_during_ingest_loses_and_doubles_nothing(
     deadline = time.monotonic() + 60
     while _count_or_zero(engine) < len(event_ids(first)) and time.monotonic() < deadline:
         time.sleep(0.1)
+    reports, read_token = reports_client(engine)
     own_clickhouse("stop")
     load(engine, second)  # arrives while the server is down: held, retried
-    time.sleep(2)
+    # Meanwhile the reports say so, clearly, instead of failing.
+    away = reports.get("/v1/reports/audience?site=shop&since=7d", headers=read_token)
+    assert away.status_code == 503 and "warehouse is unavailable" in away.json["error"]
+    assert away.headers["Retry-After"]
+    time.sleep(1)
     own_clickhouse("start")
     expected = len(event_ids(simulated))
     deadline = time.monotonic() + 60
@@ -455,6 +472,8 @@ def test_clickhouse_stopped_during_ingest_loses_and_doubles_nothing(
     assert count(engine) == expected
     assert count(engine, final=False) == expected  # nothing written twice either
     assert profile_event_total(engine) == human_events(engine) > 0
+    back = reports.get("/v1/reports/audience?site=shop&since=7d", headers=read_token)
+    assert back.status_code == 200, back.json  # and the reports are back by themselves
 
 
 class RecordingStep:
