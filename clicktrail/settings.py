@@ -177,6 +177,16 @@ def _flag(raw: str) -> bool:
     raise ValueError(f"must be true or false, got {raw!r}")
 
 
+def _loopback_address(raw: str) -> str:
+    try:
+        address = ipaddress.ip_address(raw.strip())
+    except ValueError:
+        raise ValueError(f"must be an IP address, got {raw!r}") from None
+    if not address.is_loopback:
+        raise ValueError(f"must be a loopback address (127.0.0.0/8, ::1), got {raw!r}")
+    return str(address)
+
+
 def _log_level(raw: str) -> str:
     level = raw.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
@@ -500,6 +510,23 @@ class Settings:
         "http://127.0.0.1:{port:collector}",
         "The collector's public URL, shown in the embed code on the pages of a site without "
         "events.",
+    )
+
+    # the demo shop (reports/demo, docs/demo.md): `DEMO=1 make up` only
+    demo: bool = setting(
+        "demo",
+        _flag,
+        "false",
+        "Serve the demo shop under /demo on the reports service, with its front to the "
+        "collector. Never in production: the front states the visitors' addresses.",
+    )
+    demo_front_address: str = setting(
+        "demo",
+        _loopback_address,
+        "127.0.0.2",
+        "Loopback address the demo shop's front connects to the collector from. With "
+        "CLICKTRAIL_DEMO on, make up adds this one address to the collector's "
+        "CLICKTRAIL_TRUSTED_PROXIES, so no other client may state where it browses from.",
     )
 
     # profiles

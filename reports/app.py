@@ -18,6 +18,7 @@ from clicktrail.tokens.registry import TokenRegistry
 from pipelines.warehouse.factory import open_settings_reader
 from pipelines.warehouse.reader import EventStore
 from reports.dashboard import init_dashboard
+from reports.demo import init_demo
 from reports.source import RollupSource
 from reports.views import api, health, openapi, segments
 
@@ -57,4 +58,5 @@ def create_app(
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, json_http_error)
     init_dashboard(app)  # the marketer dashboard's pages under /dashboard (docs/dashboard.md)
+    init_demo(app, settings)  # the demo shop under /demo, only with CLICKTRAIL_DEMO (docs/demo.md)
     return app

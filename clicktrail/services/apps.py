@@ -4,6 +4,7 @@ the services they need."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import sys
 import urllib.request
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from clicktrail import ports
 from clicktrail.services.base import REPO_ROOT, Service
+from clicktrail.settings import Settings
 
 
 class App(Service):
@@ -87,11 +89,24 @@ class GunicornApp(App):
 
 
 class Collector(GunicornApp):
+    """The collector. With ``CLICKTRAIL_DEMO`` on it also believes the demo shop's front
+    (``CLICKTRAIL_DEMO_FRONT_ADDRESS``, one loopback address) when it states a visitor's
+    address: nothing else is added to its trusted proxies (docs/demo.md)."""
+
     name = "collector"
     port_name = "collector"
     bind_variable = "CLICKTRAIL_COLLECTOR_BIND"
     config_module = "tracker.gunicorn_conf"
     wsgi = "tracker.wsgi:app"
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        settings = Settings.from_env(env)
+        if settings.demo:
+            front = ipaddress.ip_network(settings.demo_front_address)
+            trusted = [*(str(n) for n in settings.trusted_proxies), str(front)]
+            env["CLICKTRAIL_TRUSTED_PROXIES"] = ",".join(dict.fromkeys(trusted))
+        return env
 
 
 class Personalizer(GunicornApp):

@@ -1,0 +1,33 @@
+"""The demo shop (docs/demo.md): a small shop under ``/demo`` on the reports service, only when
+``CLICKTRAIL_DEMO`` is on (``DEMO=1 make up``), with the simulator's catalog, pages that embed
+the snippet and ``ct('personalize', ...)``, a "browse from" picker and its front to the
+collector. ``init_demo(app)`` adds it to the reports app."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from clicktrail.settings import Settings
+from reports.demo.front import CollectorFront
+from reports.demo.shop import Shop
+from reports.demo.views import Demo, bp
+
+
+def collector_address(settings: Settings) -> tuple[str, int]:
+    """Where the collector listens, reached on loopback when it binds a wildcard address."""
+    host, _, port = settings.collector_bind.rpartition(":")
+    if host in ("", "0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    return host.strip("[]"), int(port)
+
+
+def init_demo(app: Flask, settings: Settings) -> None:
+    """Serve the demo shop when the settings say so; otherwise add nothing at all."""
+    if not settings.demo:
+        return
+    host, port = collector_address(settings)
+    app.extensions["demo"] = Demo(
+        shop=Shop.build(),
+        front=CollectorFront(host, port, settings.demo_front_address),
+    )
+    app.register_blueprint(bp)

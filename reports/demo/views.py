@@ -1,0 +1,143 @@
+"""The demo shop's pages under ``/demo`` (home, category, product), the "browse from" picker,
+and the front that relays ``/demo/ct/v1/...`` to the collector (docs/demo.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+)
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as WerkzeugResponse
+
+from reports.demo import places
+from reports.demo.front import CollectorAway, CollectorFront, relayed_headers
+from reports.demo.shop import SITE_ID, Shop, category_path, product_path
+
+bp = Blueprint(
+    "demo",
+    __name__,
+    url_prefix="/demo",
+    template_folder="templates",
+    static_folder="static",
+)
+FRONT_PATH = "/demo/ct"  # the pages' collector: this front
+
+
+@dataclass
+class Demo:
+    """What the demo's handlers share."""
+
+    shop: Shop
+    front: CollectorFront
+
+
+def _demo() -> Demo:
+    return current_app.extensions["demo"]
+
+
+def _chosen() -> places.Place | None:
+    return places.place(request.cookies.get(places.COOKIE))
+
+
+def _page(template: str, **context: object) -> str:
+    return render_template(
+        template,
+        shop=_demo().shop,
+        site_id=SITE_ID,
+        collector=request.host_url.rstrip("/") + FRONT_PATH,
+        places=places.PLACES,
+        chosen=_chosen(),
+        category_path=category_path,
+        product_path=product_path,
+        **context,
+    )
+
+
+@bp.get("/")
+def home() -> str:
+    return _page("demo/home.html")
+
+
+@bp.get("/c/<slug>")
+def category(slug: str) -> str:
+    shop = _demo().shop
+    found = shop.category(slug)
+    if found is None:
+        abort(404, description=f"no category {slug!r}")
+    raw = request.args.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= shop.pages(found):
+        abort(400, description=f"page must be 1 to {shop.pages(found)}, got {raw!r}")
+    number = int(raw)
+    return _page(
+        "demo/category.html",
+        category=found,
+        products=shop.shelf(found, number),
+        page=number,
+        pages=shop.pages(found),
+    )
+
+
+@bp.get("/p/<slug>")
+def product(slug: str) -> str:
+    shop = _demo().shop
+    found = shop.product(slug)
+    if found is None:
+        abort(404, description=f"no product {slug!r}")
+    return _page("demo/product.html", product=found, category=shop.category_of(found))
+
+
+@bp.post("/from")
+def browse_from() -> WerkzeugResponse:
+    """The picker: remember the chosen place (or none) and go back to the page."""
+    code = request.form.get("place", "")
+    chosen = places.place(code)
+    if code and chosen is None:
+        abort(400, description=f"place must be one of {', '.join(p.code for p in places.PLACES)}")
+    back = request.form.get("next", "/demo/")
+    if not back.startswith("/demo") or back.startswith("//"):
+        back = "/demo/"  # only the shop's own pages: no open redirect
+    response = redirect(back, code=303)
+    if chosen is None:
+        response.delete_cookie(places.COOKIE, path="/demo")
+    else:
+        response.set_cookie(places.COOKIE, chosen.code, path="/demo", samesite="Lax")
+    return response
+
+
+@bp.route("/ct/v1/<path:rest>", methods=["GET", "POST", "OPTIONS"])
+def front(rest: str) -> Response:
+    """Relay to the collector, stating the chosen place's address (else the peer's own)."""
+    chosen = _chosen()
+    address = chosen.address if chosen else (request.remote_addr or "127.0.0.1")
+    path = f"/v1/{rest}"
+    if request.query_string:
+        path += "?" + request.query_string.decode("latin-1")
+    headers = relayed_headers(request.headers.items(), address, request.scheme)
+    try:
+        relayed = _demo().front.relay(request.method, path, headers, request.get_data())
+    except CollectorAway as exc:
+        current_app.logger.warning("demo front: the collector did not answer: %s", exc)
+        answer = jsonify(error="the collector cannot be reached; try again shortly")
+        answer.status_code = 503
+        answer.headers["Retry-After"] = "5"
+        return answer
+    response = Response(relayed.body, status=relayed.status)
+    response.headers.clear()
+    for name, value in relayed.headers:
+        response.headers.add(name, value)
+    return response
+
+
+@bp.errorhandler(400)
+@bp.errorhandler(404)
+def refused(exc: HTTPException) -> tuple[str, int]:
+    return _page("demo/refused.html", message=exc.description), exc.code or 400
