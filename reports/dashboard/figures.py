@@ -188,3 +188,122 @@ def _largest(counts: dict[str, int], limit: int) -> list[str]:
 def _label(value: Any) -> str:
     text = str(value) if value is not None else ""
     return text if text else "(none)"
+
+
+# --- campaigns, funnels, retention, RFM, sales --------------------------------------------------
+
+
+def campaign_totals(report: Report) -> list[Figure]:
+    """The campaigns report's totals as headline figures."""
+    totals = report.summary["totals"]
+    out = [
+        Figure(name, label, totals[name], whole(totals[name]))
+        for name, label in (
+            ("decisions", "Decisions"),
+            ("impressions", "Impressions"),
+            ("clicks", "Clicks"),
+        )
+    ]
+    out.append(Figure("ctr", "CTR", totals["ctr"] or 0, percent(totals["ctr"], 2)))
+    out.append(
+        Figure(
+            "conversions",
+            "Orders (last touch)",
+            totals["conversions"],
+            whole(totals["conversions"]),
+        )
+    )
+    return out
+
+
+def ctr_bars(report: Report, limit: int = 15) -> dict[str, Any]:
+    """Click-through rate per campaign (the rows with impressions)."""
+    rows = [row for row in top_rows(report, "impressions", limit) if row["impressions"]]
+    return bar_chart(
+        (row["campaign"] for row in rows), [("CTR", [round(row["ctr"], 6) for row in rows])]
+    )
+
+
+def lift_intervals(report: Report) -> dict[str, Any] | None:
+    """Each campaign's lift over its holdout and the 95 % interval (floating bars and a point);
+    None when no campaign has a lift yet (no holdout, or no holdout visitor ordered)."""
+    rows = [row for row in report.records() if row["lift"] is not None]
+    if not rows:
+        return None
+    return {
+        "type": "interval",
+        "label": "Lift",
+        "labels": [_label(row["campaign"]) for row in rows],
+        "values": [round(row["lift"], 6) for row in rows],
+        "low": [_rounded(row["lift_low"]) for row in rows],
+        "high": [_rounded(row["lift_high"]) for row in rows],
+    }
+
+
+def funnel_bars(report: Report) -> dict[str, Any]:
+    """A funnel's steps (its totals, every group together) as bars of visitors."""
+    steps = report.summary["totals"]["steps"]
+    return bar_chart(
+        (step["name"] for step in steps), [("Visitors", [step["visitors"] for step in steps])]
+    )
+
+
+def cohort_matrix(report: Report) -> dict[str, Any]:
+    """Retention cohorts × weeks since the first visit: each cell the share of the cohort back
+    that week (week 0 the cohort itself); weeks not reached yet have no cell."""
+    records = report.records()
+    returning = {str(row["cohort"]): row for row in report.tables.get("returning", [])}
+    weeks = [column for column in report.columns if column.startswith("week_")]
+    x = ["Week 0", *(f"Week {column[5:]}" for column in weeks)]
+    y = [str(record["cohort"]) for record in records]
+    cells = []
+    for record in records:
+        cohort, size = str(record["cohort"]), record["visitors"]
+        if size:
+            cells.append({"x": "Week 0", "y": cohort, "v": 1.0, "n": size})
+        for column, name in zip(weeks, x[1:], strict=True):
+            if record[column] is not None:
+                back = returning.get(cohort, {}).get(column)
+                cells.append({"x": name, "y": cohort, "v": record[column], "n": back or 0})
+    return {"type": "heatmap", "x": x, "y": y, "cells": cells}
+
+
+def segment_bars(report: Report) -> dict[str, Any]:
+    """Customers per RFM segment, in the grid's order."""
+    rows = report.records()
+    return bar_chart(
+        (row["segment"] for row in rows), [("Customers", [row["customers"] for row in rows])]
+    )
+
+
+def sales_bands(report: Report) -> list[dict[str, Any]]:
+    """Per currency and measure (orders, revenue): the days' actual values, then the forecast
+    and its interval (a band) over the following days."""
+    charts = []
+    records = report.records()
+    for currency in sorted({record["currency"] for record in records}):
+        mine = [record for record in records if record["currency"] == currency]
+        for measure, caption in (("orders", "Orders"), ("revenue", "Revenue (minor units)")):
+            forecast = [record["kind"] == "forecast" for record in mine]
+            charts.append(
+                {
+                    "type": "band",
+                    "currency": currency,
+                    "measure": measure,
+                    "caption": f"{caption}, {currency or '(no currency)'}",
+                    "labels": [str(record["day"]) for record in mine],
+                    "actual": [
+                        None if f else r[measure] for r, f in zip(mine, forecast, strict=True)
+                    ],
+                    "forecast": [
+                        r[measure] if f else None for r, f in zip(mine, forecast, strict=True)
+                    ],
+                    "low": [r[f"{measure}_low"] for r in mine],
+                    "high": [r[f"{measure}_high"] for r in mine],
+                }
+            )
+    return charts
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)

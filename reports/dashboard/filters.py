@@ -1,6 +1,6 @@
 """The dashboard's filters: the page's GET parameters, which are the reports API's own
-(``site``, ``since``, ``until``, ``country``, ``device``), so a view's address is shareable
-and its figures are the API's for the same parameters. Pure."""
+(``site``, ``since``, ``until``, ``country``, ``device``, ``segment``), so a view's address is
+shareable and its figures are the API's for the same parameters. Pure."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
-FILTERS = ("since", "until", "country", "device")
+FILTERS = ("since", "until", "country", "device", "segment")
 PERIODS = (("7d", "Last 7 days"), ("30d", "Last 30 days"), ("90d", "Last 90 days"))
 DEFAULT_SINCE = "30d"
 
@@ -20,6 +20,7 @@ class Filters:
     until: str = ""
     country: str = ""
     device: str = ""
+    segment: str = ""  # an RFM segment (the reports that take segment= keep its customers)
 
     def params(self) -> dict[str, str]:
         """The reports' parameters (the API's query string without ``site``), empty ones
@@ -42,4 +43,5 @@ def read_filters(args: Mapping[str, str], default_site: str) -> Filters:
         until=args.get("until", ""),
         country=args.get("country", "").strip().upper(),
         device=args.get("device", "").strip(),
+        segment=args.get("segment", "").strip(),
     )

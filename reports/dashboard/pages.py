@@ -7,11 +7,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
+from reports.campaigns import DEFAULT_WINDOW
 from reports.dashboard import figures
 from reports.dashboard.runner import ReportRunner
+from reports.funnels import DEFAULT_WITHIN
 
 MIN_LIFT_VISITORS = 3  # fewer visitors in a place and category: its lift is noise
+DEFAULT_STEPS = "page_view,product_view,add_to_cart,purchase"  # the funnels page's first view
+WINDOWS = (1, 3, 7, 14, 30)  # attribution windows offered on the campaigns page (days)
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,7 @@ class Page:
     title: str
     template: str
     build: Callable[[ReportRunner], dict[str, Any]]
+    options: tuple[str, ...] = ()  # the page's own address parameters (runner.options)
 
 
 def overview(runner: ReportRunner) -> dict[str, Any]:
@@ -109,6 +115,99 @@ def products(runner: ReportRunner) -> dict[str, Any]:
     }
 
 
+def campaigns(runner: ReportRunner) -> dict[str, Any]:
+    window = runner.options.get("window", str(DEFAULT_WINDOW))
+    report = runner.run("campaigns", window=window)
+    lift = figures.lift_intervals(report)
+    charts = {"ctr": figures.ctr_bars(report)}
+    if lift:
+        charts["lift"] = lift
+    return {
+        "report": report,
+        "figures": figures.campaign_totals(report),
+        "rows": report.records(),
+        "currencies": sorted(report.summary["totals"]["revenue"]),
+        "window": window,
+        "windows": WINDOWS,
+        "charts": charts if report.rows else {},
+    }
+
+
+def funnels(runner: ReportRunner) -> dict[str, Any]:
+    steps = runner.options.get("steps", DEFAULT_STEPS)
+    within = runner.options.get("within", DEFAULT_WITHIN)
+    report = runner.run("funnels", steps=steps, within=within)
+    totals = report.summary["totals"]
+    return {
+        "report": report,
+        "steps": steps,
+        "within": within,
+        "totals": totals,
+        "charts": {"funnel": figures.funnel_bars(report)} if totals["entrants"] else {},
+    }
+
+
+def retention(runner: ReportRunner) -> dict[str, Any]:
+    audience = runner.run("audience")
+    if figures.is_empty(audience):
+        return {"empty": True, "audience": audience}
+    cohorts = runner.run("retention")
+    lifecycle = runner.run("retention", view="lifecycle")
+    rows = lifecycle.records()
+    return {
+        "cohorts": cohorts,
+        "rows": cohorts.records(),
+        "weeks": [column for column in cohorts.columns if column.startswith("week_")],
+        "lifecycle": rows,
+        "charts": {
+            "cohorts": figures.cohort_matrix(cohorts),
+            "lifecycle": figures.bar_chart(
+                (str(row["week"]) for row in rows),
+                [
+                    (name.capitalize(), [row[name] for row in rows])
+                    for name in ("acquired", "enhanced", "retained")
+                ],
+            ),
+        },
+    }
+
+
+def rfm(runner: ReportRunner) -> dict[str, Any]:
+    report = runner.run("rfm")
+    summary = report.summary
+    return {
+        "report": report,
+        "rows": [
+            {**row, "export": export_query(runner, row["segment"])} for row in report.records()
+        ],
+        "segments_as_of": summary["as_of"],
+        "window_days": summary["window_days"],
+        "totals": summary["totals"],
+        "charts": {"segments": figures.segment_bars(report)}
+        if summary["totals"]["customers"]
+        else {},
+    }
+
+
+def export_query(runner: ReportRunner, segment: str) -> str:
+    """The address parameters of a segment's CSV export (the dashboard's ``export/rfm``)."""
+    values = {"site": runner.site_id, "segment": segment, "until": runner.params.get("until", "")}
+    return urlencode({name: value for name, value in values.items() if value})
+
+
+def sales(runner: ReportRunner) -> dict[str, Any]:
+    report = runner.run("sales")
+    bands = figures.sales_bands(report)
+    return {
+        "report": report,
+        "totals": report.summary["totals"],
+        "forecast": report.summary["forecast"],
+        "actual": [row for row in report.records() if row["kind"] != "forecast"],
+        "predicted": [row for row in report.records() if row["kind"] == "forecast"],
+        "charts": {f"{b['measure']}-{b['currency'] or 'none'}": b for b in bands},
+    }
+
+
 PAGES: dict[str, Page] = {
     page.name: page
     for page in (
@@ -116,5 +215,10 @@ PAGES: dict[str, Page] = {
         Page("interests", "Interests", "pages/interests.html", interests),
         Page("audience", "Audience & geography", "pages/audience.html", audience),
         Page("products", "Products & conversion", "pages/products.html", products),
+        Page("campaigns", "Campaigns", "pages/campaigns.html", campaigns, ("window",)),
+        Page("funnels", "Funnels", "pages/funnels.html", funnels, ("steps", "within")),
+        Page("retention", "Retention", "pages/retention.html", retention),
+        Page("rfm", "RFM segments", "pages/rfm.html", rfm),
+        Page("sales", "Sales & forecast", "pages/sales.html", sales),
     )
 }

@@ -28,15 +28,19 @@ from clicktrail.accounts.registry import AccountRegistry
 from clicktrail.identity.client_ip import Network, client_ip
 from pipelines.enrich.device import DEVICE_TYPES
 from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
+from pipelines.warehouse.rfm_scores import SEGMENTS
 from pipelines.warehouse.rollups import local_today
+from pipelines.warehouse.segments import segment_day, segment_members
 from reports.dashboard import figures
 from reports.dashboard.filters import PERIODS, read_filters
 from reports.dashboard.pages import PAGES
 from reports.dashboard.principal import Principal, from_session, sign_in_account, sign_in_token
 from reports.dashboard.runner import ReportRunner
 from reports.dashboard.security import SignInLimit, add_headers, came_over_tls
-from reports.query import ReportError
+from reports.query import ReportError, parse_date
+from reports.segments import OffersUnavailable, export_csv, member_offers
 from reports.views.common import state
+from reports.views.segments import offer_source
 
 bp = Blueprint(
     "dashboard",
@@ -48,6 +52,7 @@ bp = Blueprint(
 csrf = CSRFProtect()
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 log = logging.getLogger("clicktrail.dashboard")
+EXPORT_OFFERS = 6  # the personalizer's top offers per customer in a segment export (the API's)
 
 
 @dataclass
@@ -155,6 +160,7 @@ def page(name: str) -> BaseResponse | tuple[str, int]:
         site.timezone,
         local_today(site.timezone, now),
         filters.params(),
+        {key: request.args[key] for key in chosen.options if request.args.get(key)},
     )
     context: dict[str, Any] = {
         "page": chosen,
@@ -164,6 +170,8 @@ def page(name: str) -> BaseResponse | tuple[str, int]:
         "site": site,
         "periods": PERIODS,
         "devices": DEVICE_TYPES,
+        "segments": SEGMENTS,
+        "ignored": runner.ignored,
         "principal": principal,
         "as_of": datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(site.timezone)),
         "collector_url": dashboard().collector_url,
@@ -186,6 +194,45 @@ def page(name: str) -> BaseResponse | tuple[str, int]:
     if context.get("empty"):
         return render_template("empty.html", **context), 200
     return render_template(chosen.template, **context), 200
+
+
+@bp.get("/export/rfm")
+def segment_export() -> BaseResponse | tuple[str, int]:
+    """A segment's customers as CSV (the reports API's ``/v1/reports/rfm/export``, for the
+    signed-in principal instead of a token): the same functions, the same file."""
+    principal: Principal | None = g.principal
+    if principal is None:
+        return redirect(url_for("dashboard.sign_in", next=request.full_path.rstrip("?")))
+    shared = state()
+    site_id = request.args.get("site", "")
+    site = shared.sites.get(site_id)
+    if site is None or not principal.allows(site_id):
+        return render_template("error.html", status=404, message=f"No site {site_id!r}."), 404
+    name = request.args.get("segment", "")
+    if name not in SEGMENTS:
+        message = f"segment must be one of {', '.join(SEGMENTS)}, got {name!r}"
+        return render_template("error.html", status=400, message=message), 400
+    try:
+        until = request.args.get("until", "")
+        day = parse_date("until", until) if until else local_today(site.timezone, shared.clock())
+        built = segment_day(shared.source.store, site_id, day)
+        members = segment_members(shared.source.store, site_id, built, name) if built else []
+        offers = member_offers(offer_source(), site_id, members, EXPORT_OFFERS)
+    except ReportError as exc:
+        return render_template("error.html", status=400, message=str(exc)), 400
+    except (WarehouseError, OffersUnavailable) as exc:
+        log.error("segment export failed: %s", exc)
+        message = f"The export could not be made now ({exc}); try again in a minute."
+        return render_template("error.html", status=503, message=message), 503
+    return Response(
+        export_csv(members, offers),
+        content_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}-{site_id}-{built}.csv"',
+            "X-Segment-As-Of": str(built or ""),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _authenticate() -> Principal | str:

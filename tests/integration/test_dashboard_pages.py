@@ -4,6 +4,7 @@ giving the reports API's figures for the same parameters, the empty site, bad fi
 
 from __future__ import annotations
 
+import random
 import re
 import uuid
 from datetime import UTC, datetime
@@ -72,7 +73,20 @@ def rows(shared_small_geoip_db: Path, tmp_path_factory) -> list[dict]:
         path, shared_small_geoip_db, {"tehran": Site("tehran", timezone=ZONE)}
     )
     persian_category(rows)
-    return rows
+    return rows + campaign_rows()
+
+
+def campaign_rows() -> list[dict]:
+    """The campaigns report's hand-built personalizer events (decisions, impressions, clicks,
+    holdouts, orders), on this site: the campaigns page has something to show."""
+    from tests.integration.test_reports_campaigns import simulate
+
+    state = random.getstate()
+    try:
+        made = simulate(seed=43)
+    finally:
+        random.setstate(state)
+    return [{**row, "site_id": "tehran"} for row in made]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -371,7 +385,7 @@ def test_bad_filters_are_a_clear_400_and_unknown_pages_404(app):
         answer = client.get("/dashboard/overview", query_string={"site": "tehran", **params})
         assert answer.status_code == 400, params
         assert words in answer.get_data(as_text=True), params
-    answer = client.get("/dashboard/funnels?site=tehran")
+    answer = client.get("/dashboard/nothing?site=tehran")
     assert answer.status_code == 404 and "text/html" in answer.content_type
 
 
@@ -424,3 +438,147 @@ def test_a_failing_warehouse_gives_a_page_that_says_so(tmp_path: Path, error, wo
     html = answer.get_data(as_text=True)
     assert answer.status_code == 503 and words in html and "data-problem" in html
     assert "Sign out" in html  # the page, its filters and navigation, with the message
+
+
+# --- campaigns, funnels, retention, RFM, sales, the segment filter ------------------------------
+
+
+def page_of(client, name: str, **params: str) -> str:  # noqa: ANN001
+    answer = client.get(f"/dashboard/{name}", query_string={**PERIOD, "site": "tehran", **params})
+    assert answer.status_code == 200, (name, answer.get_data(as_text=True)[-800:])
+    return answer.get_data(as_text=True)
+
+
+def cells(html: str, attribute: str) -> list[str]:
+    return re.findall(rf'{attribute}="([^"]*)"', html)
+
+
+def test_the_report_pages_show_the_api_figures(app):
+    client = client_at(app)
+    sign_in(client)
+
+    api_campaigns = api(app, "campaigns", window="7", **PERIOD)
+    assert api_campaigns["rows"], "the world has campaign events"
+    html = page_of(client, "campaigns")
+    shown = values(html)
+    for name in ("decisions", "impressions", "clicks", "conversions"):
+        assert int(shown[name]) == api_campaigns["totals"][name], name
+    assert cells(html, "data-campaign") == [row["campaign"] for row in api_campaigns["rows"]]
+    assert [float(v) for v in cells(html, "data-ctr")] == pytest.approx(
+        [row["ctr"] for row in api_campaigns["rows"]]
+    )
+    lifts = [row["lift"] for row in api_campaigns["rows"]]
+    assert any(lift is not None for lift in lifts), "a campaign with a lift"
+    assert cells(html, "data-lift") == [str(lift) for lift in lifts]
+    assert 'data-chart="chart-lift"' in html and 'data-chart="chart-ctr"' in html
+    narrow = values(page_of(client, "campaigns", window="1"))
+    assert (
+        int(narrow["conversions"])
+        == api(app, "campaigns", window="1", **PERIOD)["totals"]["conversions"]
+    )
+
+    steps = "page_view,product_view,add_to_cart"
+    api_funnel = api(app, "funnels", steps=steps, within="2h", **PERIOD)["totals"]
+    html = page_of(client, "funnels", steps=steps, within="2h")
+    assert [int(v) for v in cells(html, "data-visitors")] == [
+        step["visitors"] for step in api_funnel["steps"]
+    ]
+    assert api_funnel["entrants"] > 0 and int(values(html)["entrants"]) == api_funnel["entrants"]
+    assert f'value="{steps}"' in html  # the steps stay in the form (and the address)
+
+    cohorts = api(app, "retention", **PERIOD)
+    html = page_of(client, "retention")
+    assert [int(v) for v in cells(html, "data-visitors")] == [
+        row["visitors"] for row in cohorts["rows"]
+    ]
+    assert 'data-chart="chart-cohorts"' in html
+
+    segments = api(app, "rfm", **PERIOD)
+    html = page_of(client, "rfm")
+    assert int(values(html)["customers"]) == segments["totals"]["customers"]
+    assert [int(v) for v in cells(html, "data-customers")] == [
+        row["customers"] for row in segments["rows"]
+    ]
+
+    sales = api(app, "sales", **PERIOD)["totals"]
+    shown = values(page_of(client, "sales"))
+    assert sales["orders"], "the world has orders"
+    for currency, orders in sales["orders"].items():
+        assert int(shown[f"orders-{currency}"]) == orders
+        assert int(shown[f"revenue-{currency}"]) == sales["revenue"][currency]
+
+
+@ONE_ENGINE
+def test_the_segment_filter_applies_where_the_report_takes_it(app):
+    client = client_at(app)
+    sign_in(client)
+    segments = api(app, "rfm", **PERIOD)["rows"]
+    chosen = max(segments, key=lambda row: row["customers"])["segment"]
+    audience = api(app, "audience", segment=chosen, **PERIOD)["totals"]
+    shown = values(page_of(client, "overview", segment=chosen))
+    assert int(shown["visitors"]) == audience["visitors"]
+    assert f'<option value="{chosen}" selected>' in page_of(client, "overview", segment=chosen)
+    # The campaigns report takes no segment: the page says so and shows every visitor's.
+    html = page_of(client, "campaigns", segment=chosen, device="desktop")
+    assert 'data-ignored="campaigns"' in html and "no segment filter" in html
+    assert (
+        int(values(html)["decisions"])
+        == (api(app, "campaigns", device="desktop", **PERIOD)["totals"]["decisions"])
+    )
+    # RFM segments are people: no country or device (the API would refuse them).
+    html = page_of(client, "rfm", device="desktop")
+    assert 'data-ignored="rfm"' in html
+    bad = client.get("/dashboard/overview", query_string={"site": "tehran", "segment": "vips"})
+    assert bad.status_code == 400 and "segment must be one of" in bad.get_data(as_text=True)
+
+
+@ONE_ENGINE
+def test_bad_page_options_are_a_clear_400(app):
+    client = client_at(app)
+    sign_in(client)
+    for name, params, words in (
+        ("funnels", {"steps": "page_view,teleport"}, "unknown event type"),
+        ("funnels", {"steps": "page_view"}, "steps must list 2 to"),
+        ("funnels", {"within": "forever"}, "within must be"),
+        ("campaigns", {"window": "365"}, "window must be a whole number"),
+    ):
+        answer = client.get(f"/dashboard/{name}", query_string={"site": "tehran", **params})
+        assert answer.status_code == 400, (name, params)
+        assert words in answer.get_data(as_text=True), (name, params)
+
+
+class Offers:
+    """An ``OfferSource`` in place of the personalizer's command (the export's own seam)."""
+
+    def offers(self, site_id, user_ids, count):  # noqa: ANN001, ANN201
+        return {user: [f"sku-{n}" for n in range(count)] for user in user_ids}
+
+
+@ONE_ENGINE
+def test_a_segment_exports_as_the_api_does(app):
+    from reports.views.segments import OFFERS_EXTENSION
+
+    app.extensions[OFFERS_EXTENSION] = Offers()
+    client = client_at(app)
+    sign_in(client)
+    segments = api(app, "rfm", **PERIOD)["rows"]
+    chosen = max(segments, key=lambda row: row["customers"])
+    assert chosen["customers"] > 0, "the world has customers"
+    html = page_of(client, "rfm")
+    link = re.search(
+        rf'<tr data-segment="{chosen["segment"]}">.*?<a data-export href="([^"]+)"', html
+    ).group(1)
+    answer = client.get(link.replace("&amp;", "&"))
+    assert answer.status_code == 200 and answer.content_type.startswith("text/csv")
+    headers = {"Authorization": f"Bearer {app.secrets['read']}"}
+    by_api = app.test_client().get(
+        "/v1/reports/rfm/export",
+        query_string={"site": "tehran", "segment": chosen["segment"], "until": PERIOD["until"]},
+        headers=headers,
+    )
+    assert answer.get_data(as_text=True) == by_api.get_data(as_text=True)
+    assert answer.get_data(as_text=True).count("\n") == chosen["customers"] + 1
+    assert client_at(app).get(link).status_code == 302  # signed out: to the sign-in
+    other = client_at(app)
+    sign_in(other, "elsewhere")
+    assert other.get(link).status_code == 404  # a site it may not see

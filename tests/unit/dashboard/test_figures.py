@@ -120,3 +120,80 @@ def test_the_funnel_is_distinct_visitors_at_each_step():
     chart = figures.funnel(report)
     assert chart["labels"] == ["Viewed", "Carted", "Bought"]
     assert chart["series"] == [{"label": "Visitors", "values": [50, 10, 4]}]
+
+
+def test_lift_intervals_leave_out_campaigns_without_a_lift():
+    columns = ("campaign", "lift", "lift_low", "lift_high")
+    report = Report("campaigns", columns, [("a", 0.5, 0.1, 1.2), ("b", None, None, None)])
+    spec = figures.lift_intervals(report)
+    assert spec == {
+        "type": "interval",
+        "label": "Lift",
+        "labels": ["a"],
+        "values": [0.5],
+        "low": [0.1],
+        "high": [1.2],
+    }
+    assert figures.lift_intervals(Report("campaigns", columns, [("b", None, None, None)])) is None
+
+
+def test_the_cohort_matrix_has_week_0_and_no_cell_for_weeks_not_reached():
+    columns = ("cohort", "visitors", "week_1", "week_2")
+    rows = [(date(2025, 1, 6), 10, 0.4, 0.1), (date(2025, 1, 13), 5, 0.2, None)]
+    returning = [
+        {"cohort": date(2025, 1, 6), "visitors": 10, "week_1": 4, "week_2": 1},
+        {"cohort": date(2025, 1, 13), "visitors": 5, "week_1": 1, "week_2": None},
+    ]
+    spec = figures.cohort_matrix(Report("retention", columns, rows, {}, {"returning": returning}))
+    assert spec["x"] == ["Week 0", "Week 1", "Week 2"]
+    assert spec["y"] == ["2025-01-06", "2025-01-13"]
+    assert {(c["y"], c["x"]): (c["v"], c["n"]) for c in spec["cells"]} == {
+        ("2025-01-06", "Week 0"): (1.0, 10),
+        ("2025-01-06", "Week 1"): (0.4, 4),
+        ("2025-01-06", "Week 2"): (0.1, 1),
+        ("2025-01-13", "Week 0"): (1.0, 5),
+        ("2025-01-13", "Week 1"): (0.2, 1),
+    }
+
+
+def test_sales_bands_split_actual_days_from_the_forecast_and_its_interval():
+    columns = (
+        "day",
+        "currency",
+        "kind",
+        "orders",
+        "revenue",
+        "orders_low",
+        "orders_high",
+        "revenue_low",
+        "revenue_high",
+    )
+    rows = [
+        (date(2025, 1, 1), "EUR", "actual", 3, 900, None, None, None, None),
+        (date(2025, 1, 2), "EUR", "partial", 1, 300, None, None, None, None),
+        (date(2025, 1, 3), "EUR", "forecast", 2.5, 800, 1.0, 4.0, 200, 1400),
+    ]
+    charts = figures.sales_bands(Report("sales", columns, rows))
+    assert [(c["measure"], c["currency"]) for c in charts] == [
+        ("orders", "EUR"),
+        ("revenue", "EUR"),
+    ]
+    orders = charts[0]
+    assert orders["labels"] == ["2025-01-01", "2025-01-02", "2025-01-03"]
+    assert orders["actual"] == [3, 1, None] and orders["forecast"] == [None, None, 2.5]
+    assert orders["low"] == [None, None, 1.0] and orders["high"] == [None, None, 4.0]
+    assert charts[1]["high"] == [None, None, 1400]
+
+
+def test_funnel_bars_are_the_totals_steps():
+    summary = {
+        "totals": {
+            "steps": [
+                {"step": 1, "name": "page_view", "visitors": 10},
+                {"step": 2, "name": "purchase", "visitors": 2},
+            ]
+        }
+    }
+    spec = figures.funnel_bars(Report("funnels", (), [], summary))
+    assert spec["labels"] == ["page_view", "purchase"]
+    assert spec["series"] == [{"label": "Visitors", "values": [10, 2]}]

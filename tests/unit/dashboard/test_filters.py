@@ -29,3 +29,17 @@ def test_the_query_string_round_trips_and_takes_changes():
 def test_values_are_passed_on_unchecked_for_the_reports_to_refuse():
     # parse_query says what is valid, with the API's messages (tests/unit/reports/test_query.py)
     assert read_filters({"country": "XYZ"}, "shop").params()["country"] == "XYZ"
+
+
+def test_a_report_is_run_without_the_filters_it_does_not_take():
+    from reports.dashboard.runner import filters_taken
+
+    params = {"since": "7d", "country": "IR", "device": "mobile", "segment": "champions"}
+    assert filters_taken("audience", params) == (params, [])
+    kept, dropped = filters_taken("campaigns", params)
+    assert dropped == ["segment"] and "segment" not in kept and kept["country"] == "IR"
+    assert filters_taken("rfm", params) == (
+        {"since": "7d", "segment": "champions"},
+        ["country", "device"],
+    )
+    assert read_filters({"segment": "loyal"}, "shop").params()["segment"] == "loyal"

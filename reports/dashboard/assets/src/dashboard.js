@@ -2,13 +2,13 @@
 // the server rendered into <script type="application/json" data-chart="<canvas id>">, and shows
 // the progress bar while the next page's figures are computed.
 import {
-  BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController,
+  BarController, BarElement, CategoryScale, Chart, Filler, Legend, LinearScale, LineController,
   LineElement, PointElement, Tooltip,
 } from 'chart.js'
 import { MatrixController, MatrixElement } from 'chartjs-chart-matrix'
 
-Chart.register(BarController, BarElement, CategoryScale, Legend, LinearScale, LineController,
-  LineElement, PointElement, Tooltip, MatrixController, MatrixElement)
+Chart.register(BarController, BarElement, CategoryScale, Filler, Legend, LinearScale,
+  LineController, LineElement, PointElement, Tooltip, MatrixController, MatrixElement)
 
 const COLOURS = ['#2563eb', '#f97316', '#16a34a', '#9333ea', '#dc2626', '#0891b2']
 const number = new Intl.NumberFormat('en')
@@ -41,6 +41,53 @@ const configs = {
       indexAxis: 'y',
       plugins: { legend: { display: spec.series.length > 1 } },
       scales: { x: { beginAtZero: true } },
+    },
+  }),
+  // A value and its interval per label (a campaign's lift): a floating bar from low to high,
+  // the value a point on it.
+  interval: (spec) => ({
+    type: 'bar',
+    data: {
+      labels: spec.labels,
+      datasets: [
+        {
+          type: 'line', label: spec.label, data: spec.values, showLine: false, pointRadius: 5,
+          borderColor: COLOURS[1], backgroundColor: COLOURS[1],
+        },
+        {
+          label: '95 % interval', data: spec.low.map((low, i) => [low, spec.high[i]]),
+          backgroundColor: COLOURS[0] + '44', borderColor: COLOURS[0], borderWidth: 1,
+        },
+      ],
+    },
+    options: {
+      plugins: {
+        tooltip: { callbacks: { label: (item) => item.dataset.type === 'line'
+          ? `${spec.label}: ${percent.format(item.raw)}`
+          : `95 %: ${percent.format(item.raw[0])} to ${percent.format(item.raw[1])}` } },
+      },
+      scales: { y: { ticks: { callback: (value) => percent.format(value) } } },
+    },
+  }),
+  // Days: the actual series, then the forecast and its interval as a band.
+  band: (spec) => ({
+    type: 'line',
+    data: {
+      labels: spec.labels,
+      datasets: [
+        { label: 'Actual', data: spec.actual, borderColor: COLOURS[0], backgroundColor: COLOURS[0],
+          borderWidth: 2, pointRadius: spec.labels.length > 40 ? 0 : 2 },
+        { label: 'Forecast', data: spec.forecast, borderColor: COLOURS[1], backgroundColor: COLOURS[1],
+          borderWidth: 2, borderDash: [6, 4], pointRadius: 0 },
+        { label: 'low', data: spec.low, borderWidth: 0, pointRadius: 0, fill: false },
+        { label: '95 % interval', data: spec.high, borderWidth: 0, pointRadius: 0,
+          backgroundColor: COLOURS[1] + '33', fill: '-1' },
+      ],
+    },
+    options: {
+      interaction: { mode: 'index', intersect: false },
+      plugins: { legend: { labels: { filter: (item) => item.text !== 'low' } } },
+      scales: { y: { beginAtZero: true } },
     },
   }),
   heatmap: (spec) => {
