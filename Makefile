@@ -2,6 +2,10 @@
 # Every service listens on 127.0.0.1; ports shift with CLICKTRAIL_PORT_OFFSET (docs/services.md).
 
 PYTHON ?= python3
+# DEMO=1 make up: the demo shop and its data (docs/demo.md); never by default.
+ifeq ($(DEMO),1)
+export CLICKTRAIL_DEMO = true
+endif
 SERVICES = scripts/services
 STAMP = .cache/install.stamp
 
@@ -22,18 +26,16 @@ services-stop:
 	$(SERVICES) stop
 
 status:
-	$(SERVICES) status redis-state redis-profile clickhouse kafka collector pipeline personalizer reports
+	-$(SERVICES) status redis-state redis-profile clickhouse kafka collector pipeline personalizer reports
+	@$(PYTHON) -m clicktrail.services.welcome --no-wait
 
 # Only the services the settings use: on the defaults (Redis Streams, embedded chdb) no Kafka
 # broker and no ClickHouse server (`clicktrail config services` says which).
 up: install
 	$(PYTHON) -m clicktrail.cli config check > /dev/null
 	$(SERVICES) start $$($(PYTHON) -m clicktrail.cli config services) collector pipeline personalizer reports
-	@echo "Clicktrail is up: collector on http://127.0.0.1:$$(( 17080 + $${CLICKTRAIL_PORT_OFFSET:-0} )),"
-	@echo "personalizer on http://127.0.0.1:$$(( 17081 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/v1/decide,"
-	@echo "reports on http://127.0.0.1:$$(( 17082 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/v1/reports (clicktrail tokens add --role read),"
-	@echo "pipeline metrics on http://127.0.0.1:$$(( 17083 + $${CLICKTRAIL_PORT_OFFSET:-0} ))/metrics"
-	@echo "(add a site: clicktrail sites add <id> --origin https://<your site>; make status)"
+	@if [ "$(DEMO)" = 1 ]; then $(PYTHON) -m reports.demo.seed; fi
+	@$(PYTHON) -m clicktrail.services.welcome
 
 down:
 	$(SERVICES) stop reports personalizer collector pipeline
@@ -152,6 +154,12 @@ bench-snippet: snippet-deps
 bench-decide: install
 	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.decide
+
+.PHONY: bench-faults
+# The fault table of docs/reliability.md: the fault tests of make test at full size (60 s Kafka
+# and ClickHouse outages, 10 SIGKILLs over ~100,000 events, a full log disk; about 10 minutes).
+bench-faults: services
+	$(PYTHON) -m bench.faults
 
 .PHONY: bench-reports
 # Every report's query hot over 10 million simulated events on chdb and the 18.16 server, the

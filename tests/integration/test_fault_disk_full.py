@@ -18,6 +18,7 @@ import pytest
 from clicktrail import ports
 from clicktrail.settings import RedisTarget, parse_event_log_url
 from tests.integration.conftest import Engine, make_engine, own_service
+from tests.integration.fault_scale import record
 from tests.integration.test_collector_kafka import (
     page_view,
     post,
@@ -107,10 +108,17 @@ def test_a_full_log_disk_means_503_then_recovery_by_itself(small_disk: Path, tmp
                     recovered = time.monotonic() - freed
                     break
                 time.sleep(0.2)
-            print(f"refused {refused} batches while full; 202 again {recovered} s after room")
             assert recovered is not None and recovered <= RECOVERY_BOUND
 
         in_log = set(read_event_ids(engine, len(accepted), seconds=20))
+        record(
+            "event log's disk full",
+            disk_mb=DISK_MB,
+            batches_refused_503=refused,
+            ready_again_s=round(recovered, 2),
+            accepted=len(accepted),
+            accepted_in_log=len(accepted & in_log),
+        )
         assert accepted <= in_log, f"{len(accepted - in_log)} accepted events are not in the log"
     finally:
         next(service, None)
