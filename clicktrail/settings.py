@@ -159,6 +159,13 @@ def _networks(raw: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         raise ValueError(f"must be a comma-separated list of IP networks: {exc}") from None
 
 
+def _rate_limit(raw: str) -> str:
+    from clicktrail.serving.ratelimit import parse_limit
+
+    parse_limit(raw)  # raises ValueError with the reason
+    return raw.strip()
+
+
 def _choice(*allowed: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         if raw not in allowed:
@@ -370,6 +377,21 @@ class Settings:
         _int_range(1, 10_000),
         "50",
         "How long the collector waits for the event log's acknowledgement before answering 503.",
+    )
+    collector_rate_limit: str = setting(
+        "collector",
+        _rate_limit,
+        "100/second;3000/minute",
+        "Requests a browser's address (after trusted proxies; an IPv6 /64) may send, per "
+        "collector worker process, before 429 with Retry-After; the snippet sends again "
+        "later. `off` turns it off. Notation: docs/reliability.md.",
+    )
+    collector_server_rate_limit: str = setting(
+        "collector",
+        _rate_limit,
+        "5000/second",
+        "Requests a site's server-side senders (with its write key) may send, per worker "
+        "process, before 429. `off` turns it off.",
     )
     collector_bind: str = setting(
         "collector",

@@ -12,6 +12,7 @@ import redis
 
 from clicktrail.identity import new_visitor_id
 from clicktrail.secrets.salt import DailySalts
+from clicktrail.serving.ratelimit import RateLimiter
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable
@@ -25,6 +26,12 @@ class Collector:
     salts: DailySalts
     clock: Callable[[], float] = time.time
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("clicktrail.collector"))
+    address_limit: RateLimiter = field(init=False)
+    server_limit: RateLimiter = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.address_limit = RateLimiter(self.settings.collector_rate_limit)
+        self.server_limit = RateLimiter(self.settings.collector_server_rate_limit)
 
     @property
     def ack_timeout(self) -> float:

@@ -31,6 +31,12 @@ LOG_FAILURES = Counter(
     "clicktrail_collector_log_unavailable_total", "Requests answered 503: no acknowledgement"
 )
 
+RATE_LIMITED = Counter(
+    "clicktrail_collector_rate_limited_total",
+    "Requests answered 429, by what was over its limit (address or site)",
+    ["kind"],
+)
+
 
 def rejection_label(reason: str) -> str:
     """A bounded label: the field a rejection reason starts with."""

@@ -330,6 +330,11 @@ _COLLECT_RESPONSES = {
         ("Access-Control-Allow-Origin",),
     ),
     "413": error(f"The body is larger than {MAX_BODY_BYTES} bytes."),
+    "429": error(
+        "Over the rate limit of the sender's address (a browser) or of the site (a sender "
+        "with the write key): nothing is kept; send again after Retry-After seconds.",
+        ("Retry-After", "Access-Control-Allow-Origin"),
+    ),
     "503": error(
         "The event log did not acknowledge in time (nothing is kept): send again.",
         ("Retry-After",),
@@ -384,6 +389,11 @@ PATHS: dict[str, dict[str, Any]] = {
                 "403": _gif("Unknown site.", ("X-Clicktrail-Error",)),
                 "413": _gif(
                     f"The envelope is larger than {MAX_BODY_BYTES} bytes.", ("X-Clicktrail-Error",)
+                ),
+                "429": error(
+                    "Over the rate limit of the sender's address: no image (a script's image "
+                    "error tells it to send again), nothing kept; send again after Retry-After.",
+                    ("Retry-After",),
                 ),
                 "503": {
                     "description": "Not accepted: send again (an empty body).",

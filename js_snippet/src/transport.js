@@ -37,7 +37,7 @@ const answered = (ids, ok) => {
 }
 
 // One image: its load is the collector's answer (a GIF, also for events it refused for
-// good); a 503 has no image, so it fails, like a network error, and is sent again.
+// good); a 429 or a 503 has no image, so it fails, like a network error, and is sent again.
 const pixel = (event) => {
   const src = `${target.collector}/v1/pixel.gif?${pixelQuery(event, target.site, Date.now(), linker)}`
   if (src.length < MAX_PIXEL_URL) {
@@ -65,8 +65,8 @@ export const flush = (hiding) => {
           response.json().then(
             safe((answer) => {
               // Final: accepted (202), or refused for good, whole (400, 403, 413) or event by
-              // event (`rejected`), the reason in the answer; a 503 is sent again.
-              answered(ids, response.status < 500)
+              // event (`rejected`), the reason in the answer; a 429 or a 503 is sent again.
+              answered(ids, response.status < 500 && response.status != 429)
               // A landing page's valid cross-domain identifier: the collector names its visitor.
               if (answer.linked && mayStore) write(VISITOR, answer.linked)
               if (answer.accepted != ids.length) warn(answer)

@@ -520,3 +520,82 @@ def test_unreachable_log_answers_503_never_202(tmp_path):
     pixel = client.get(f"/v1/pixel.gif?{query}")
     assert (pixel.status_code, pixel.data) == (503, b"")
     assert pixel.headers["Retry-After"] == "1"
+
+
+@pytest.fixture
+def limited(engine):
+    """A collector with tiny limits, behind a trusted proxy at 127.0.0.1."""
+    import ipaddress
+
+    settings = engine.settings.replace(
+        collector_rate_limit="3/minute",
+        collector_server_rate_limit="2/minute",
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+    )
+    app = create_app(settings)
+    yield app.test_client(), app.extensions["clicktrail"].event_log.reader("test", "c1")
+    app.extensions["clicktrail"].event_log.close()
+
+
+def test_a_browser_address_over_its_limit_gets_429_and_nothing_is_kept(limited):
+    client, reader = limited
+    behind = {"X-Forwarded-For": "203.0.113.7"}
+    sent = [page_view(event_id=str(uuid.uuid4())) for _ in range(4)]
+    answers = [post(client, {"site_id": "shop", "events": [e]}, headers=behind) for e in sent]
+    assert [a.status_code for a in answers] == [202, 202, 202, 429]
+    refused = answers[-1]
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "too many requests from this address" in refused.json["error"]
+    assert refused.headers["Access-Control-Allow-Origin"] == SHOP  # the snippet reads it
+    kept = [e["event_id"] for r in read_records(reader, 3) for e in r.events]
+    assert kept == [e["event_id"] for e in sent[:3]]  # the refused one is not in the log
+
+    # The key is the end user's address, not the proxy's: another user behind it goes on...
+    other = post(
+        client,
+        {"site_id": "shop", "events": [page_view()]},
+        headers={"X-Forwarded-For": "203.0.113.8"},
+    )
+    assert other.status_code == 202
+    # ...and the pixel shares the address's count: no image, so the snippet sends again.
+    pixel = client.get(
+        f"/v1/pixel.gif?s=shop&e=page_view&eid={uuid.uuid4()}&ct={int(time.time() * 1000)}&url=x",
+        headers={"User-Agent": UA, **behind},
+    )
+    assert pixel.status_code == 429 and not pixel.data.startswith(b"GIF")
+    assert pixel.headers["Retry-After"]
+
+
+def test_an_address_cannot_escape_its_limit_by_naming_another(engine):
+    """X-Forwarded-For from a peer that is not a trusted proxy is the client's own text."""
+    app = create_app(engine.settings.replace(collector_rate_limit="2/minute"))
+    client = app.test_client()
+    statuses = [
+        post(
+            client,
+            {"site_id": "shop", "events": [page_view()]},
+            headers={"X-Forwarded-For": f"198.51.100.{n}"},
+        ).status_code
+        for n in range(3)
+    ]
+    assert statuses == [202, 202, 429]
+    app.extensions["clicktrail"].event_log.close()
+
+
+def test_a_server_side_sender_is_limited_by_its_site(limited, engine):
+    client, _ = limited
+    key = {"X-Clicktrail-Key": engine.write_key}
+    statuses = [
+        post(client, {"site_id": "shop", "events": [page_view()]}, origin=None, headers=key)
+        for _ in range(3)
+    ]
+    assert [s.status_code for s in statuses] == [202, 202, 429]
+    assert "too many requests from this site" in statuses[-1].json["error"]
+    # A wrong key is refused as such, and counts against no one's limit.
+    wrong = post(
+        client,
+        {"site_id": "shop", "events": [page_view()]},
+        origin=None,
+        headers={"X-Clicktrail-Key": "nope"},
+    )
+    assert wrong.status_code == 403

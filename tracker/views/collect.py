@@ -25,7 +25,9 @@ from clicktrail.contract.protocol import (
     WRITE_KEY_HEADER,
 )
 from clicktrail.identity import build_records, request_facts
+from clicktrail.identity.client_ip import client_ip
 from clicktrail.serving.answers import header_text
+from clicktrail.serving.ratelimit import RateLimiter, address_key
 from clicktrail.sites.model import Site
 from pipelines.eventlog import LogUnavailable
 from tracker import metrics
@@ -44,6 +46,36 @@ class Refused(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class TooMany(Refused):
+    """Over a rate limit: ``429``, sent again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, message)
+        self.retry_after = retry_after
+
+
+def _check_address_limit() -> None:
+    """Browsers are limited by their address, before their body is read; a sender with a
+    write key by its site, once the key is checked (a server sends for many visitors)."""
+    if WRITE_KEY_HEADER in request.headers:
+        return
+    limiter = _collector().address_limit
+    if limiter.enabled:
+        address = client_ip(
+            request.remote_addr or "",
+            request.headers.get("X-Forwarded-For"),
+            _collector().settings.trusted_proxies,
+        )
+        _check_limit(limiter, "address", address_key(address))
+
+
+def _check_limit(limiter: RateLimiter, kind: str, key: str) -> None:
+    wait = limiter.hit(kind, key)
+    if wait is not None:
+        metrics.RATE_LIMITED.labels(kind).inc()
+        raise TooMany(f"too many requests from this {kind}; send again in {wait} s", wait)
 
 
 def _collector() -> Collector:
@@ -69,12 +101,17 @@ def preflight() -> Response:
 def collect() -> Response:
     origin = request.headers.get("Origin")
     try:
+        _check_address_limit()
         batch = parse_batch(_body())
         site, server_side = _authorize(batch.site_id, origin)
+        if server_side:
+            _check_limit(_collector().server_limit, "site", batch.site_id)
     except (EnvelopeError, Refused) as exc:
         # A browser reads the reason too (and gives up on the batch): refusals carry CORS
         # headers like any answer. They reveal nothing the request did not say.
         response = _error(exc.status, str(exc))
+        if isinstance(exc, TooMany):
+            response.headers["Retry-After"] = str(exc.retry_after)
         if origin:
             _allow_origin(response, origin)
         return _count(COLLECT_PATH, response)
@@ -92,7 +129,12 @@ def pixel() -> Response:
     no image: an image's ``error`` then tells a script to retry, its ``load`` that the answer is
     final (accepted, or refused for good)."""
     try:
+        _check_address_limit()
         batch, site, linker = _pixel_batch()
+    except TooMany as exc:  # no image, like a 503: the snippet's image fails and sends again
+        response = _error(429, str(exc))
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return _count(PIXEL_PATH, response)
     except (EnvelopeError, Refused) as exc:
         return _count(PIXEL_PATH, _gif(exc.status, str(exc)))
     except ValueError as exc:
