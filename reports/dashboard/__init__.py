@@ -34,4 +34,6 @@ def init_dashboard(app: Flask) -> None:
         trusted_proxies=tuple(settings.trusted_proxies),
         collector_url=settings.dashboard_collector_url,
     )
+    import reports.dashboard.campaign_views  # noqa: F401 - its routes join the blueprint
+
     app.register_blueprint(bp)

@@ -13,6 +13,7 @@ from clicktrail.tokens.model import ALL_SITES, PERMISSIONS
 from clicktrail.tokens.registry import TokenRegistry
 
 PERMISSION = "reports"  # what the dashboard's pages need on a site
+MANAGE = "campaigns"  # what managing the site's campaigns needs (marketer, admin)
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,15 @@ class Principal:
         return PERMISSION in PERMISSIONS[self.role] and (
             ALL_SITES in self.sites or site_id in self.sites
         )
+
+    def may_manage(self, site_id: str) -> bool:
+        """Campaigns of the site may be changed (roles marketer and admin)."""
+        return self.allows(site_id) and MANAGE in PERMISSIONS[self.role]
+
+    @property
+    def actor(self) -> str:
+        """Who made a change, in the campaigns' history."""
+        return f"dashboard:{self.kind}:{self.name}"
 
     def visible(self, site_ids: list[str]) -> list[str]:
         """Of ``site_ids``, those it may see, in order."""

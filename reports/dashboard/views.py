@@ -26,13 +26,14 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from clicktrail.accounts.registry import AccountRegistry
 from clicktrail.identity.client_ip import Network, client_ip
+from clicktrail.sites.model import Site
 from pipelines.enrich.device import DEVICE_TYPES
 from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
 from pipelines.warehouse.rfm_scores import SEGMENTS
 from pipelines.warehouse.rollups import local_today
 from pipelines.warehouse.segments import segment_day, segment_members
 from reports.dashboard import figures
-from reports.dashboard.filters import PERIODS, read_filters
+from reports.dashboard.filters import PERIODS, Filters, read_filters
 from reports.dashboard.pages import PAGES
 from reports.dashboard.principal import Principal, from_session, sign_in_account, sign_in_token
 from reports.dashboard.runner import ReportRunner
@@ -162,20 +163,8 @@ def page(name: str) -> BaseResponse | tuple[str, int]:
         filters.params(),
         {key: request.args[key] for key in chosen.options if request.args.get(key)},
     )
-    context: dict[str, Any] = {
-        "page": chosen,
-        "pages": PAGES,
-        "filters": filters,
-        "sites": sites,
-        "site": site,
-        "periods": PERIODS,
-        "devices": DEVICE_TYPES,
-        "segments": SEGMENTS,
-        "ignored": runner.ignored,
-        "principal": principal,
-        "as_of": datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(site.timezone)),
-        "collector_url": dashboard().collector_url,
-    }
+    context = layout_context(principal, chosen, filters, sites, site, now)
+    context["ignored"] = runner.ignored
     try:
         context.update(chosen.build(runner))
     except ReportError as exc:
@@ -233,6 +222,27 @@ def segment_export() -> BaseResponse | tuple[str, int]:
             "Cache-Control": "no-store",
         },
     )
+
+
+def layout_context(
+    principal: Principal, page: Any, filters: Filters, sites: list[str], site: Site, now: float
+) -> dict[str, Any]:
+    """What layout.html needs: the navigation, the filters, the site and its time."""
+    return {
+        "page": page,
+        "pages": PAGES,
+        "filters": filters,
+        "sites": sites,
+        "site": site,
+        "periods": PERIODS,
+        "devices": DEVICE_TYPES,
+        "segments": SEGMENTS,
+        "ignored": {},
+        "principal": principal,
+        "may_manage": principal.may_manage(site.site_id),
+        "as_of": datetime.fromtimestamp(now, UTC).astimezone(ZoneInfo(site.timezone)),
+        "collector_url": dashboard().collector_url,
+    }
 
 
 def _authenticate() -> Principal | str:

@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import redis
 
 from bench.harness.browser import CHROMIUM
 from bench.harness.engine import Engine
@@ -27,6 +30,7 @@ from clicktrail.sites.model import Site
 from clicktrail.sites.registry import edit_sites
 from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
+from personalizer.campaign_store import campaigns_key, history_key, version_key
 from pipelines.warehouse.factory import open_warehouse
 from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.rollups import RollupBuilder
@@ -41,6 +45,9 @@ pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.browser, py
 ROOT = Path(__file__).parents[2]
 ARTIFACTS = ROOT / ".cache" / "artifacts" / "dashboard"
 PORT = ports.port("reports") + 750  # this test's own
+PERSONALIZER_PORT = ports.port("personalizer") + 750
+MANAGED = f"pz{uuid.uuid4().hex[:8]}"  # campaigns live in the shared durable Redis
+ORIGIN = "https://managed.example.test"
 PERIOD = {"site": "tehran", "since": "2025-01-05", "until": "2025-01-09"}
 PAGES = ("overview", "interests", "audience", "products")
 # The report pages after them, and the charts each must draw (a forecast band needs three weeks
@@ -124,22 +131,34 @@ def reports(rows, tmp_path_factory) -> Iterator[tuple[str, str]]:  # noqa: F811
             clickhouse_url=target,
             reports_bind=f"127.0.0.1:{PORT}",
             reports_workers=1,
+            personalizer_bind=f"127.0.0.1:{PERSONALIZER_PORT}",
             dashboard_signin_limit="1000 per minute",
         )
         with edit_sites(settings.sites_file) as sites:
             sites["tehran"] = Site("tehran", timezone=ZONE)
             sites["empty"] = Site("empty")
+            sites[MANAGED] = Site(MANAGED, origins=(ORIGIN,))
         with edit_accounts(settings.accounts_file) as accounts:
-            accounts["ana"] = new_account("ana", PASSWORD, "marketer", ("tehran", "empty"), 0)
+            accounts["ana"] = new_account(
+                "ana", PASSWORD, "marketer", ("tehran", "empty", MANAGED), 0
+            )
         with edit_tokens(settings.tokens_file) as tokens:
             secret, token = new_token("tehran", "read", 0)
             tokens[token.token_id] = token
-        served = ServedApp("reports", Engine(settings, "", folder), PORT)
+        engine = Engine(settings, "", folder)
+        served = ServedApp("reports", engine, PORT)
+        personalizer = ServedApp("personalizer", engine, PERSONALIZER_PORT)
         served.start()
+        personalizer.start(ready="/readyz")
         try:
             yield served.url, secret
         finally:
+            personalizer.stop()
             served.stop()
+            client = redis.Redis.from_url(settings.state_url.url)
+            client.delete(campaigns_key(MANAGED), history_key(MANAGED), version_key(MANAGED))
+            client.srem("pz:campaign-sites", MANAGED)
+            client.close()
             warehouse.execute(f"DROP DATABASE IF EXISTS {target.database}")
 
 
@@ -260,3 +279,76 @@ def test_an_empty_site_and_a_phone(chromium: Chromium, reports):
     assert "ct('init', {site: 'empty'" in code and "/v1/clicktrail.js" in code
     chromium.screenshot(str(ARTIFACTS / "empty-phone.png"), True)
     assert chromium.problems() == []
+
+
+def served_campaign(placement: str) -> str | None:
+    """The campaign the running personalizer shows in ``placement`` to a visitor of the site."""
+    body = json.dumps({"site_id": MANAGED, "visitor_id": "e2e-visitor", "placements": [placement]})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{PERSONALIZER_PORT}/v1/decide",
+        data=body.encode(),
+        headers={"Origin": ORIGIN, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        shown = json.loads(answer.read())["placements"][placement]
+    return shown["campaign_id"] if shown else None
+
+
+def until_served(placement: str, wanted: str | None, seconds: float = 5.0) -> float:
+    """Seconds until the personalizer serves ``wanted``; fails after ``seconds``."""
+    started = time.monotonic()
+    while (found := served_campaign(placement)) != wanted:
+        elapsed = time.monotonic() - started
+        assert elapsed < seconds, f"after {elapsed:.1f} s the personalizer serves {found!r}"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def test_a_campaign_made_in_the_ui_is_served_by_the_personalizer(chromium: Chromium, reports):
+    url, _ = reports
+    signed_in(chromium, url)
+    assert served_campaign("hero") is None
+    chromium.goto(f"{url}/dashboard/manage/campaigns?site={MANAGED}")
+    chromium.click("a[data-new]")
+    chromium.waitForURL("/manage/campaigns/new")
+    # First with a mistake: the personalizer's message, in the form, nothing saved.
+    for selector, value in (
+        ("input[name=id]", "winter"),
+        ("input[name=name]", "زمستان — Winter"),
+        ("input[name=creative_id]", "winter-a"),
+        ("input[name=creative_placement]", "hero"),
+        ("input[name=creative_image_url]", "https://cdn.example.test/winter.png"),
+        ("input[name=creative_landing_url]", "https://managed.example.test/winter"),
+        ("input[name=creative_width]", "728"),
+        ("input[name=creative_height]", "90"),
+    ):
+        chromium.fill(f"#campaign-form {selector}", value)
+    chromium.click("#campaign-form button[type=submit]")
+    problem = chromium.waitForFunction("document.querySelector('[data-problem]')?.textContent")
+    assert "creatives.0.alt" in problem, problem
+    chromium.fill("#campaign-form input[name=creative_alt]", "Winter")
+    chromium.click("#campaign-form button[type=submit]")
+    chromium.waitForURL(r"/manage/campaigns\?site=")
+    took = until_served("hero", "winter")
+    assert chromium.evaluate("document.querySelector('[data-flash]').textContent").startswith(
+        "Saved winter"
+    )
+    # The preview says the same.
+    chromium.fill("#preview-form input[name=country]", "DE")
+    chromium.click("#preview-form button[type=submit]")
+    chromium.waitForURL("/manage/campaigns/preview")
+    assert (
+        chromium.evaluate("document.querySelector('[data-placement=hero]').dataset.shows")
+        == "winter"
+    )
+    chromium.screenshot(str(ARTIFACTS / "manage-campaigns.png"), True)
+    # Paused in the UI: no longer served.
+    chromium.goto(f"{url}/dashboard/manage/campaigns?site={MANAGED}")
+    chromium.click("tr[data-campaign=winter] button[data-pause]")
+    chromium.waitForURL(r"/manage/campaigns\?site=")
+    until_served("hero", None)
+    # The refused form is a 422 (Chromium logs it as a failed load); nothing else went wrong.
+    refused = "status of 422 (UNPROCESSABLE ENTITY)"
+    assert [p for p in chromium.problems() if refused not in p] == []
+    assert len(chromium.problems()) == 1
+    print(f"served {took:.2f} s after the save")
