@@ -103,7 +103,7 @@ class CounterStore:
         oldest = self._clock() - self.shared_max_age
         keys: list[str] = []
         stale: list[_Plan] = []
-        plans = []
+        plans: list[_Plan] = []
         capped: list[int] = []  # indexes into plans of campaigns with a frequency cap
         for campaign in campaigns:
             plan = self._plan(site_id, campaign)

@@ -429,13 +429,12 @@ class DecisionService:
         visitor: Visitor,
         found: Mapping[str, Sequence[Coview]],
     ) -> list[Offer]:
-        coviews = {sku: [(c.sku, c.times) for c in near] for sku, near in found.items()}
         return rank_offers(
             visitor.profile,
             visitor.geo.country,
             self.catalog(site.site_id),
             self.popularity(site.site_id),
-            coviews,
+            found,  # a Coview is a (sku, times) tuple
             visitor.now_ms,
             count=request.offers,
             page_sku=request.page.sku,

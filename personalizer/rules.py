@@ -78,7 +78,11 @@ class All(Rule):
     rules: tuple[Rule, ...]
 
     def matches(self, visitor: Visitor) -> bool:
-        return all(rule.matches(visitor) for rule in self.rules)
+        # a loop, not all() of a generator (a frame per call): every decision runs these
+        for rule in self.rules:  # noqa: SIM110
+            if not rule.matches(visitor):
+                return False
+        return True
 
     def explain(self, visitor: Visitor) -> Explained:
         parts = tuple(rule.explain(visitor) for rule in self.rules)
@@ -91,7 +95,10 @@ class Any_(Rule):
     rules: tuple[Rule, ...]
 
     def matches(self, visitor: Visitor) -> bool:
-        return any(rule.matches(visitor) for rule in self.rules)
+        for rule in self.rules:  # noqa: SIM110
+            if rule.matches(visitor):
+                return True
+        return False
 
     def explain(self, visitor: Visitor) -> Explained:
         parts = tuple(rule.explain(visitor) for rule in self.rules)

@@ -180,6 +180,7 @@ def settle(
 
 
 _NOTHING = Delivery()
+_NO_STATS = CreativeStats()
 
 
 def _ineligible(
@@ -276,11 +277,12 @@ def _sample(
     """Thompson sampling: a draw from each creative's Beta(clicks + 1, misses + 1) posterior;
     the highest draw wins."""
     best: tuple[float, Campaign, Creative] | None = None
+    beta = rng.betavariate
     for campaign in campaigns:
         for creative in campaign.creatives_for(placement):
-            seen = stats.get((campaign.id, creative.id), CreativeStats())
+            seen = stats.get((campaign.id, creative.id), _NO_STATS)
             clicks = min(seen.clicks, seen.impressions)
-            draw = rng.betavariate(clicks + 1, seen.impressions - clicks + 1)
+            draw = beta(clicks + 1, seen.impressions - clicks + 1)
             if best is None or draw > best[0]:
                 best = (draw, campaign, creative)
     assert best is not None  # every campaign given has a creative for the placement
