@@ -45,11 +45,15 @@ local bodies = {}
 for line in io.lines(os.getenv("BENCH_BODIES")) do bodies[#bodies + 1] = line end
 local pace = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 local n = 0
+local spread = os.getenv("BENCH_SPREAD") == "1"
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "text/plain"
 wrk.headers["Origin"] = os.getenv("BENCH_ORIGIN")
 request = function()
   n = n % #bodies + 1
+  if spread then  -- browsers behind a trusted proxy: 4,016 end-user addresses
+    wrk.headers["X-Forwarded-For"] = "198.18." .. (n % 16) .. "." .. (n % 251 + 1)
+  end
   return wrk.format(nil, nil, nil, bodies[n])
 end
 if pace > 0 then
@@ -179,6 +183,7 @@ def run_wrk(
         "BENCH_BODIES": str(bodies),
         "BENCH_ORIGIN": ORIGIN,
         "BENCH_DELAY_MS": str(delay_ms),
+        "BENCH_SPREAD": "1",
     }
     pids = server.pids()
     broker = service_pid(log_service)
@@ -357,13 +362,22 @@ def main() -> None:
     run_id = int(time.time())
 
     def measure(
-        app: str, bodies: Path, log: str = "kafka", delay_ms: float = 0.0, profile: bool = False
+        app: str,
+        bodies: Path,
+        log: str = "kafka",
+        delay_ms: float = 0.0,
+        profile: bool = False,
+        extra_env: dict[str, str] | None = None,
     ) -> Load:
         env = {
             "CLICKTRAIL_DATA_DIR": str(folder),
             "CLICKTRAIL_EVENT_LOG_URL": log_url(log, f"bench-{run_id}-{log}"),
             "CLICKTRAIL_LOG_LEVEL": "WARNING",
+            # The load comes as browsers behind a proxy (BENCH_SPREAD): each end user's
+            # address is counted by the rate limiter, which stays on as in production.
+            "CLICKTRAIL_TRUSTED_PROXIES": "127.0.0.1/32",
             **LOGS[log][1],
+            **(extra_env or {}),
         }
         server = Server(app, env, port, args.workers, args.threads, args.worker_class)
         try:
@@ -403,6 +417,7 @@ def main() -> None:
             bare_single,
             args.connections,
         )
+    figures += limiter_cost(measure, logs[0], single_file)
     load_after = load_average()
     cores = os.cpu_count() or 1
     figures += [
@@ -425,6 +440,41 @@ def main() -> None:
             " absolute figures (the ceiling's too) are low; the ratio to the bare endpoint"
             " and the CPU per request are the figures to compare"
         )
+
+
+def limiter_cost(measure: Callable[..., Load], log: str, single_file: Path) -> list[Figure]:
+    """The rate limiter's share of the collector's work: single requests (where it weighs
+    most) with the limiter on and off, twice each, interleaved, best of each."""
+    app = "tracker.wsgi:app"
+    off = {
+        "CLICKTRAIL_COLLECTOR_RATE_LIMIT": "off",
+        "CLICKTRAIL_COLLECTOR_SERVER_RATE_LIMIT": "off",
+    }
+    runs: dict[str, list[Load]] = {"on": [], "off": []}
+    for _ in range(2):
+        runs["on"].append(measure(app, single_file, log=log))
+        runs["off"].append(measure(app, single_file, log=log, extra_env=off))
+    rate = {k: max(r.accepted_per_s for r in v) for k, v in runs.items()}
+    cpu = {
+        k: min(r.cpu_server / max(1.0, r.accepted_per_s) for r in v) * 1e6 for k, v in runs.items()
+    }
+    return [
+        Figure(
+            "rate limiter cost share (single requests/s)",
+            1 - rate["on"] / rate["off"],
+            "share",
+            0.05,
+            "lower",
+        ),
+        Figure(
+            "rate limiter cost share (CPU per request)",
+            cpu["on"] / cpu["off"] - 1,
+            "share",
+            0.05,
+            "lower",
+        ),
+        Figure("single requests/s, limiter off", rate["off"], "req/s"),
+    ]
 
 
 def measure_log(

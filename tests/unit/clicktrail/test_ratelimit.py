@@ -56,3 +56,37 @@ def test_the_tighter_window_decides():
 )
 def test_address_keys(address, key):
     assert address_key(address) == key
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_window_refills_steadily_and_refusals_do_not_count():
+    clock = Clock()
+    limiter = RateLimiter("3/minute", clock=clock)
+    assert [limiter.hit("a") for _ in range(3)] == [None, None, None]  # a burst of a window
+    assert limiter.hit("a") == 20  # one request's worth comes back every 20 s
+    clock.now += 10
+    assert limiter.hit("a") == 10  # refused again: the refusals did not push it further
+    clock.now += 10
+    assert limiter.hit("a") is None and limiter.hit("a") == 20
+    clock.now += 60
+    assert [limiter.hit("a") for _ in range(4)] == [None, None, None, 20]  # full again
+
+
+def test_keys_whose_windows_refilled_are_forgotten():
+    from clicktrail.serving import ratelimit
+
+    clock = Clock()
+    limiter = RateLimiter("10/second", clock=clock)
+    for n in range(ratelimit.PRUNE_EVERY - 1):
+        limiter.hit("address", str(n))
+    assert len(limiter._arrivals) == ratelimit.PRUNE_EVERY - 1
+    clock.now += 1
+    limiter.hit("address", "last")  # the sweep runs on this hit, before counting it
+    assert list(limiter._arrivals) == [("address", "last")]
