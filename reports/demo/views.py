@@ -4,11 +4,13 @@ and the front that relays ``/demo/ct/v1/...`` to the collector (docs/demo.md).""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from flask import (
     Blueprint,
     Response,
     abort,
+    after_this_request,
     current_app,
     jsonify,
     redirect,
@@ -45,12 +47,46 @@ def _demo() -> Demo:
 
 
 def _chosen() -> places.Place | None:
+    """The place of ``?from=`` on a page (a link to share), else the picker's cookie."""
+    if "from" in request.args:
+        return places.place(request.args["from"])
     return places.place(request.cookies.get(places.COOKIE))
+
+
+@bp.before_request
+def _from_argument() -> None:
+    """``?from=DE`` on any page chooses the place before the page's first event (the reports
+    place a session by its first event); ``?from=`` chooses none."""
+    if "from" not in request.args or request.path.startswith(FRONT_PATH):
+        return
+    code = request.args["from"]
+    chosen = places.place(code)
+    if code and chosen is None:
+        abort(400, description=f"from must be one of {', '.join(p.code for p in places.PLACES)}")
+
+    @after_this_request
+    def remember(response: WerkzeugResponse) -> WerkzeugResponse:
+        _remember(response, chosen)
+        return response
+
+
+def _remember(response: WerkzeugResponse, chosen: places.Place | None) -> None:
+    if chosen is None:
+        response.delete_cookie(places.COOKIE, path="/demo")
+    else:
+        response.set_cookie(places.COOKIE, chosen.code, path="/demo", samesite="Lax")
+
+
+def _here() -> str:
+    """This page's address without ``from`` (where the picker comes back to)."""
+    query = urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "from"])
+    return request.path + (f"?{query}" if query else "")
 
 
 def _page(template: str, **context: object) -> str:
     return render_template(
         template,
+        here=_here(),
         shop=_demo().shop,
         site_id=SITE_ID,
         collector=request.host_url.rstrip("/") + FRONT_PATH,
@@ -106,10 +142,7 @@ def browse_from() -> WerkzeugResponse:
     if not back.startswith("/demo") or back.startswith("//"):
         back = "/demo/"  # only the shop's own pages: no open redirect
     response = redirect(back, code=303)
-    if chosen is None:
-        response.delete_cookie(places.COOKIE, path="/demo")
-    else:
-        response.set_cookie(places.COOKIE, chosen.code, path="/demo", samesite="Lax")
+    _remember(response, chosen)
     return response
 
 

@@ -177,6 +177,19 @@ def test_the_picker_remembers_a_place_and_goes_back_only_to_the_shop(served) -> 
     assert status == 400 and "place must be one of DE, FR, SE, US" in body
 
 
+def test_a_link_chooses_the_place_before_the_pages_first_event(served) -> None:  # noqa: ANN001
+    status, headers, page = fetch(f"{SHOP}/demo/c/books?page=2&from=SE")
+    assert status == 200
+    assert headers["Set-Cookie"].startswith(f"{COOKIE}=SE;")
+    assert '<option value="SE" selected>' in page
+    assert 'name="next" value="/demo/c/books?page=2"' in page  # the picker drops the link's own
+
+    status, headers, _ = fetch(f"{SHOP}/demo/?from=", headers={"Cookie": f"{COOKIE}=SE"})
+    assert status == 200 and "Max-Age=0" in headers["Set-Cookie"]
+    status, _, body = fetch(f"{SHOP}/demo/?from=XX")
+    assert status == 400 and "from must be one of DE, FR, SE, US" in body
+
+
 def test_without_the_demo_setting_there_is_no_shop(tmp_path) -> None:  # noqa: ANN001
     engine = make_engine(tmp_path, "redis")
     reports = ServedApp("reports", engine, REPORTS_PORT + 1)

@@ -136,6 +136,11 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
             ["make", "up"], env=environment(tmp_path), cwd=ROOT, capture_output=True, text=True
         )
         assert started.returncode == 0, started.stderr
+        # It ends with every part's address, each answering, and no demo shop by default.
+        for part in ("dashboard", "collector", "personalizer", "reports API", "pipeline"):
+            assert re.search(rf"^  {part} +http://127\.0\.0\.1:\d+/\S* +ok$", started.stdout, re.M)
+        assert "demo" not in started.stdout
+        assert get("reports", "/demo/")[0] == 404
         # On the defaults (Redis Streams, embedded chdb) neither broker nor server is started.
         statuses = services(tmp_path, "status").stdout
         assert re.search(r"^kafka +down", statuses, re.M), statuses
