@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from clicktrail.contract.envelope import MAX_BODY_BYTES
 from clicktrail.secrets.salt import DailySalts
 from clicktrail.serving.errors import json_http_error
+from clicktrail.serving.headers import harden
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable, open_event_log
@@ -69,4 +70,5 @@ def create_app(
     )
     app.register_blueprint(personalization.bp)
     app.register_error_handler(HTTPException, json_http_error)
+    harden(app)  # nosniff everywhere; a strict policy on any HTML (clicktrail/serving)
     return app
