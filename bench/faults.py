@@ -1,6 +1,6 @@
 """``make bench-faults``: the fault table of docs/reliability.md at full size.
 
-Runs the fault tests of `make test` with ``CLICKTRAIL_FAULT_SCALE=full`` (a 60 s Kafka outage over
+Runs the fault tests of `make test` with ``BENCH_FAULT_SCALE=full`` (a 60 s Kafka outage over
 the production 30 s delivery timeout, a 60 s ClickHouse outage, 10 SIGKILLs over ~100,000
 events; tests/integration/fault_scale.py), so the benchmark and the tests are the same code,
 and collects the figures each records. Prints the table, writes bench/results/faults.json.
@@ -33,9 +33,9 @@ FAULTS = {
 
 
 def run(name: str, target: str, report: Path, scale: str) -> dict:
-    env = {**os.environ, "CLICKTRAIL_FAULT_REPORT": str(report)}
+    env = {**os.environ, "BENCH_FAULT_REPORT": str(report)}
     if scale == "full":
-        env["CLICKTRAIL_FAULT_SCALE"] = "full"
+        env["BENCH_FAULT_SCALE"] = "full"
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-s", target],
