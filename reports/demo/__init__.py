@@ -5,6 +5,8 @@ collector. ``init_demo(app)`` adds it to the reports app."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask
 
 from clicktrail.settings import Settings
@@ -26,8 +28,11 @@ def init_demo(app: Flask, settings: Settings) -> None:
     if not settings.demo:
         return
     host, port = collector_address(settings)
+    public = urlsplit(settings.personalizer_public_url)
     app.extensions["demo"] = Demo(
         shop=Shop.build(),
         front=CollectorFront(host, port, settings.demo_front_address),
+        # make up signs the personalizer's links under the collector's address
+        signed_origins=(f"http://{host}:{port}", f"{public.scheme}://{public.netloc}"),
     )
     app.register_blueprint(bp)

@@ -3,6 +3,7 @@ and the front that relays ``/demo/ct/v1/...`` to the collector (docs/demo.md).""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from flask import (
     abort,
     after_this_request,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -40,6 +42,7 @@ class Demo:
 
     shop: Shop
     front: CollectorFront
+    signed_origins: tuple[str, ...]  # where impression and click URLs point (the collector)
 
 
 def _demo() -> Demo:
@@ -83,9 +86,17 @@ def _here() -> str:
     return request.path + (f"?{query}" if query else "")
 
 
+def _nonce() -> str:
+    """This answer's script nonce: the embed code runs inline, nothing else inline does."""
+    if "demo_nonce" not in g:
+        g.demo_nonce = secrets.token_urlsafe(16)
+    return str(g.demo_nonce)
+
+
 def _page(template: str, **context: object) -> str:
     return render_template(
         template,
+        nonce=_nonce(),
         here=_here(),
         shop=_demo().shop,
         site_id=SITE_ID,
@@ -167,6 +178,30 @@ def front(rest: str) -> Response:
     response.headers.clear()
     for name, value in relayed.headers:
         response.headers.add(name, value)
+    return response
+
+
+@bp.after_request
+def _policy(response: WerkzeugResponse) -> WerkzeugResponse:
+    """The shop's pages: scripts from this origin and the nonced embed code only, images also
+    from where the impression URLs point (the collector), no framing."""
+    if response.mimetype == "text/html":
+        images = " ".join(dict.fromkeys(["'self'", "data:", *_demo().signed_origins]))
+        response.headers["Content-Security-Policy"] = "; ".join(
+            (
+                "default-src 'none'",
+                f"script-src 'self' 'nonce-{_nonce()}'",
+                "style-src 'self'",
+                f"img-src {images}",
+                "connect-src 'self'",
+                "base-uri 'none'",
+                "form-action 'self'",
+                "frame-ancestors 'none'",
+            )
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
     return response
 
 

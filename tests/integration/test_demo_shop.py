@@ -144,6 +144,16 @@ def test_the_pages_embed_the_snippet_and_personalize(served) -> None:  # noqa: A
     assert "ct('personalize', 'top', '#banner')" in home
     assert 'data-ct-offers="6"' in home
 
+    status, headers, _ = fetch(f"{SHOP}/demo/")
+    policy = headers["Content-Security-Policy"]
+    nonce = policy.split("'nonce-", 1)[1].split("'", 1)[0]
+    assert "'unsafe-inline'" not in policy and "frame-ancestors 'none'" in policy
+    assert f"img-src 'self' data: http://127.0.0.1:{COLLECTOR_PORT}" in policy  # impressions
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    status, headers, again = fetch(f"{SHOP}/demo/")
+    assert nonce not in headers["Content-Security-Policy"]  # a nonce an answer
+    assert again.count('<script nonce="') == 2 and again.count("<script>") == 0
+
     status, _, shelf = fetch(f"{SHOP}/demo/c/electronics")
     assert status == 200
     assert 'data-ct-category="Electronics"' in shelf
