@@ -141,6 +141,12 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
             assert re.search(rf"^  {part} +http://127\.0\.0\.1:\d+/\S* +ok$", started.stdout, re.M)
         assert "demo" not in started.stdout
         assert get("reports", "/demo/")[0] == 404
+        status = subprocess.run(
+            ["make", "status"], env=environment(tmp_path), cwd=ROOT, capture_output=True, text=True
+        )
+        assert status.returncode == 0, status.stdout + status.stderr  # every part answers
+        assert re.search(r"^collector +up ", status.stdout, re.M), status.stdout
+        assert re.search(r"^  pipeline +http://\S+ +ok$", status.stdout, re.M), status.stdout
         # On the defaults (Redis Streams, embedded chdb) neither broker nor server is started.
         statuses = services(tmp_path, "status").stdout
         assert re.search(r"^kafka +down", statuses, re.M), statuses
