@@ -6,13 +6,13 @@ from __future__ import annotations
 import geoip2.database
 import pytest
 
-from clicktrail.settings import _default_geoip_path
+from clicktrail.settings import Settings
 from reports.demo.places import PLACES, place
 
 
 @pytest.mark.parametrize("chosen", PLACES, ids=lambda p: p.code)
 def test_the_address_of_a_place_is_located_there(chosen) -> None:  # noqa: ANN001
-    with geoip2.database.Reader(_default_geoip_path()) as reader:
+    with geoip2.database.Reader(Settings.from_env({}).geoip_db) as reader:
         assert reader.city(chosen.address).country.iso_code == chosen.code
 
 

@@ -6,16 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from clicktrail.settings import _default_geoip_path
+from clicktrail.settings import Settings
 from reports.demo.traffic import history, restamped
 
 TODAY = dt.date(2026, 12, 2)
 
 
 def test_a_few_days_ending_yesterday_restamped_as_they_go() -> None:
-    from pathlib import Path
-
-    batches = history("demo", 20, 2, 1, TODAY, Path(_default_geoip_path()))
+    batches = history("demo", 20, 2, 1, TODAY, Settings.from_env({}).geoip_db)
     clock = iter(range(10**13, 10**13 + len(batches)))
     sent = list(restamped(batches, lambda: next(clock)))
     assert [b.sent_at for b in sent] == list(range(10**13, 10**13 + len(batches)))
