@@ -156,4 +156,5 @@ def create_app(
     for blueprint in (decide.bp, track.bp, manage.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, json_http_error)
+    app.wsgi_app = decide.FastDecide(app, app.wsgi_app)  # type: ignore[method-assign]
     return app
