@@ -32,8 +32,9 @@ def overview(runner: ReportRunner) -> dict[str, Any]:
     audience = runner.run("audience")
     if figures.is_empty(audience):
         return {"empty": True, "audience": audience}
-    interests = runner.run("interests")
-    regions = runner.run("audience", breakdown="region", limit="10")
+    interests, regions = runner.run_all(
+        [("interests", {}), ("audience", {"breakdown": "region", "limit": "10"})]
+    )
     return {
         "figures": figures.audience_figures(audience),
         "categories": figures.top_rows(interests, "visitors", 10),
@@ -72,10 +73,9 @@ def audience(runner: ReportRunner) -> dict[str, Any]:
     report = runner.run("audience")
     if figures.is_empty(report):
         return {"empty": True, "audience": report}
-    tables = {
-        name: runner.run("audience", breakdown=name, limit="20")
-        for name in ("country", "city", "device", "browser", "medium")
-    }
+    names = ("country", "city", "device", "browser", "medium")
+    found = runner.run_all([("audience", {"breakdown": name, "limit": "20"}) for name in names])
+    tables = dict(zip(names, found, strict=True))
     return {
         "figures": figures.audience_figures(report),
         "days": report.records(),
@@ -94,8 +94,12 @@ def products(runner: ReportRunner) -> dict[str, Any]:
     audience = runner.run("audience")
     if figures.is_empty(audience):
         return {"empty": True, "audience": audience}
-    per_product = runner.run("products", by="product", limit="25")
-    per_category = runner.run("products", by="category", limit="10")
+    per_product, per_category = runner.run_all(
+        [
+            ("products", {"by": "product", "limit": "25"}),
+            ("products", {"by": "category", "limit": "10"}),
+        ]
+    )
     rows = per_category.records()
     return {
         "totals": per_product.summary["totals"],
@@ -151,8 +155,7 @@ def retention(runner: ReportRunner) -> dict[str, Any]:
     audience = runner.run("audience")
     if figures.is_empty(audience):
         return {"empty": True, "audience": audience}
-    cohorts = runner.run("retention")
-    lifecycle = runner.run("retention", view="lifecycle")
+    cohorts, lifecycle = runner.run_all([("retention", {}), ("retention", {"view": "lifecycle"})])
     rows = lifecycle.records()
     return {
         "cohorts": cohorts,

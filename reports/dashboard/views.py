@@ -34,12 +34,14 @@ from pipelines.warehouse.rollups import local_today
 from pipelines.warehouse.segments import segment_day, segment_members
 from reports.dashboard import figures
 from reports.dashboard.filters import PERIODS, Filters, read_filters
+from reports.dashboard.memo import PageReads
 from reports.dashboard.pages import PAGES
 from reports.dashboard.principal import Principal, from_session, sign_in_account, sign_in_token
 from reports.dashboard.runner import ReportRunner
 from reports.dashboard.security import SignInLimit, add_headers, came_over_tls
 from reports.query import ReportError, parse_date
 from reports.segments import OffersUnavailable, export_csv, member_offers
+from reports.source import RollupSource
 from reports.views.common import state
 from reports.views.segments import offer_source
 
@@ -156,7 +158,7 @@ def page(name: str) -> BaseResponse | tuple[str, int]:
         )
     now = shared.clock()
     runner = ReportRunner(
-        shared.source,
+        RollupSource(PageReads(shared.source.store)),  # what two reports ask, asked once
         site.site_id,
         site.timezone,
         local_today(site.timezone, now),

@@ -582,3 +582,37 @@ def test_a_segment_exports_as_the_api_does(app):
     other = client_at(app)
     sign_in(other, "elsewhere")
     assert other.get(link).status_code == 404  # a site it may not see
+
+
+class CountingStore(WarehouseEventStore):
+    """The real read side, counting the queries it runs by name."""
+
+    def __init__(self, warehouse) -> None:  # noqa: ANN001
+        super().__init__(warehouse)
+        self.counts: dict[str, int] = {}
+
+    def run(self, query, /, **params):  # noqa: ANN001, ANN003, ANN201
+        self.counts[query.name] = self.counts.get(query.name, 0) + 1
+        return super().run(query, **params)
+
+
+@ONE_ENGINE
+def test_a_page_asks_each_query_once(loaded, tmp_path: Path):
+    app = make_app(loaded, tmp_path)
+    counting = CountingStore(loaded)
+    app.extensions["reports"].source.store = counting
+    client = client_at(app)
+    sign_in(client)
+    page = page_of(client, "audience")
+    # Six audience reports (the totals and five breakdowns), each asking for the built days,
+    # the totals and the days: each of those is asked of the warehouse once.
+    breakdowns = {name: n for name, n in counting.counts.items() if "breakdown" in name}
+    assert list(breakdowns.values()) == [5], counting.counts  # one a dimension
+    others = {name: n for name, n in counting.counts.items() if name not in breakdowns}
+    assert counting.counts["report_rolled_days"] == 1, counting.counts
+    assert set(others.values()) == {1}, counting.counts
+    totals = api(app, "audience", **PERIOD)["totals"]
+    assert int(values(page)["visitors"]) == totals["visitors"]
+    countries = api(app, "audience", breakdown="country", limit="20", **PERIOD)["rows"]
+    table = page.split('data-table="country">')[1].split("</tbody>")[0]
+    assert table.count("<tr>") == len(countries) + 1
