@@ -1,0 +1,190 @@
+"""Consent gates what a decision may know: the same visitor, with a rich profile in the real
+profile Redis, gets a profile-based decision (an interest-targeted banner, offers from their
+interests) with consent, and a decision from geography and page context alone without it (or
+cookieless); its profile is left as it was."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import time
+import uuid
+
+import pytest
+import redis
+
+from bench.harness.engine import make_engine
+from clicktrail import ports
+from clicktrail.settings import RedisTarget
+from clicktrail.sites.model import Site
+from clicktrail.sites.registry import edit_sites
+from clicktrail.tokens.model import new_token
+from clicktrail.tokens.registry import edit_tokens
+from personalizer.app import create_app
+from personalizer.catalog import Product
+from personalizer.catalog_store import CatalogStore
+from personalizer.popularity import PopularityCache
+from pipelines.profiles import ProfileConfig, ProfileSink
+from pipelines.profiles.clients import writer_client
+from pipelines.warehouse.columns import EVENT_COLUMNS, empty_value
+from pipelines.warehouse.reader import WarehouseEventStore
+
+pytestmark = pytest.mark.redis
+
+PROFILES = f"redis://127.0.0.1:{ports.port('redis_profile')}/13"
+ORIGIN = "https://shop.example.test"
+BERLIN_IP = "91.1.2.3"  # DE in the small test database
+PROFILE_REASONS = {"co_viewed", "category_affinity"}
+
+
+def view(site: str, visitor: str, sku: str, category: list[str], at: int) -> dict:
+    row = {name: empty_value(kind) for name, kind in EVENT_COLUMNS.items()}
+    row.update(
+        site_id=site,
+        visitor_id=visitor,
+        event_id=str(uuid.uuid4()),
+        event_type="product_view",
+        created_ms=at,
+        received_ms=at + 200,
+        derived_ms=at,
+        sku=sku,
+        category=category,
+        country="DE",
+    )
+    return row
+
+
+def creative(cid: str) -> dict:
+    return {
+        "id": cid,
+        "placement": "top",
+        "image_url": f"https://cdn.example.test/{cid}.png",
+        "alt": cid,
+        "landing_url": f"https://shop.example.test/landing/{cid}",
+        "width": 300,
+        "height": 250,
+    }
+
+
+@pytest.fixture
+def shop(tmp_path, small_geoip_db, warehouse):
+    site = f"c{uuid.uuid4().hex[:10]}"
+    engine = make_engine(
+        tmp_path,
+        "redis",
+        geoip_db=small_geoip_db,
+        profile_url=RedisTarget(PROFILES),
+        trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),),
+    )
+    with edit_sites(engine.settings.sites_file) as sites:
+        sites[site] = Site(site, origins=(ORIGIN,))
+    state = writer_client(engine.settings.state_url.url)
+    CatalogStore(state).import_products(
+        site,
+        [
+            Product(
+                sku=sku,
+                title=f"Title {sku}",
+                category=category,
+                price=1999,
+                currency="EUR",
+                url=f"https://shop.example.test/{sku}",
+            )
+            for sku, category in (
+                ("novel-1", "Books/Novels"),
+                ("novel-2", "Books/Novels"),
+                ("novel-3", "Books/Novels"),
+                ("shoe-1", "Shoes/Running"),
+            )
+        ],
+    )
+    # The reader: novels, viewed again and again (and novel-1 with novel-2 by others).
+    now = int(time.time() * 1000)
+    rows = [
+        view(site, "reader", "novel-1", ["Books", "Novels"], now - n * 60_000) for n in range(6)
+    ]
+    rows += [
+        view(site, f"o{n}", sku, ["Books", "Novels"], now - 600_000)
+        for n in range(3)
+        for sku in ("novel-1", "novel-2")
+    ]
+    ProfileSink.from_url(PROFILES, ProfileConfig()).apply([(None, [row]) for row in rows])
+    secret, token = new_token(site, "marketer", 0)
+    with edit_tokens(engine.settings.tokens_file) as tokens:
+        tokens[token.token_id] = token
+    app = create_app(engine.settings, popularity=PopularityCache(WarehouseEventStore(warehouse)))
+    client = app.test_client()
+    marketer_campaigns = [
+        {
+            "id": "readers",
+            "site_id": site,
+            "name": "Readers",
+            "priority": 10,
+            "rules": {"interest": {"category": "Books", "above": 0.1}},
+            "creatives": [creative("readers-a")],
+        },
+        {
+            "id": "world",
+            "site_id": site,
+            "name": "World",
+            "default": True,
+            "creatives": [creative("world-a")],
+        },
+    ]
+    for campaign in marketer_campaigns:
+        answer = client.put(
+            f"/v1/manage/sites/{site}/campaigns/{campaign['id']}",
+            data=json.dumps(campaign),
+            headers={"Authorization": f"Bearer {secret}"},
+            content_type="application/json",
+        )
+        assert answer.status_code == 201, answer.get_json()
+    yield client, site
+    profiles = redis.Redis.from_url(PROFILES)
+    ProfileSink(profiles, ProfileConfig()).clear_site(site)
+    profiles.close()
+    state.delete(f"catalog:{site}")
+
+
+def decide(client, site: str, **fields) -> dict:
+    body = {"site_id": site, "visitor_id": "reader", "placements": ["top"], "offers": 3, **fields}
+    answer = client.post(
+        "/v1/decide",
+        data=json.dumps(body),
+        headers={"Origin": ORIGIN, "X-Forwarded-For": BERLIN_IP, "User-Agent": "Mozilla/5.0"},
+        content_type="application/json",
+    )
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def profile_dump(site: str) -> dict:
+    client = redis.Redis.from_url(PROFILES)
+    try:
+        return {
+            key: client.dump(key) for key in sorted(client.scan_iter(match=f"*{site}*", count=500))
+        }
+    finally:
+        client.close()
+
+
+def test_with_consent_the_profile_decides(shop):
+    client, site = shop
+    decision = decide(client, site, consent=True, explain=True)
+    assert decision["placements"]["top"]["campaign_id"] == "readers", decision["explain"]
+    reasons = {offer["reason"] for offer in decision["offers"]}
+    assert reasons & PROFILE_REASONS, decision["offers"]
+
+
+def test_without_consent_only_geography_and_the_page_decide(shop):
+    client, site = shop
+    before = profile_dump(site)
+    assert before, "the reader has a profile"
+    denied = decide(client, site, consent=False, explain=True, page={"category": "Shoes/Running"})
+    assert denied["placements"]["top"]["campaign_id"] == "world", denied["explain"]
+    assert not {offer["reason"] for offer in denied["offers"]} & PROFILE_REASONS
+    assert all(
+        offer["sku"] != "novel-2" or offer["reason"] not in PROFILE_REASONS
+        for offer in denied["offers"]
+    )
+    assert profile_dump(site) == before  # nothing read into it, nothing written
