@@ -3,13 +3,19 @@ in (from memory and one profile-store round trip).
 
 Sources, each with a reason the answer carries:
 
-- ``co_viewed``: products other visitors viewed near what this visitor viewed lately (the most
-  recent views weigh most; a pair counts by how many times it was seen, ``COVIEW_SUPPORT``);
+- ``co_viewed``: products other visitors viewed near what this visitor viewed lately, each
+  scored by its share of the recent product's co-views (how likely it is viewed next after
+  it; ``COVIEW_SUPPORT`` is added to the total, so a few pairs make no sure successor),
+  times that product's seed weight;
 - ``category_affinity``: the most popular products of the top categories the visitor wants
   now: their long-run (decayed) interests, plus the categories of the products viewed last;
 - ``popular_in_region``: the most popular products in the visitor's country these days;
 - ``trending``: products whose views rose most against the days before;
 - ``fallback``: popular overall.
+
+The products viewed last are the seeds of both: the latest weighs most (``SEED_DECAY``), and a
+view of the current visit (``SESSION_MS``) ``SESSION_BOOST`` times more than one of an earlier
+visit, since people shop for one thing at a time.
 
 Never offered: what the visitor bought or is looking at, what is out of stock or not sold in
 the visitor's country. At most ``per_category`` products of one top category (by default 40 %
@@ -33,7 +39,10 @@ from pipelines.profiles.profile import Profile
 # region comes first, then popular overall, then trending (a rise of a few visitors is a
 # weaker guess than what many visitors chose).
 WEIGHTS = {
-    "co_viewed": 1.0,
+    # a co-view's score is a probability (its share of the seed's co-views), the affinity's
+    # a category's share of what the visitor wants: a co-viewed product beats the category's
+    # best only when most visitors went on to it (make bench-quality, docs/benchmarks.md)
+    "co_viewed": 0.5,
     "category_affinity": 1.0,
     "popular_in_region": 0.1,
     "fallback": 0.05,
@@ -45,9 +54,15 @@ COVIEWS_PER_PRODUCT = 20  # co-viewed products the decision service reads per re
 # What the categories of the products viewed last weigh against the long-run (decayed)
 # interests when choosing categories: people shop for one thing at a time.
 RECENT_SHARE = 1.0
-# A pair of products viewed together this many times counts half as much as a sure one: a
-# pair seen once or twice is mostly chance (confidence grows with the visitors behind it).
+# Co-views added to a product's total before sharing it out: a product seen with another
+# only a few times has no sure successor (a pair seen once out of one is not a certainty).
 COVIEW_SUPPORT = 10
+# The seed weight of the n-th product viewed last (0 the latest) is 1 / (1 + n) ** SEED_DECAY,
+# times SESSION_BOOST when it was viewed within SESSION_MS of now (the current visit); the
+# seeds' weights are then scaled to sum to 1.
+SEED_DECAY = 2.0
+SESSION_BOOST = 5.0
+SESSION_MS = 30 * 60 * 1000  # as the snippet cuts sessions
 # At most this share of the strip from one top category (and at least 2 products).
 CATEGORY_SHARE = 0.4
 
@@ -97,12 +112,12 @@ def rank_offers(
     # first source on a tie), and the merge stops once the strip is full.
     runs: list[Iterable[tuple[float, str, int, str]]] = []
     if use_history:
-        recent = profile.recent_products[:RECENT_VIEWS]
-        for position, (sku, _) in enumerate(recent):
+        seeds = seed_weights(profile, now_ms)
+        for sku, seed in seeds:
             near = coviews.get(sku, ())
             if near:
-                runs.append(_coviewed(near, position, len(runs)))
-        wanted = category_weights(profile, catalog, now_ms)[:TOP_INTERESTS]
+                runs.append(_coviewed(near, seed, len(runs)))
+        wanted = category_weights(profile, catalog, now_ms, seeds)[:TOP_INTERESTS]
         popular = catalog.ranked_by_top_category(popularity.overall) if wanted else {}
         for category, share in wanted:
             # Its best items: the popular ones (an unranked one is no better a guess); with no
@@ -139,16 +154,15 @@ def rank_offers(
 
 
 def _coviewed(
-    near: Sequence[tuple[str, int]], position: int, order: int
+    near: Sequence[tuple[str, int]], seed: float, order: int
 ) -> Iterator[tuple[float, str, int, str]]:
-    """The products viewed near the ``position``-th recent one, best first, scored as they
-    are pulled (the merge pulls few)."""
+    """The products viewed near a recent product whose seed weight is ``seed``, best first,
+    scored as they are pulled (the merge pulls few): ``seed`` times the product's share of the
+    recent one's co-views (``near``: the most frequent, with their counts)."""
     ranked = sorted(near, key=_MOST_TIMES_FIRST)  # equal counts by sku, as the merge wants
-    best = ranked[0][1]
-    weight = WEIGHTS["co_viewed"]
+    weight = WEIGHTS["co_viewed"] * seed / (sum(times for _, times in ranked) + COVIEW_SUPPORT)
     for other, times in ranked:
-        support = times / (times + COVIEW_SUPPORT)
-        score = weight * support * (times / best) / (1 + position)
+        score = weight * times
         if score <= 0:
             return
         yield (-score, other, order, "co_viewed")
@@ -221,19 +235,36 @@ def category_cap(count: int) -> int:
     return max(2, int(count * CATEGORY_SHARE))
 
 
-def category_weights(profile: Profile, catalog: Catalog, now_ms: int) -> list[tuple[str, float]]:
+def seed_weights(profile: Profile, now_ms: int) -> list[tuple[str, float]]:
+    """The products viewed last (``RECENT_VIEWS``, the latest first) with their weights as
+    seeds of the offers, summing to 1 (see ``SEED_DECAY``)."""
+    seeds = []
+    for position, (sku, at_ms) in enumerate(profile.recent_products[:RECENT_VIEWS]):
+        weight = 1 / (1 + position) ** SEED_DECAY
+        if now_ms - at_ms <= SESSION_MS:
+            weight *= SESSION_BOOST
+        seeds.append((sku, weight))
+    total = sum(weight for _, weight in seeds)
+    return [(sku, weight / total) for sku, weight in seeds]
+
+
+def category_weights(
+    profile: Profile,
+    catalog: Catalog,
+    now_ms: int,
+    seeds: Sequence[tuple[str, float]] | None = None,
+) -> list[tuple[str, float]]:
     """Top categories by how much the visitor wants them now, highest first (ties by name),
     weights at most 1: the share of the long-run interest (decayed scores of the top-level
-    paths), plus ``RECENT_SHARE`` times the share among the products viewed last (the latest
-    weighs most)."""
+    paths), plus ``RECENT_SHARE`` times the seeds' weights of each category (``seeds``: the
+    products viewed last with their weights, by default ``seed_weights``)."""
     interests = {p: v for p, v in profile.interests(now_ms).items() if CATEGORY_SEPARATOR not in p}
     total = sum(interests.values())
     weights = {path: value / total for path, value in interests.items()} if total > 0 else {}
-    recent = [catalog.top_of.get(sku) for sku, _ in profile.recent_products[:RECENT_VIEWS]]
-    nearness = [1 / (1 + position) for position in range(len(recent))]
-    for top, near in zip(recent, nearness, strict=True):
+    top_of = catalog.top_of
+    for sku, seed in seed_weights(profile, now_ms) if seeds is None else seeds:
+        top = top_of.get(sku)
         if top:
-            share = RECENT_SHARE * near / sum(nearness)
-            weights[top] = weights.get(top, 0.0) + share
+            weights[top] = weights.get(top, 0.0) + RECENT_SHARE * seed
     ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))
     return [(path, value / (1 + RECENT_SHARE)) for path, value in ranked]

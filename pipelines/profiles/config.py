@@ -16,8 +16,12 @@ MINUTE_MS = 60_000
 # Interest added to a category (and each of its parents) per event, before decay. A page view
 # counts only when the site's URL rules gave the page a category, and then only a little:
 # landing on a category page says less than opening a product, adding it to the cart or buying.
+# A cart or a purchase comes on top of the view of the same product, and people also buy
+# outside what they usually look at (gifts, a one-off need): weighted 3 and 5, one cart made
+# the top interest of a visitor with a few views more often than it was their lasting one
+# (make bench-quality, interest recovery 0.853 -> 0.858 at 1.5 and 2; docs/benchmarks.md).
 DEFAULT_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"page_view": 0.25, "product_view": 1.0, "add_to_cart": 3.0, "purchase": 5.0}
+    {"page_view": 0.25, "product_view": 1.0, "add_to_cart": 1.5, "purchase": 2.0}
 )
 
 

@@ -180,8 +180,9 @@ def test_a_batch_reads_back_exactly(client: redis.Redis, site: str, store: Redis
     interests = profile.interests(T + 90 * MINUTE)
     assert list(interests) == ["Books", "Books/Poetry", "Books/Fiction"]
     week = CONFIG.half_life_ms
-    # product views weigh 1, the add to cart 3: each decayed from its time to the purchase's
-    views = [(1000, 1.0), (2000, 1.0), (3000, 3.0), (4000, 1.0)]
+    # product views weigh 1, the add to cart more: each decayed from its time to the purchase's
+    cart = CONFIG.weights["add_to_cart"]
+    views = [(1000, 1.0), (2000, 1.0), (3000, cart), (4000, 1.0)]
     expected = sum(w * 2 ** ((t - 90 * MINUTE) / week) for t, w in views)
     assert interests["Books"] == pytest.approx(expected, rel=1e-12)
     later = profile.interests(T + 90 * MINUTE + week)

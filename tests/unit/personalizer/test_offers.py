@@ -3,7 +3,13 @@ from __future__ import annotations
 import pytest
 
 from personalizer.catalog import Catalog, Product
-from personalizer.offers import Popularity, category_cap, category_weights, rank_offers
+from personalizer.offers import (
+    Popularity,
+    category_cap,
+    category_weights,
+    rank_offers,
+    seed_weights,
+)
 from pipelines.profiles.profile import Profile
 
 NOW = 1_780_000_000_000
@@ -124,11 +130,40 @@ def test_the_categories_viewed_last_weigh_beside_the_long_run_interests():
         half_life_ms=7 * DAY,
     )
     weights = dict(category_weights(profile, CATALOG, NOW))
-    # long run: Shoes 0.9, Books 0.1; viewed last: Books 2/3, Shoes 1/3; halved
-    assert weights["Shoes"] == pytest.approx((0.9 + 1 / 3) / 2)
-    assert weights["Books"] == pytest.approx((0.1 + 2 / 3) / 2)
-    assert [path for path, _ in category_weights(profile, CATALOG, NOW)] == ["Shoes", "Books"]
+    # long run: Shoes 0.9, Books 0.1; seeds: book2 latest and in this visit (1 * 5), run1
+    # second and a day ago (1 / 2 ** 2): Books 5 / 5.25, Shoes 0.25 / 5.25; halved
+    assert weights["Shoes"] == pytest.approx((0.9 + 0.25 / 5.25) / 2)
+    assert weights["Books"] == pytest.approx((0.1 + 5 / 5.25) / 2)
+    assert [path for path, _ in category_weights(profile, CATALOG, NOW)] == ["Books", "Shoes"]
+    # a day later neither view is of the current visit: the long run leads again
+    later = dict(category_weights(profile, CATALOG, NOW + DAY))
+    assert later["Shoes"] > later["Books"]
     assert category_weights(Profile(), CATALOG, NOW) == []
+
+
+def test_seeds_weigh_the_latest_and_the_current_visit_most():
+    profile = Profile(
+        key="shop:v:v1",
+        events=3,
+        recent_products=(("a", NOW - 60_000), ("b", NOW - 120_000), ("c", NOW - DAY)),
+    )
+    seeds = dict(seed_weights(profile, NOW))
+    assert sum(seeds.values()) == pytest.approx(1.0)
+    assert seeds["a"] > seeds["b"] > seeds["c"]
+    # a and b in this visit (x5), c from an earlier one: 5 : 5/4 : 1/9
+    assert seeds["b"] / seeds["c"] == pytest.approx((5 / 4) / (1 / 9))
+    assert seed_weights(Profile(), NOW) == []
+
+
+def test_a_co_view_scores_by_its_share_of_the_products_co_views():
+    profile = Profile(key="shop:v:v1", events=1, recent_products=(("run1", NOW),))
+    # the same count is a sure successor of a product seen with little else, and a weak
+    # one of a product seen with many others
+    sure = offers(profile, coviews={"run1": [("trail1", 40)]}, count=3)
+    diluted = offers(profile, coviews={"run1": [("trail1", 40), ("hat1", 400)]}, count=8)
+    score = {o.sku: o.score for o in sure}
+    assert score["trail1"] == pytest.approx(0.5 * 40 / (40 + 10), abs=1e-6)
+    assert {o.sku: o.score for o in diluted}["trail1"] == pytest.approx(0.5 * 40 / 450, abs=1e-6)
 
 
 def test_unranked_products_are_not_offered_as_a_categorys_best():

@@ -114,7 +114,7 @@ def test_category_paths_score_every_level_with_the_event_weight():
         row(event_type="click", category=["Toys"]),
     ]
     fragment = aggregate([(at(1), rows)], CONFIG)[0].segments[0].fragment
-    assert fragment.scores == {"Books": 4.25, "Books/Fiction": 4.0, "Garden": 5.0}
+    assert fragment.scores == {"Books": 2.75, "Books/Fiction": 2.5, "Garden": 2.0}
     assert CONFIG.weights["page_view"] < CONFIG.weights["product_view"]
     assert CONFIG.weights["product_view"] < CONFIG.weights["add_to_cart"]
     assert CONFIG.weights["add_to_cart"] < CONFIG.weights["purchase"]
