@@ -33,6 +33,9 @@ from pipelines.steps.days import SiteDays
 from pipelines.warehouse.columns import COLUMN
 
 log = logging.getLogger("clicktrail.pipeline")
+# While a batch's write is retried, the reader is kept alive this often (a Redis Streams lease
+# lapses after 10 s without it).
+KEEP_ALIVE_SECONDS = 1.0
 
 # Steps of the worker's own, timed beside the writer steps.
 OWN_STEPS = ("read", "decode", "enrich", "days", "dead_letters", "commit")
@@ -307,7 +310,13 @@ class PipelineWorker:
 
     def _finish(self, pending: tuple[Future[bool], PreparedBatch]) -> None:
         written, prepared = pending
-        if written.result():
+        while True:  # a store away can keep the write retrying for minutes
+            try:
+                done = written.result(timeout=KEEP_ALIVE_SECONDS)
+                break
+            except TimeoutError:
+                self.reader.keep_alive()  # this thread owns the reader
+        if done:
             self._commit(prepared)
 
     def _commit(self, prepared: PreparedBatch) -> None:

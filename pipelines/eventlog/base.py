@@ -101,3 +101,8 @@ class LogReader(ABC):
     @abstractmethod
     def close(self) -> None:
         """Leave the group (uncommitted records go to another consumer)."""
+
+    def keep_alive(self) -> None:  # noqa: B027 - most logs need nothing: a no-op by default
+        """Called while a batch read earlier is still being written (a store away, its
+        writes retried): keep this consumer's partitions, so they are not handed to another
+        consumer, or back to this one as a takeover, and the batch read twice."""

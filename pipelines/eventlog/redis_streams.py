@@ -8,6 +8,7 @@ stream, in order. Old entries are trimmed by age (``MINID``), like Kafka's reten
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 
@@ -18,6 +19,7 @@ from clicktrail.contract.record import LogRecord
 from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavailable, partition_for
 
 _FAILURES = (redis.ConnectionError, redis.TimeoutError, OSError)
+log = logging.getLogger(__name__)
 
 
 class RedisStreamLog(EventLog):
@@ -199,6 +201,16 @@ class RedisStreamReader(LogReader):
             del self._takeover[stream]
         self._owned = [s for s in self._streams if s in kept]
         self._leases_checked = time.monotonic()
+
+    def keep_alive(self) -> None:
+        """Renew the leases held (a lease lapses after ``lease_ms`` without a read)."""
+        now_ms = int(self._clock() * 1000)
+        try:
+            self._redis.zadd(self._members_key, {self._consumer: now_ms})
+            for stream in self._owned:
+                self._extend(keys=[self._lease_key(stream)], args=[self._consumer, self._lease_ms])
+        except _FAILURES as exc:  # the next read finds out and says so
+            log.debug("keeping the leases failed: %s", exc)
 
     def read(self, max_records: int, timeout: float) -> list[LogMessage]:
         try:

@@ -146,3 +146,35 @@ def test_an_unreachable_log_fails_fast(make_unreachable):
         log.append([record("v1", 1)], timeout=0.05)
     assert time.monotonic() - started < 2.0
     assert log.ping(0.05) is False
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("kept_alive", [True, False])
+def test_a_reader_kept_alive_while_its_batch_is_written_reads_nothing_twice(kept_alive):
+    """A worker whose store is away retries its batch for longer than its lease; kept alive
+    (the worker calls keep_alive while it waits), it keeps its streams and the batch is not
+    handed back to it as a takeover. Without it, the batch comes again (harmless downstream,
+    but written twice)."""
+    from pipelines.eventlog.redis_streams import RedisStreamReader
+
+    log = _redis(f"test-{uuid.uuid4().hex[:12]}", ack_timeout=5.0)
+    log.ensure_created()
+    log.append([record("v1", n) for n in range(5)], timeout=10)
+    reader = RedisStreamReader(log._url, log._streams, "pipeline", "c1", lease_ms=300)
+    try:
+        batch = read_all(reader, 5)
+        assert len(batch) == 5
+        waited = time.monotonic() + 1.0  # over three leases, the batch not yet committed
+        while time.monotonic() < waited:
+            if kept_alive:
+                reader.keep_alive()
+            time.sleep(0.05)
+        again = reader.read(100, timeout=0.2) + reader.read(100, timeout=0.2)
+        if kept_alive:
+            assert again == []
+        else:
+            assert [m.position for m in again] == [m.position for m in batch]
+        reader.commit(batch)
+    finally:
+        reader.close()
+        log.close()
