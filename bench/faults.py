@@ -83,7 +83,15 @@ def main(argv: list[str] | None = None) -> dict:
         row["fault"] = fault
     if scale == "full":
         RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "faults.json").write_text(json.dumps(document, indent=2) + "\n")
+        path = RESULTS / "faults.json"
+        if args.faults and path.exists():  # a rerun of some faults keeps the others' figures
+            earlier = json.loads(path.read_text())
+            names = {row["fault"] for row in figures}
+            document["outcomes"] = {**earlier.get("outcomes", {}), **outcomes}
+            document["figures"] = [
+                row for row in earlier.get("figures", []) if row["fault"] not in names
+            ] + figures
+        path.write_text(json.dumps(document, indent=2) + "\n")
     return document
 
 
