@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from clicktrail.secrets.keyring import Keyring, load_keyring
 from clicktrail.secrets.salt import DailySalts
 from clicktrail.serving.errors import json_http_error
+from clicktrail.serving.headers import harden
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from clicktrail.tokens.registry import TokenRegistry
@@ -156,5 +157,6 @@ def create_app(
     for blueprint in (decide.bp, track.bp, manage.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(HTTPException, json_http_error)
+    harden(app)  # nosniff; a strict policy on HTML (werkzeug's own redirect pages)
     app.wsgi_app = decide.FastDecide(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

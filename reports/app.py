@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 from clicktrail.serving.errors import json_http_error
+from clicktrail.serving.headers import harden
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from clicktrail.tokens.registry import TokenRegistry
@@ -59,4 +60,5 @@ def create_app(
     app.register_error_handler(HTTPException, json_http_error)
     init_dashboard(app)  # the marketer dashboard's pages under /dashboard (docs/dashboard.md)
     init_demo(app, settings)  # the demo shop under /demo, only with CLICKTRAIL_DEMO (docs/demo.md)
+    harden(app)  # nosniff everywhere; a strict policy on HTML that has none of its own
     return app
