@@ -1,0 +1,208 @@
+"""``make bench-dashboard``: each dashboard page's server time and its largest contentful paint
+in headless Chromium, over simulated events on the ClickHouse 18.16 server.
+
+1. **Load**: as ``bench.reports`` loads (the simulator's people, seed 7, site ``shop`` in UTC,
+   ``--days`` days from 2025-01-06; rows as the pipeline makes them, straight into the
+   warehouse), then the rollups built day by day up to a week after the last simulated day.
+2. **Serve**: the reports service under gunicorn (its production configuration, one worker)
+   over that database, an account signed in.
+3. **Server time**: each page of the dashboard over the last 30 simulated days, fetched over
+   HTTP with the session cookie: one warm-up, then the median of ``--repeat`` requests, from
+   the request to the last byte (``<page> server ms``; the issue's target: 500 ms).
+4. **LCP**: each page loaded in Chromium (playwright-core, Debian's chromium, a fresh tab,
+   1280 x 900): the ``largest-contentful-paint`` entry's start time, median of ``--repeat``
+   loads (``<page> LCP ms``; target 1,500 ms). The charts are canvases, which are not LCP
+   candidates: the LCP is the headline figures' or a table's text.
+
+    python -m bench.dashboard [--events 10000000] [--days 84] [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import http.cookiejar
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from pathlib import Path
+
+from bench.harness.browser import Browser
+from bench.report import Figure, report
+from bench.reports import QUIET_DAYS, SITE, build_rollups, load
+from clicktrail import ports, services
+from clicktrail.accounts.model import new_account
+from clicktrail.accounts.registry import edit_accounts
+from clicktrail.settings import ClickHouseServerTarget, Settings
+from clicktrail.simulator.simulation import SimulationConfig
+from clicktrail.sites.registry import edit_sites
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.warehouse.migrate import migrate
+from reports.dashboard.pages import PAGES
+
+ROOT = Path(__file__).parents[1]
+PORT = ports.port("reports") + 770  # this bench's own
+ACCOUNT, PASSWORD = "bench", "a bench password"
+SERVER_TARGET_MS = 500.0
+LCP_TARGET_MS = 1500.0
+LCP = """new Promise((resolve) => {
+  new PerformanceObserver((list) => {
+    const entries = list.getEntries()
+    resolve(entries[entries.length - 1].startTime)
+  }).observe({ type: 'largest-contentful-paint', buffered: true })
+  setTimeout(() => resolve(null), 5000)
+})"""
+
+
+def serve(env: dict[str, str]) -> subprocess.Popen:
+    """The reports service under gunicorn, as ``make up`` runs it, on this bench's port."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "python:reports.gunicorn_conf"]
+        + ["--bind", f"127.0.0.1:{PORT}", "--workers", "1", "reports.wsgi:app"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1).read()
+            return process
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.terminate()
+                raise RuntimeError("the reports service did not start") from None
+            time.sleep(0.2)
+
+
+def signed_in() -> urllib.request.OpenerDirector:
+    """An HTTP client with a session of the bench's account."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    base = f"http://127.0.0.1:{PORT}/dashboard"
+    page = opener.open(f"{base}/sign-in", timeout=30).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    form = {"csrf_token": token, "method": "account", "username": ACCOUNT, "password": PASSWORD}
+    opener.open(f"{base}/sign-in", urllib.parse.urlencode(form).encode(), timeout=30).read()
+    return opener
+
+
+def server_ms(opener: urllib.request.OpenerDirector, url: str, repeat: int) -> float:
+    with opener.open(url, timeout=120) as answer:  # warm-up
+        body = answer.read().decode()
+        if answer.status != 200 or "/sign-in" in answer.url:
+            raise RuntimeError(f"{url}: {answer.status} {answer.url}")
+    if "data-problem" in body:
+        raise RuntimeError(f"{url}: the page shows a problem")
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with opener.open(url, timeout=120) as answer:
+            answer.read()
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times)
+
+
+def lcp_ms(browser: Browser, url: str, repeat: int) -> float:
+    found = []
+    for _ in range(repeat):
+        status = browser.goto(url)  # a new navigation: its own LCP entries
+        if status != 200:
+            raise RuntimeError(f"{url}: {status} in Chromium")
+        value = browser.evaluate(LCP)
+        if value is None:
+            raise RuntimeError(f"{url}: no largest-contentful-paint entry")
+        found.append(value)
+    return statistics.median(found)
+
+
+def browser_signed_in(browser: Browser) -> None:
+    browser.newContext()
+    browser.goto(f"http://127.0.0.1:{PORT}/dashboard/sign-in")
+    browser.evaluate(
+        f"""(() => {{
+          const form = document.querySelector('#account-form')
+          form.querySelector('[name=username]').value = {ACCOUNT!r}
+          form.querySelector('[name=password]').value = {PASSWORD!r}
+          form.submit()
+        }})()"""
+    )
+    browser.waitForURL("/dashboard/overview")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--days", type=int, default=84)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--name", default="dashboard", help="bench/results/<name>.json")
+    args = parser.parse_args(argv)
+    services.start(["redis-state", "clickhouse"])
+    first = SimulationConfig().start
+    last = first + dt.timedelta(days=args.days - 1)
+    database = f"bench_{uuid.uuid4().hex[:8]}"
+    target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
+    figures: list[Figure] = []
+    with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
+        work = Path(folder)
+        settings = Settings.from_env(
+            {},
+            data_dir=work,
+            sites_file=work / "sites.json",
+            tokens_file=work / "tokens.json",
+            accounts_file=work / "accounts.json",
+            clickhouse_url=target,
+            dashboard_signin_limit="1000 per minute",
+        )
+        with edit_sites(settings.sites_file) as sites:
+            sites[SITE.site_id] = SITE
+        with edit_accounts(settings.accounts_file) as accounts:
+            accounts[ACCOUNT] = new_account(ACCOUNT, PASSWORD, "admin", ("*",), 0)
+        with open_warehouse(target, timeout=1800) as warehouse:
+            migrate(warehouse)
+            started = time.perf_counter()
+            loaded = load({"server": warehouse}, args.events, args.days, settings.geoip_db)
+            figures.append(Figure("events loaded", loaded, "events"))
+            figures.append(Figure("load seconds", time.perf_counter() - started, "s"))
+            build_rollups(warehouse, first, last + dt.timedelta(days=QUIET_DAYS))
+            env = {**os.environ, **settings.to_env()}
+            env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            process = serve(env)
+            browser = Browser("none")
+            try:
+                opener = signed_in()
+                browser_signed_in(browser)
+                query = urllib.parse.urlencode(
+                    {"site": SITE.site_id, "since": "30d", "until": last.isoformat()}
+                )
+                for name in PAGES:
+                    url = f"http://127.0.0.1:{PORT}/dashboard/{name}?{query}"
+                    server = server_ms(opener, url, args.repeat)
+                    paint = lcp_ms(browser, url, args.repeat)
+                    print(f"  {name}: server {server:.0f} ms, LCP {paint:.0f} ms", file=sys.stderr)
+                    figures.append(
+                        Figure(f"{name} server ms", server, "ms", SERVER_TARGET_MS, "lower")
+                    )
+                    figures.append(Figure(f"{name} LCP ms", paint, "ms", LCP_TARGET_MS, "lower"))
+                problems = browser.errors()
+                if problems:
+                    print(f"WARNING: page errors in Chromium: {problems}", file=sys.stderr)
+            finally:
+                browser.close()
+                process.terminate()
+                process.wait(timeout=30)
+                warehouse.execute(f"DROP DATABASE IF EXISTS {database}")
+    figures.append(Figure("load average at the end", os.getloadavg()[0], "load"))
+    report(args.name, figures)
+
+
+if __name__ == "__main__":
+    main()
