@@ -14,7 +14,10 @@ aggregation, offers by ``rank_offers`` on held-out sessions after a time split, 
 most popular products. Reported: ``HR@10 ratio to popularity``, ``NDCG@10`` (and the
 baseline's), and ``interest recovery share``: of the visitors with at least 5 product views,
 the share whose top interest is one of their persona's categories (and, stricter, the
-persona's top category). The personas are read only to score, never to rank.
+persona's top category). The personas are read only to score, never to rank, except by the
+reference ranking ``persona_oracle``: told each person's planted persona and the simulator's
+rules, it shows how far any ranking of the offers could go on this traffic (a ceiling, not a
+target; printed and reported beside the offers' figures).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import random
 import statistics
 import sys
 import time
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -33,6 +37,7 @@ if __package__ in (None, ""):
 
 from bench.report import Figure, report  # noqa: E402
 from clicktrail.settings import Settings  # noqa: E402
+from clicktrail.simulator import difficulty  # noqa: E402
 from clicktrail.simulator.devices import load_user_agents  # noqa: E402
 from clicktrail.simulator.geography import load_network_pool  # noqa: E402
 from clicktrail.simulator.simulation import (  # noqa: E402
@@ -41,7 +46,16 @@ from clicktrail.simulator.simulation import (  # noqa: E402
     run_simulation,
 )
 from personalizer.campaigns import parse_campaign  # noqa: E402
-from personalizer.evaluate import KINDS, View, evaluate, interest_recovery  # noqa: E402
+from personalizer.evaluate import (  # noqa: E402
+    KINDS,
+    View,
+    evaluate,
+    hit_rank,
+    interest_recovery,
+    popularity_until,
+    time_split,
+)
+from personalizer.offers import category_cap  # noqa: E402
 from personalizer.select import CreativeStats, choose  # noqa: E402
 from personalizer.visitor import Visitor  # noqa: E402
 from pipelines.enrich.device import DeviceDetector  # noqa: E402
@@ -123,6 +137,103 @@ def planted_interests(result: SimulationResult) -> tuple[dict[str, set[str]], di
     return every, top
 
 
+def persona_weights(result: SimulationResult) -> dict[str, dict[str, float]]:
+    """Per human visitor id: their persona's weights by category name."""
+    names = {c["slug"]: c["name"] for c in result.truth["catalog"]["categories"]}
+    return {
+        visitor: {names[slug]: share for slug, share in truth["persona"].items()}
+        for visitor, truth in result.truth["visitors"].items()
+        if not truth["is_bot"] and truth["persona"]
+    }
+
+
+# The simulator's rules of navigation (clicktrail/simulator/sessions.py, personas.py): after a
+# product page, another product of the same top category ("you may also like") this share of
+# the time; otherwise a category picked by the persona: off-persona NOISE_SHARE of the time
+# (uniformly), else the session's focus SESSION_FOCUS_SHARE of the time, else by the weights.
+ALSO_LIKED_SHARE = 0.4
+
+
+def persona_oracle(
+    views: list[View],
+    at_ms: int,
+    personas: dict[str, dict[str, float]],
+    k: int = 10,
+    per_category: int | None = None,
+) -> float:
+    """Hit rate@k, on the held-out views ``evaluate`` scores, of a reference ranking told
+    each person's planted persona and the simulator's rules: the chance of each top category
+    next (the page's category, the persona's focus guessed from the session's views, the
+    noise) times the product's share of its category's product views before the split, at
+    most ``per_category`` of one top category (the decision endpoint's default). Visitors
+    without a persona (bots the user-agent check missed) get the most popular products."""
+    split = time_split(views, at_ms)
+    top_of = {view.sku: view.category.split("/")[0] for view in views}
+    counts = Counter(view.sku for view in split.train if view.kind == "product_view")
+    ranked: dict[str, list[str]] = defaultdict(list)
+    for sku, _ in counts.most_common():
+        ranked[top_of[sku]].append(sku)
+    total = {top: sum(counts[sku] for sku in skus) for top, skus in ranked.items()}
+    categories = sorted(ranked)
+    popular = list(popularity_until(split.train, at_ms).overall[:k])
+    cap = category_cap(k) if per_category is None else per_category
+    noise, focus_share = difficulty.NOISE_SHARE, difficulty.SESSION_FOCUS_SHARE
+    hits = cases = 0
+    for visitor, sessions in split.held_out.items():
+        weights = personas.get(visitor)
+        outside = [top for top in categories if weights and top not in weights]
+        for session in sessions:
+            page, in_session = "", Counter[str]()
+            for view in session:
+                if view.kind == "product_view" and view.sku != page:
+                    if not weights:
+                        offers = popular
+                    else:
+                        guess = {top: w * (1 + 3 * in_session[top]) for top, w in weights.items()}
+                        guessed = sum(guess.values())
+                        chance = {top: noise / len(outside) for top in outside}
+                        for top, w in weights.items():
+                            picked = focus_share * guess[top] / guessed + (1 - focus_share) * w
+                            chance[top] = (1 - noise) * picked
+                        if page:
+                            chance = {top: (1 - ALSO_LIKED_SHARE) * p for top, p in chance.items()}
+                            chance[top_of[page]] += ALSO_LIKED_SHARE
+                        offers = _best_by_chance(chance, ranked, counts, total, k, cap, page)
+                    cases += 1
+                    hits += hit_rank(offers, view.sku, k) is not None
+                if view.kind == "product_view":
+                    page = view.sku
+                    in_session[top_of[page]] += 1
+    return hits / cases if cases else 0.0
+
+
+def _best_by_chance(
+    chance: dict[str, float],
+    ranked: dict[str, list[str]],
+    counts: Counter[str],
+    total: dict[str, int],
+    k: int,
+    cap: int,
+    page: str,
+) -> list[str]:
+    scored = [
+        (chance[top] * counts[sku] / total[top], sku, top)
+        for top in chance
+        for sku in ranked.get(top, [])[: k + 1]
+    ]
+    scored.sort(key=lambda item: (-item[0], item[1]))
+    offers: list[str] = []
+    per_top: Counter[str] = Counter()
+    for _, sku, top in scored:
+        if sku == page or per_top[top] >= cap:
+            continue
+        per_top[top] += 1
+        offers.append(sku)
+        if len(offers) == k:
+            break
+    return offers
+
+
 def offer_figures(
     visitors: int, days: int, held_out_days: int, seed: int
 ) -> tuple[dict[str, float], float, float, float]:
@@ -144,7 +255,13 @@ def offer_figures(
         f"interest recovery: {recovery.recovered}/{recovery.visitors} visitors "
         f"(persona's top category: {strict.recovered}/{strict.visitors})"
     )
-    return evaluation.figures(), recovery.share, strict.share, off / len(product_views)
+    figures = evaluation.figures()
+    baseline = figures["HR@10 popularity"]
+    for label, cap in (("", None), (", uncapped", 10)):
+        oracle = persona_oracle(views, at_ms, persona_weights(result), k=10, per_category=cap)
+        figures[f"HR@10 ratio to popularity, persona oracle{label}"] = oracle / baseline
+        print(f"persona oracle{label}: HR@10 {oracle:.4f}, {oracle / baseline:.2f} x popularity")
+    return figures, recovery.share, strict.share, off / len(product_views)
 
 
 def main() -> None:
@@ -175,6 +292,16 @@ def main() -> None:
             Figure(
                 "HR@10 ratio to popularity, returning visitors",
                 offers["HR@10 ratio to popularity, returning visitors"],
+                "x",
+            ),
+            Figure(
+                "HR@10 ratio to popularity, persona oracle",
+                offers["HR@10 ratio to popularity, persona oracle"],
+                "x",
+            ),
+            Figure(
+                "HR@10 ratio to popularity, persona oracle, uncapped",
+                offers["HR@10 ratio to popularity, persona oracle, uncapped"],
                 "x",
             ),
             Figure("held-out views scored", offers["held-out views scored"], "views"),
