@@ -675,6 +675,14 @@ class Settings:
         "MaxMind DB file (GeoIP2/GeoLite2 City). Default: the 2018 GeoLite2 City file "
         "from the maxminddb-geolite2 package (docs/geoip.md).",
     )
+    geoip_check_seconds: float = setting(
+        "pipeline",
+        _float_range(0.0, 86_400.0),
+        "60",
+        "How often a running pipeline worker or personalizer looks whether CLICKTRAIL_GEOIP_DB "
+        "was replaced (one stat of the file); a new file is opened and swapped in without a "
+        "restart, a broken one is logged and the loaded one kept (docs/deploy.md). 0: never.",
+    )
     pipeline_group: str = setting(
         "pipeline",
         _text,

@@ -112,7 +112,7 @@ def run_worker(
     consumer = consumer or f"{socket.gethostname()}-{os.getpid()}"
     event_log = open_event_log(settings, ack_timeout=WORKER_LOG_TIMEOUT)
     event_log.ensure_created()
-    geo = GeoLocator(settings.geoip_db)
+    geo = GeoLocator(settings.geoip_db, check_seconds=settings.geoip_check_seconds)
     registry = SiteRegistry(settings.sites_file, settings.sites_reload_seconds)
     try:
         with owned_warehouse(settings) as warehouse:
