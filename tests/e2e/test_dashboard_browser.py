@@ -36,7 +36,7 @@ from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.rollups import RollupBuilder
 from pipelines.warehouse.sink import WarehouseSink
 from tests.integration.conftest import warehouse_target
-from tests.integration.test_dashboard_pages import PASSWORD, PERSIAN, ZONE
+from tests.integration.test_dashboard_pages import PASSWORD, PERSIAN, SALES_SINCE, ZONE
 from tests.integration.test_dashboard_pages import rows as rows  # noqa: F401 - the fixture
 from tests.served_apps import ServedApp
 
@@ -205,6 +205,19 @@ def test_every_page_loads_and_draws_its_charts(chromium: Chromium, reports):
             assert chromium.evaluate(f"({DRAWN})({chart_id!r})") > 1000, (name, chart_id)
         chromium.screenshot(str(ARTIFACTS / f"{name}.png"))
         chromium.screenshot(str(ARTIFACTS / f"{name}-full.png"), True)
+    # Four weeks of orders before the period: the forecast, its band, drawn.
+    chromium.goto(f"{url}/dashboard/sales?{urlencode({**PERIOD, 'since': SALES_SINCE})}")
+    chromium.waitForFunction("window.clicktrailCharts && window.clicktrailCharts.length")
+    drawn = chromium.evaluate(
+        """(() => {
+          const chart = window.clicktrailCharts.find(c => c.canvas.id === 'chart-orders-EUR')
+          const points = (i) => chart.data.datasets[i].data.filter(v => v !== null).length
+          const band = chart.getDatasetMeta(3).dataset
+          return [points(0), points(1), points(3), chart.data.datasets[3].fill, !!band]
+        })()"""
+    )
+    assert drawn[1] == drawn[2] == 28 and drawn[0] > 21 and drawn[3] == "-1" and drawn[4], drawn
+    chromium.screenshot(str(ARTIFACTS / "sales-forecast.png"))
     assert chromium.problems() == []
 
 

@@ -4,10 +4,11 @@ giving the reports API's figures for the same parameters, the empty site, bad fi
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -73,7 +74,7 @@ def rows(shared_small_geoip_db: Path, tmp_path_factory) -> list[dict]:
         path, shared_small_geoip_db, {"tehran": Site("tehran", timezone=ZONE)}
     )
     persian_category(rows)
-    return rows + campaign_rows()
+    return rows + campaign_rows() + sales_rows()
 
 
 def campaign_rows() -> list[dict]:
@@ -87,6 +88,28 @@ def campaign_rows() -> list[dict]:
     finally:
         random.setstate(state)
     return [{**row, "site_id": "tehran"} for row in made]
+
+
+SALES_SINCE = "2024-12-08"  # four weeks of orders before the period: the sales page forecasts
+
+
+def sales_rows() -> list[dict]:
+    """Orders on every day of the four weeks before the period (a weekly rhythm), so the sales
+    page has the 21 closed days a forecast needs."""
+    from tests.integration.test_reports_campaigns import Events, local_ms
+
+    rng = random.Random(47)
+    events = Events()
+    day = date.fromisoformat(SALES_SINCE)
+    n = 0
+    while day < date(2025, 1, 5):
+        for _ in range(2 + day.weekday() % 3 + rng.randint(0, 2)):
+            n += 1
+            buyer = {"id": f"buyer{n:04d}", "country": "IR", "device": "desktop"}
+            ms = local_ms(day, rng.randint(1, 22), rng.randint(0, 59))
+            events.purchase(buyer, ms, [(rng.choice((999, 2500, 4000)), rng.randint(1, 2))])
+        day += timedelta(days=1)
+    return [{**row, "site_id": "tehran"} for row in events.rows]
 
 
 @pytest.fixture(scope="module", params=ENGINES)
@@ -616,3 +639,25 @@ def test_a_page_asks_each_query_once(loaded, tmp_path: Path):
     countries = api(app, "audience", breakdown="country", limit="20", **PERIOD)["rows"]
     table = page.split('data-table="country">')[1].split("</tbody>")[0]
     assert table.count("<tr>") == len(countries) + 1
+
+
+def test_the_sales_page_draws_the_forecast_band_of_the_api(app):
+    client = client_at(app)
+    sign_in(client)
+    period = {"since": SALES_SINCE, "until": PERIOD["until"]}
+    answer = api(app, "sales", **period)
+    assert answer["forecast"]["method"], answer["forecast"]
+    html = page_of(client, "sales", **period)
+    assert "data-forecast-note" not in html
+    spec = json.loads(re.search(r'data-chart="chart-orders-EUR">([^<]+)</script>', html).group(1))
+    predicted = [
+        row for row in answer["rows"] if row["kind"] == "forecast" and row["currency"] == "EUR"
+    ]
+    assert len(predicted) == 28
+    assert [v for v in spec["forecast"] if v is not None] == [row["orders"] for row in predicted]
+    assert [v for v in spec["high"] if v is not None] == [row["orders_high"] for row in predicted]
+    assert [v for v in spec["low"] if v is not None] == [row["orders_low"] for row in predicted]
+    actual = [
+        row for row in answer["rows"] if row["kind"] != "forecast" and row["currency"] == "EUR"
+    ]
+    assert [v for v in spec["actual"] if v is not None] == [row["orders"] for row in actual]
