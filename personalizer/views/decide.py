@@ -152,20 +152,17 @@ class FastDecide:
             environ["wsgi.input"] = io.BytesIO(body)
             return self.wsgi_app(environ, start_response)
         origin, content = answered
-        headers = [
-            ("Content-Type", "application/json"),
-            ("Content-Length", str(len(content))),
-            ("Cache-Control", "no-store"),
-        ]
+        response = Response(content, status=200, content_type="application/json")
+        response.headers["Cache-Control"] = "no-store"  # as the view's
         if origin:  # allowed: checked in _answer
-            headers += [
-                ("Access-Control-Allow-Origin", origin),
-                ("Access-Control-Allow-Credentials", "true"),
-                ("Vary", "Origin"),
-            ]
+            allow_origin(response, origin)
+        # The after-request functions, in Flask's order: the view's blueprint's, then the
+        # app's (the baseline headers). They get no request context here.
+        for name in (bp.name, None):
+            for after in reversed(self.app.after_request_funcs.get(name, [])):
+                response = after(response)
         metrics.REQUESTS.labels(PATH, "200").inc()
-        start_response("200 OK", headers)
-        return [content]
+        return response(environ, start_response)
 
     def _answer(self, environ: WSGIEnvironment, body: bytes) -> tuple[str | None, bytes] | None:
         """The allowed origin and the answer, or None for the view to answer."""

@@ -152,3 +152,17 @@ def test_an_oversized_body_gets_the_views_413(shop):
     body = json.dumps({"site_id": site_id, "page": {"url": "x" * 300_000}})
     assert post(client, body, Origin=ORIGIN).status_code == 413
     assert passed == ["POST /v1/decide"]
+
+
+def test_an_error_in_a_decision_is_flasks_json_500(shop, monkeypatch):
+    app, client, site_id, _, passed = shop
+    app.testing = False  # as under gunicorn: Flask answers an error instead of raising it
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(app.extensions["personalizer"].service, "decide", broken)
+    answer = post(client, {"site_id": site_id, "placements": ["top"]}, Origin=ORIGIN)
+    assert answer.status_code == 500
+    assert "error" in answer.get_json()
+    assert passed == []  # answered where it failed, not decided a second time by the view
