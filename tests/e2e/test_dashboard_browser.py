@@ -280,10 +280,15 @@ def test_a_persian_category_renders_right_to_left_in_the_ltr_page(chromium: Chro
 def test_an_empty_site_and_a_phone(chromium: Chromium, reports):
     url, _ = reports
     signed_in(chromium, url, viewport={"width": 390, "height": 844}, is_mobile=True)
-    for name in (*PAGES, *REPORT_PAGES):
-        chromium.goto(f"{url}/dashboard/{name}?{urlencode(PERIOD)}")
+    addresses = [f"{url}/dashboard/{name}?{urlencode(PERIOD)}" for name in (*PAGES, *REPORT_PAGES)]
+    addresses += [
+        f"{url}/dashboard/manage/campaigns?site={MANAGED}",
+        f"{url}/dashboard/manage/campaigns/new?site={MANAGED}",
+    ]
+    for address in addresses:
+        chromium.goto(address)
         width = chromium.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, (name, width)  # wide tables scroll inside their own box
+        assert width <= 390, (address, width)  # wide tables scroll inside their own box
     chromium.screenshot(str(ARTIFACTS / "products-phone.png"), True)
     chromium.goto(f"{url}/dashboard/overview?site=empty")
     assert chromium.evaluate("!!document.querySelector('[data-empty]')")
