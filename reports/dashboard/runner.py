@@ -12,7 +12,6 @@ from reports.query import parse_query
 from reports.source import RollupSource
 from reports.table import Report
 
-AT_ONCE = 4  # reports a page runs side by side (the server store's pool holds 4 connections)
 # Filters a report does not take (the API would refuse them): the page runs it without them
 # and says so (``ignored``). RFM segments are people: no country or device.
 NOT_TAKEN = {"rfm": ("country", "device")}
@@ -32,7 +31,8 @@ def filters_taken(name: str, params: dict[str, str]) -> tuple[dict[str, str], li
 class ReportRunner:
     """One page's reports: the site, its time zone and today there are fixed; ``params`` are
     the filters, each report call adds its own (a breakdown, a sort, a limit). ``options``:
-    the page's own parameters from its address (a funnel's steps, ...), checked by the report.
+    the page's own parameters from its address (a funnel's steps, ...), checked by the report;
+    ``at_once``: how many reports ``run_all`` runs side by side.
     Raises what ``parse_query`` and the reports raise (``ReportError``, warehouse errors)."""
 
     def __init__(
@@ -43,10 +43,12 @@ class ReportRunner:
         today: date,
         params: dict[str, str],
         options: dict[str, str] | None = None,
+        at_once: int = 1,
     ) -> None:
         self.source, self.site_id, self.zone, self.today = source, site_id, zone, today
         self.params = params
         self.options = dict(options or {})
+        self.at_once = at_once  # reports run side by side (the store's connections)
         self.ignored: dict[str, list[str]] = {}  # report -> the filters it was run without
 
     def run(self, name: str, **own: str) -> Report:
@@ -69,8 +71,8 @@ class ReportRunner:
     def run_all(self, calls: Sequence[tuple[str, dict[str, str]]]) -> list[Report]:
         """Several reports side by side (each waits on the warehouse, not on Python), in the
         order given; the first error is raised."""
-        if len(calls) < 2:
+        if len(calls) < 2 or self.at_once < 2:
             return [self.run(name, **own) for name, own in calls]
-        with ThreadPoolExecutor(max_workers=min(AT_ONCE, len(calls))) as pool:
+        with ThreadPoolExecutor(max_workers=min(self.at_once, len(calls))) as pool:
             futures = [pool.submit(self.run, name, **own) for name, own in calls]
             return [future.result() for future in futures]

@@ -164,6 +164,7 @@ def page(name: str) -> BaseResponse | tuple[str, int]:
         local_today(site.timezone, now),
         filters.params(),
         {key: request.args[key] for key in chosen.options if request.args.get(key)},
+        at_once=shared.settings.warehouse_connections,  # the store's connections
     )
     context = layout_context(principal, chosen, filters, sites, site, now)
     context["ignored"] = runner.ignored
