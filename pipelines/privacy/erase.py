@@ -139,9 +139,9 @@ class Eraser:
         today = local_today(site.timezone, now)
         first_kept = cut(site.site_id, site.retention_days, site.timezone, now).first_kept_day
         chosen = [day for day in days if first_kept <= day < today]
-        builder = RollupBuilder(self.stores.warehouse, self._clock)
-        for day in chosen:
-            builder.build(site.site_id, day, site.timezone)
+        RollupBuilder(self.stores.warehouse, self._clock).build_many(
+            site.site_id, chosen, site.timezone
+        )
         if chosen:
             for table in rollups:  # the builds' deletes of older generations
                 self.person_warehouse.wait_for_mutations(table)

@@ -74,7 +74,7 @@ class RollupStep(WriteStep):
             if (site_id, day) in postpone and now - self._dirty[site_id, day] < self._settle:
                 continue
             site = self._site_of(site_id) or Site(site_id)
-            built = self.builder.build(site_id, day, site.timezone)
+            built = self.builder.build(site_id, day, site.timezone, sweep=False)
             del self._dirty[site_id, day]
             log.info(
                 "rollup %s %s: %d sessions (generation %d)",
@@ -83,6 +83,9 @@ class RollupStep(WriteStep):
                 built.sessions,
                 built.generation,
             )
+        # The older generations of every day rebuilt here, in one delete a table (a replay
+        # touching many days made a mutation per table and day).
+        self.builder.sweep()
 
     def close(self) -> None:
         try:

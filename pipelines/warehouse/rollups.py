@@ -16,7 +16,9 @@ counts), and let a report group by any of their dimensions:
 A day is replaced whole, without deletes in the read path: each build writes its rows under a
 new ``generation`` and then records that generation in ``rollup_days``; readers take only the
 latest recorded generation of each day. Rows of older generations are removed afterwards by an
-``ALTER TABLE ... DELETE`` (a mutation; asynchronous on 18.16, harmless while it runs). Both
+``ALTER TABLE ... DELETE`` (a mutation; asynchronous on 18.16, harmless while it runs), one a
+table for every day rebuilt together (``sweep``): on chdb a mutation takes ~0.4 s, and a replay
+touching many days made one per table and day. Both
 engines accept all of it: plain ``MergeTree`` tables, ``INSERT ... SELECT`` with ``FINAL``,
 tuple ``IN`` subqueries, ``argMin`` over a tuple, ``toDate(t, zone)``.
 
@@ -353,6 +355,8 @@ DAY_DERIVED: tuple[tuple[str, Callable[[Warehouse, str, date, int], object]], ..
     ("rollup_segments", build_segments),
 )
 
+SWEEP_DAYS = 200  # days one delete names at most (a statement's size stays small)
+
 _PENDING = NamedQuery(
     "rollup_pending",
     # Days marked after their latest build (or never built): recompute them.
@@ -389,8 +393,19 @@ class RollupBuilder:
     def __init__(self, warehouse: Warehouse, clock: Callable[[], float] = time.time) -> None:
         self.warehouse = warehouse
         self._clock = clock
+        # Days rebuilt whose older generations are still to delete: (site_id, day, generation).
+        self._superseded: list[tuple[str, date, int]] = []
 
-    def build(self, site_id: str, day: date, zone: str) -> DayBuild:
+    def build_many(self, site_id: str, days: Iterable[date], zone: str) -> list[DayBuild]:
+        """Build ``days`` and delete their older generations once for all of them: a mutation
+        per table instead of one per table and day (0.4 s each on chdb)."""
+        built = [self.build(site_id, day, zone, sweep=False) for day in days]
+        self.sweep()
+        return built
+
+    def build(self, site_id: str, day: date, zone: str, sweep: bool = True) -> DayBuild:
+        """Build one day. ``sweep=False`` leaves the older generations' rows (which readers
+        skip) to the next ``sweep``."""
         start_ms, end_ms = day_bounds(day, zone)
         utc_days = [
             row[0]
@@ -440,14 +455,31 @@ class RollupBuilder:
             ],
         )
         if previous:
+            self._superseded.append((site_id, day, generation))
+            if sweep:
+                self.sweep()
+        return DayBuild(site_id, day, generation, sessions, previous)
+
+    def sweep(self) -> None:
+        """Delete the rows of generations older than the days' latest builds: one mutation
+        a table (asynchronous on 18.16; readers skip those rows meanwhile)."""
+        if not self._superseded:
+            return
+        db = quote_identifier(self.warehouse.database)
+        for start in range(0, len(self._superseded), SWEEP_DAYS):
+            chunk = self._superseded[start : start + SWEEP_DAYS]
+            params: dict[str, object] = {}
+            terms = []
+            for n, (site_id, day, generation) in enumerate(chunk):
+                params.update({f"s{n}": site_id, f"d{n}": day, f"g{n}": generation})
+                terms.append(
+                    f"(site_id = %(s{n})s AND day = toDate(%(d{n})s) AND generation < %(g{n})s)"
+                )
             for table in [t for t, _, _ in DAY_TABLES] + [t for t, _ in DAY_DERIVED]:
                 self.warehouse.execute(
-                    f"ALTER TABLE {quote_identifier(db)}.{table} DELETE WHERE"
-                    " site_id = %(site_id)s AND day = toDate(%(day)s)"
-                    " AND generation < %(generation)s",
-                    {"site_id": site_id, "day": day, "generation": generation},
+                    f"ALTER TABLE {db}.{table} DELETE WHERE {' OR '.join(terms)}", params
                 )
-        return DayBuild(site_id, day, generation, sessions, previous)
+        self._superseded.clear()
 
     def mark(self, days: Iterable[tuple[str, date]]) -> None:
         """Remember that these (site, local day) pairs changed and need a build."""
