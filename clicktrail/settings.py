@@ -393,6 +393,20 @@ class Settings:
         "Requests a site's server-side senders (with its write key) may send, per worker "
         "process, before 429. `off` turns it off.",
     )
+    personalizer_rate_limit: str = setting(
+        "personalizer",
+        _rate_limit,
+        "50/second;1500/minute",
+        "Decisions a browser's address (after trusted proxies; an IPv6 /64) may ask for, per "
+        "personalizer worker process, before 429 with Retry-After. `off` turns it off.",
+    )
+    personalizer_adserver_rate_limit: str = setting(
+        "personalizer",
+        _rate_limit,
+        "5000/second",
+        "Decisions one ad-server token may ask for, per personalizer worker process, before "
+        "429. `off` turns it off.",
+    )
     collector_bind: str = setting(
         "collector",
         _host_port,

@@ -18,6 +18,7 @@ from clicktrail.secrets.keyring import Keyring, load_keyring
 from clicktrail.secrets.salt import DailySalts
 from clicktrail.serving.errors import json_http_error
 from clicktrail.serving.headers import harden
+from clicktrail.serving.ratelimit import RateLimiter
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from clicktrail.tokens.registry import TokenRegistry
@@ -78,6 +79,8 @@ class Personalizer:
     keyring: Callable[[], Keyring]
     clock: Callable[[], float]
     log: logging.Logger
+    address_limit: RateLimiter  # browsers, by the end user's address
+    token_limit: RateLimiter  # trusted callers, by their token
 
 
 def create_app(
@@ -153,6 +156,8 @@ def create_app(
         keyring=keyring,
         clock=clock,
         log=logging.getLogger("clicktrail.personalizer"),
+        address_limit=RateLimiter(settings.personalizer_rate_limit),
+        token_limit=RateLimiter(settings.personalizer_adserver_rate_limit),
     )
     for blueprint in (decide.bp, track.bp, manage.bp, health.bp, openapi.bp):
         app.register_blueprint(blueprint)

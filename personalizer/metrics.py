@@ -30,3 +30,8 @@ LOG_DROPPED = Counter(
     "Attribution events never written to the event log",
     ["kind", "reason"],  # queue_full, log_away, shutdown, invalid, error
 )
+RATE_LIMITED = Counter(
+    "clicktrail_personalizer_rate_limited_total",
+    "Decisions answered 429, by what was over its limit (address or token)",
+    ["kind"],
+)

@@ -29,6 +29,16 @@ def _error(description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
 
 
+def _limited() -> dict[str, Any]:
+    return {
+        **_error(
+            "Over the rate limit of the end user's address (a browser) or of the ad-server "
+            "token: ask again after Retry-After seconds."
+        ),
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+    }
+
+
 def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -186,6 +196,7 @@ def document() -> dict[str, Any]:
                         "200": _json("The decision.", _ref("Decision")),
                         "400": _error("The request is not valid (the error says why)."),
                         "403": _error("Unknown site, origin not allowed, or untrusted fields."),
+                        "429": _limited(),
                     },
                 },
                 "get": {
@@ -213,6 +224,7 @@ def document() -> dict[str, Any]:
                         "200": _json("The decision.", _ref("Decision")),
                         "400": _error("The request is not valid."),
                         "403": _error("Unknown site or origin not allowed."),
+                        "429": _limited(),
                     },
                 },
             },

@@ -19,6 +19,7 @@ from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
 from werkzeug.http import parse_cookie
 
 from clicktrail.identity import RequestFacts, request_facts
+from clicktrail.serving.ratelimit import address_key
 from clicktrail.sites.model import Site
 from personalizer import metrics
 from personalizer.decide import answer
@@ -68,6 +69,9 @@ def decide() -> Response:
         if token is None or not token.allows("decide_trusted", site.site_id):
             return _count(error(403, "the token may not ask for trusted decisions here"), origin)
         trusted = True
+        wait = shared.token_limit.hit("token", token.token_id)
+        if wait is not None:
+            return _count(too_many("token", wait))
     elif origin is not None and not site.allows_origin(origin):
         return _count(error(403, f"origin {origin!r} is not allowed for {site.site_id!r}"))
     if not trusted and (wanted.ip or wanted.user_agent or wanted.user_id):
@@ -84,6 +88,10 @@ def decide() -> Response:
         linker=wanted.linker,
         server_side=trusted,
     )
+    if not trusted:
+        wait = shared.address_limit.hit("address", address_key(facts.ip))
+        if wait is not None:
+            return _count(too_many("address", wait), origin)
     if trusted:
         facts = dataclasses.replace(
             facts,
@@ -97,6 +105,13 @@ def decide() -> Response:
     if origin and not trusted:  # the site allowed this origin above
         allow_origin(response, origin)
     return _count(response)
+
+
+def too_many(kind: str, wait: int) -> Response:
+    metrics.RATE_LIMITED.labels(kind).inc()
+    response = error(429, f"too many decisions asked for by this {kind}; ask again in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _count(response: Response, origin: str | None = None) -> Response:
@@ -190,4 +205,6 @@ class FastDecide:
             linker=wanted.linker,
             server_side=False,
         )
+        if shared.address_limit.hit("address", address_key(facts.ip)) is not None:
+            return None  # the view answers the 429 (a refused request counts for nothing)
         return origin, _decided(shared, wanted, site, facts)
