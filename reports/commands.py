@@ -52,8 +52,14 @@ def reports(workers: int | None, bind: str | None) -> None:
     help="funnels: steps in order, e.g. page_view,product_view:sku=A,purchase",
 )
 @click.option("--within", default="", help="funnels: time from step 1 to the last, e.g. 30m, 1d.")
-@click.option("--limit", default=1000, show_default=True, type=int)
-@click.option("--format", "output", type=click.Choice(("table", "csv", "json")), default="table")
+@click.option("--limit", default=1000, show_default=True, type=int, help="Most rows.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(("table", "csv", "json")),
+    default="table",
+    help="How to print the rows.",
+)
 def report(
     name: str,
     site: str,

@@ -26,7 +26,12 @@ def accounts() -> None:
 
 @accounts.command("add")
 @click.argument("username")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="admin and marketer (campaigns, catalog) or read (reports only).",
+)
 @click.option(
     "--site", "sites", multiple=True, required=True, help="Site id (repeat), or '*' for every site."
 )

@@ -60,7 +60,13 @@ def _check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str
     show_default=True,
     help="Simulated people (bots included); each may use several visitor ids.",
 )
-@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=7,
+    show_default=True,
+    help="Simulated days from --start.",
+)
 @click.option(
     "--start",
     default=DEFAULT_START.isoformat(),
@@ -68,7 +74,13 @@ def _check_site(_ctx: click.Context, _param: click.Parameter, value: str) -> str
     callback=_parse_start,
     help="First simulated day (UTC), ISO date.",
 )
-@click.option("--site", default=DEFAULT_SITE, show_default=True, callback=_check_site)
+@click.option(
+    "--site",
+    default=DEFAULT_SITE,
+    show_default=True,
+    callback=_check_site,
+    help="Site id the events are sent for.",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

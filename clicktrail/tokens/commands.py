@@ -26,7 +26,12 @@ def tokens() -> None:
 
 @tokens.command("add")
 @click.option("--site", required=True, help="Site id, or '*' for every site.")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    required=True,
+    help="admin, marketer (campaigns, catalog), adserver (trusted decisions) or read (reports).",
+)
 @click.option("--note", default="", help="Who or what holds it.")
 def add(site: str, role: str, note: str) -> None:
     """Make a token and print it (shown only this once; only its digest is stored)."""
