@@ -27,6 +27,8 @@ FAULTS = {
     "kafka": "tests/integration/test_kafka_restart.py",
     "clickhouse": "tests/integration/test_pipeline.py::"
     "test_clickhouse_stopped_during_ingest_loses_and_doubles_nothing",
+    "chdb-owner": "tests/integration/test_pipeline.py::"
+    "test_the_chdb_owner_stopped_during_ingest_loses_and_doubles_nothing",
     "redis": "tests/integration/test_personalizer_redis_away.py",
     "disk": "tests/integration/test_fault_disk_full.py",
 }

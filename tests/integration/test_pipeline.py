@@ -522,6 +522,82 @@ def test_clickhouse_stopped_during_ingest_loses_and_doubles_nothing(
     assert back.status_code == 200, back.json  # and the reports are back by themselves
 
 
+@pytest.mark.redis
+def test_the_chdb_owner_stopped_during_ingest_loses_and_doubles_nothing(
+    tmp_path, shared_small_geoip_db, simulated
+):
+    """On one machine the pipeline worker owns the chdb folder and serves the reports' reads:
+    stopped, the reports say so (503) and the log holds what arrives; its successor catches up
+    exactly. This process reads through the owner only (opening the folder would take it)."""
+    from clicktrail.settings import ChdbTarget
+    from pipelines.warehouse.host import ChdbRemote
+
+    target = ChdbTarget(tmp_path / "chdb", "outage")
+    engine = make_engine(
+        tmp_path / "engine",
+        "redis",
+        clickhouse_url=target,
+        geoip_db=shared_small_geoip_db,
+        pipeline_batch_ms=100,
+        pipeline_batch_events=200,
+        profile_url=profile_target(),
+    )
+    first, second = simulated[: len(simulated) // 2], simulated[len(simulated) // 2 :]
+    reader = ChdbRemote(target.path, target.database, 10)
+    reports, read_token = reports_client(engine)
+
+    def stored(final: bool = True) -> int:
+        try:
+            clause = "FINAL" if final else ""
+            return reader.query(f"SELECT count() FROM outage.events {clause}").scalar()
+        except Exception:  # noqa: BLE001 - no owner yet, or no table yet
+            return 0
+
+    def until(condition, seconds: float = 90) -> None:  # noqa: ANN001
+        deadline = time.monotonic() + seconds
+        while not condition() and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    try:
+        load(engine, first)
+        worker = _worker_process(engine)
+        until(lambda: stored() >= len(event_ids(first)))
+        worker.send_signal(signal.SIGTERM)  # the owner stops (a deploy, a crash's restart)
+        worker.communicate(timeout=60)
+        stopped = time.monotonic()
+        load(engine, second)  # arrives while nobody owns the folder: the log holds it
+        away = reports.get("/v1/reports/audience?site=shop&since=7d", headers=read_token)
+        assert away.status_code == 503 and away.headers["Retry-After"], away.get_data()
+        time.sleep(max(0.0, stopped + sized(1, 60) - time.monotonic()))
+        outage = time.monotonic() - stopped
+        worker = _worker_process(engine)
+        back = time.monotonic()
+        expected = len(event_ids(simulated))
+        until(lambda: stored() >= expected)
+        caught_up = time.monotonic() - back
+        final, rows = stored(), stored(final=False)
+        humans = reader.query("SELECT count() FROM outage.events FINAL WHERE is_bot = 0").scalar()
+        until(lambda: profile_event_total(engine) >= humans, 30)  # its last batch's other step
+        again = reports.get("/v1/reports/audience?site=shop&since=7d", headers=read_token)
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+        record(
+            "chdb owner (pipeline worker) stopped during ingest",
+            outage_s=round(outage, 1),
+            caught_up_s=round(caught_up, 1),
+            reports_answer_while_stopped=away.status_code,
+            events=expected,
+            stored=final,
+            rows_before_merge=rows,
+        )
+        assert final == expected, stderr.decode()[-3000:]  # nothing lost
+        assert rows == expected  # nothing written twice
+        assert again.status_code == 200, again.get_data()  # the reports are back with it
+        assert profile_event_total(engine) == humans > 0  # each counted once
+    finally:
+        reader.close()
+
+
 class RecordingStep:
     """A third store, wired as a new step is: one line in ``STEPS``. Fails its first two
     writes, to show every step gets the same retries."""
