@@ -22,7 +22,7 @@ class RequestError(ValueError):
 
 
 class PageContext(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     url: Annotated[str, Field(max_length=4096, pattern=_TEXT)] = ""
     referrer: Annotated[str, Field(max_length=4096, pattern=_TEXT)] = ""
@@ -35,7 +35,7 @@ class DecideRequest(BaseModel):
     (the end user's IP and user agent: stated only by a trusted caller), which page, which
     placements, how many offers."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     site_id: Annotated[str, Field(pattern=_SLUG)]
     visitor_id: Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$")] | None = None
