@@ -101,3 +101,15 @@ def test_the_environment_file_holds_only_known_variables():
     names = [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]
     assert names, "no variables"
     assert set(names) <= known, set(names) - known
+
+
+def test_the_environment_file_passes_the_settings_checks():
+    from clicktrail.settings import KafkaTarget, Settings
+
+    lines = (UNITS / "clicktrail.env").read_text().splitlines()
+    env = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    env.pop("CLICKTRAIL_GEOIP_DB")  # a file of the production machine, checked to exist there
+    settings = Settings.from_env(env)  # each value parsed, the rules between them checked
+    assert isinstance(settings.event_log_url, KafkaTarget)
+    assert settings.event_log_replication == 3
+    assert settings.trusted_proxies and all(n.is_loopback for n in settings.trusted_proxies)
