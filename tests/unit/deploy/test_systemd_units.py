@@ -6,6 +6,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -39,9 +40,8 @@ def _unit(name: str) -> dict[str, dict[str, str]]:
     reason="systemd-analyze is not installed (Debian package systemd)",
 )
 def test_units_verify(tmp_path: Path):
-    # verify checks that ExecStart's program exists: point it at the installed command.
-    command = shutil.which("clicktrail")
-    assert command, "the clicktrail command is not on PATH (pip install -e .)"
+    # verify checks that ExecStart's program exists: point it at this interpreter's command.
+    command = f"{sys.executable} -m clicktrail.cli"
     for unit in UNITS.glob("*.service"):
         (tmp_path / unit.name).write_text(unit.read_text().replace(INSTALLED, command))
     shutil.copy(UNITS / "clicktrail.target", tmp_path)
