@@ -76,7 +76,9 @@ def _common() -> list[dict[str, Any]]:
             {"type": "string", "pattern": r"^([1-9][0-9]{0,3}d|\d{4}-\d{2}-\d{2})$"},
         ),
         _parameter(
-            "until", "Last day, included (default today).", {"type": "string", "format": "date"}
+            "until",
+            "Last day, included (default today; empty as a blank form field sends it: today).",
+            {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0}]},
         ),
         _parameter(
             "country", "ISO 3166 alpha-2 code.", {"type": "string", "pattern": "^[A-Za-z]{2}$"}
@@ -111,8 +113,9 @@ def _extra(kind: ReportKind) -> list[dict[str, Any]]:
     known = {"sort": _parameter("sort", "Order of the rows.", sort)}
     known["segment"] = _parameter(
         "segment",
-        "Only visitors in this RFM segment on the event's day (rfm: only this segment).",
-        {"type": "string", "enum": list(SEGMENTS)},
+        "Only visitors in this RFM segment on the event's day (rfm: only this segment); empty, as "
+        "a blank form field sends it: every visitor.",
+        {"type": "string", "enum": ["", *SEGMENTS]},
     )
     known["view"] = _parameter(
         "view",

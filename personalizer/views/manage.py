@@ -109,9 +109,12 @@ def import_catalog(site_id: str) -> Response:
         feed = parse_feed(request.get_data(as_text=True), kind)
     except ValueError as exc:
         return error(400, str(exc))
-    result = state().catalog_store.import_products(
-        site_id, feed.products, replace=request.args.get("replace") == "1"
-    )
+    replace = request.args.get("replace", "0")
+    if replace not in ("0", "1"):
+        return error(
+            400, f"replace must be 1 (drop what the feed does not name) or 0, got {replace!r}"
+        )
+    result = state().catalog_store.import_products(site_id, feed.products, replace=replace == "1")
     return json_answer(
         200,
         {

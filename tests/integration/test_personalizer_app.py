@@ -170,6 +170,12 @@ def test_offers_from_the_catalog_and_trusted_ad_server_requests(world):
         headers=auth(secrets["marketer"]),
     ).get_json()
     assert imported["written"] == 2 and imported["rejected"][0]["sku"] == "C"
+    unclear = client.post(
+        f"/v1/manage/sites/{site}/catalog?kind=csv&replace=2",
+        data=feed,
+        headers=auth(secrets["marketer"]),
+    )
+    assert unclear.status_code == 400 and "replace must be 1" in unclear.get_json()["error"]
 
     # an ad server states the end user's address; without its token that is refused
     body = {"site_id": site, "user_id": "u1", "ip": LONDON_IP, "offers": 3}
