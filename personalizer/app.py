@@ -131,7 +131,7 @@ def create_app(
         campaigns=campaigns.site,
         counters=counters,
         profiles=profiles or open_profile_store(settings),
-        geo=GeoLocator(settings.geoip_db),
+        geo=GeoLocator(settings.geoip_db, check_seconds=settings.geoip_check_seconds),
         devices=DeviceDetector(),
         catalog=catalogs.site,
         popularity=popularity.get,
