@@ -71,7 +71,7 @@ def apply(path: Path, site: str, dry_run: bool, prune: bool) -> None:
 
 
 @campaigns.command("export")
-@click.option("--site", required=True)
+@click.option("--site", required=True, help="The site whose campaigns to print.")
 def export(site: str) -> None:
     """Print the site's campaigns as YAML (what ``apply`` reads)."""
     import yaml
@@ -85,8 +85,8 @@ def export(site: str) -> None:
 
 
 @campaigns.command("history")
-@click.option("--site", required=True)
-@click.option("--count", default=20, show_default=True)
+@click.option("--site", required=True, help="The site whose changes to list.")
+@click.option("--count", default=20, show_default=True, help="How many changes, newest first.")
 def history(site: str, count: int) -> None:
     """The latest changes: when, who, what."""
     store, _ = _stores()
@@ -115,7 +115,7 @@ def catalog() -> None:
 
 @catalog.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--site", required=True)
+@click.option("--site", required=True, help="The site the feed's products belong to.")
 @click.option("--replace", is_flag=True, help="Remove products the feed does not list.")
 def import_feed(path: Path, site: str, replace: bool) -> None:
     """Import a CSV or JSON feed (by its suffix); prints what was rejected and why."""

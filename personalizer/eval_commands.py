@@ -48,8 +48,21 @@ def eval_group() -> None:
     help="Views from this ISO date-time on are held out (UTC without an offset) "
     "[default: the start of the last --held-out-days UTC days].",
 )
-@click.option("--held-out-days", type=click.IntRange(1, 365), default=1, show_default=True)
-@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option(
+    "--held-out-days",
+    type=click.IntRange(1, 365),
+    default=1,
+    show_default=True,
+    help="The last days of views held out as what the offers must predict.",
+)
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="How many offers count (hit rate and NDCG at k).",
+)
 @click.option(
     "--per-category",
     type=click.IntRange(1, 100),

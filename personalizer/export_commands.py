@@ -105,7 +105,13 @@ def offers() -> None:
     help="User ids, one a line.",
 )
 @click.option("--site", required=True, help="The site the users belong to.")
-@click.option("--count", type=click.IntRange(1, 50), default=6, show_default=True)
+@click.option(
+    "--count",
+    type=click.IntRange(1, 50),
+    default=6,
+    show_default=True,
+    help="Offers per user.",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

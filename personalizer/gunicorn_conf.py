@@ -3,11 +3,12 @@ personalizer.wsgi:app`` (``clicktrail personalizer`` runs exactly that).
 
 gthread workers (``THREADS`` threads each): measured against gevent on the same machine and
 load (docs/benchmarks.md, Decision pass 4), a decision costs less CPU on OS threads: its Redis
-round trips (1.6 on average since pass 5) are plain blocking socket calls (under gevent each one is a hub switch, a
-timer and a poll registration), and a decision's Python work, not waiting, is what it spends
-its time on. A worker loads every site's catalog, and the public suffix list that referrers
-are classified with, before it serves (``post_worker_init``). A worker that exits writes the
-decisions and clicks still queued for the event log first (``worker_exit``)."""
+round trips (1.6 on average since pass 5) are plain blocking socket calls (under gevent each
+one is a hub switch, a timer and a poll registration), and a decision's Python work, not
+waiting, is what it spends its time on. A worker loads every site's catalog, and the public
+suffix list that referrers are classified with, before it serves (``post_worker_init``). A
+worker that exits writes the decisions and clicks still queued for the event log first
+(``worker_exit``)."""
 
 from __future__ import annotations
 
