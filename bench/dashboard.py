@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
         work = Path(folder)
         settings = Settings.from_env(
             {},
+            port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
             data_dir=work,
             sites_file=work / "sites.json",
             tokens_file=work / "tokens.json",

@@ -38,6 +38,7 @@ def make_engine(tmp_path: Path, log: str, **overrides) -> Engine:
     key, digest = generate_write_key()
     settings = Settings.from_env(
         {},
+        port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
         data_dir=tmp_path,
         sites_file=tmp_path / "sites.json",
         secrets_file=tmp_path / "secrets.json",

@@ -124,6 +124,7 @@ def reports(rows, tmp_path_factory) -> Iterator[tuple[str, str]]:  # noqa: F811
             builder.build("tehran", date.fromisoformat(day), ZONE)
         settings = Settings.from_env(
             {},
+            port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
             data_dir=folder,
             sites_file=folder / "sites.json",
             tokens_file=folder / "tokens.json",

@@ -24,6 +24,7 @@ pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
 ROOT = Path(__file__).parents[2]
 SHOP = "https://shop.example.test"
+OWN_KAFKA_OFFSET = ports.port_offset() + 600  # a broker of this module's own, to stop
 
 
 @pytest.fixture
@@ -159,7 +160,7 @@ def test_metrics_add_up_across_worker_processes(kafka_engine):
 @pytest.fixture
 def own_broker(tmp_path):
     """A Kafka broker of this test's own (port offset 600), so stopping it disturbs no other."""
-    yield from own_service(tmp_path, "kafka", 600)
+    yield from own_service(tmp_path, "kafka", OWN_KAFKA_OFFSET)
 
 
 def test_broker_stopped_means_503_within_the_bound_then_recovery(tmp_path, own_broker):
@@ -170,7 +171,7 @@ def test_broker_stopped_means_503_within_the_bound_then_recovery(tmp_path, own_b
     engine = Engine(
         engine.settings.replace(
             event_log_url=parse_event_log_url(
-                f"kafka://127.0.0.1:{ports.BASE_PORTS['kafka'] + 600}/{topic}"
+                f"kafka://127.0.0.1:{ports.BASE_PORTS['kafka'] + OWN_KAFKA_OFFSET}/{topic}"
             )
         ),
         engine.write_key,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from clicktrail import ports
 from clicktrail.accounts.model import new_account
 from clicktrail.accounts.registry import edit_accounts
 from clicktrail.settings import Settings
@@ -44,6 +45,7 @@ def site() -> str:
 def app(tmp_path: Path, site: str, state_redis):  # noqa: ANN001, ANN201
     settings = Settings.from_env(
         {},
+        port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
         data_dir=tmp_path,
         sites_file=tmp_path / "sites.json",
         tokens_file=tmp_path / "tokens.json",

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from clicktrail import ports
 from clicktrail.accounts.model import new_account
 from clicktrail.accounts.registry import edit_accounts
 from clicktrail.settings import Settings
@@ -128,6 +129,7 @@ def loaded(request, rows, chdb_folder):  # noqa: ANN001, ANN201
 def make_app(loaded, tmp_path: Path, limit: str = "1000 per minute"):  # noqa: ANN001, ANN201
     settings = Settings.from_env(
         {},
+        port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
         data_dir=tmp_path,
         sites_file=tmp_path / "sites.json",
         tokens_file=tmp_path / "tokens.json",
@@ -444,6 +446,7 @@ class AwayStore(WarehouseEventStore):
 def test_a_failing_warehouse_gives_a_page_that_says_so(tmp_path: Path, error, words):
     settings = Settings.from_env(
         {},
+        port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
         data_dir=tmp_path,
         sites_file=tmp_path / "sites.json",
         accounts_file=tmp_path / "accounts.json",

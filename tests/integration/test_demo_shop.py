@@ -26,8 +26,8 @@ from tests.served_apps import ServedApp
 
 pytestmark = [pytest.mark.redis]
 
-COLLECTOR_PORT = ports.port("collector") + 760
-REPORTS_PORT = ports.port("reports") + 760
+COLLECTOR_PORT = ports.port("collector") + 770  # not the fuzzing's 760
+REPORTS_PORT = ports.port("reports") + 770
 SHOP = f"http://127.0.0.1:{REPORTS_PORT}"
 BERLIN = PLACES[0]
 

@@ -21,7 +21,7 @@ from clicktrail import ports
 pytestmark = [pytest.mark.services, pytest.mark.redis]
 
 ROOT = Path(__file__).parents[2]
-OFFSET = 700
+OFFSET = ports.port_offset() + 700  # this test's own engine, above the run's ports
 SHOP = "https://shop.example.test"
 
 

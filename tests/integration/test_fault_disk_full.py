@@ -28,7 +28,7 @@ from tests.integration.test_collector_kafka import (
 
 pytestmark = pytest.mark.redis
 
-OFFSET = 681
+OFFSET = ports.port_offset() + 681  # a Redis of this test's own, above the run's ports
 DISK_MB = 24
 RECOVERY_BOUND = 10.0
 

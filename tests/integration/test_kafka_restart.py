@@ -34,7 +34,7 @@ from tests.integration.test_pipeline import (
 
 pytestmark = [pytest.mark.kafka, pytest.mark.redis]
 
-OFFSET = 620
+OFFSET = ports.port_offset() + 620  # a broker of this test's own, above the run's ports
 DELIVERY_TIMEOUT_MS = sized(6_000, 30_000)  # the production default at full size
 OUTAGE_SECONDS = sized(10, 60)
 RECOVERY_BOUND = 10.0

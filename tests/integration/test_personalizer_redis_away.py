@@ -26,7 +26,7 @@ from tests.integration.conftest import own_service
 
 pytestmark = pytest.mark.redis
 
-OFFSET = 671  # this module's own state and profile Redis, to stop and pause
+OFFSET = ports.port_offset() + 671  # this module's own state and profile Redis, to stop and pause
 ORIGIN = "https://shop.example.test"
 BERLIN_IP = "91.1.2.3"  # DE in the small test database
 TIMEOUT_MS = 100

@@ -38,6 +38,8 @@ from tests.integration.conftest import (
 from tests.integration.fault_scale import FULL, record, sized
 
 ROOT = Path(__file__).parents[2]
+# A ClickHouse server of this module's own, to stop: ports above the run's own offset.
+OWN_CLICKHOUSE_OFFSET = ports.port_offset() + 700
 SIMULATION = SimulationConfig(seed=11, visitors=60, days=2, site_id="shop")
 
 
@@ -452,7 +454,7 @@ def reports_client(engine):  # noqa: ANN001, ANN201
 def own_clickhouse(tmp_path):
     """A ClickHouse server of this test's own (port offset 700), so stopping it disturbs no
     other test."""
-    yield from own_service(tmp_path, "clickhouse", 700)
+    yield from own_service(tmp_path, "clickhouse", OWN_CLICKHOUSE_OFFSET)
 
 
 @pytest.mark.redis
@@ -461,7 +463,7 @@ def test_clickhouse_stopped_during_ingest_loses_and_doubles_nothing(
     tmp_path, shared_small_geoip_db, simulated, own_clickhouse
 ):
     target = ClickHouseServerTarget(
-        "127.0.0.1", ports.BASE_PORTS["clickhouse_native"] + 700, "outage"
+        "127.0.0.1", ports.BASE_PORTS["clickhouse_native"] + OWN_CLICKHOUSE_OFFSET, "outage"
     )
     engine = make_engine(
         tmp_path / "engine",

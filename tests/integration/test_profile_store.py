@@ -52,7 +52,8 @@ TIGHT = ProfileConfig(
     purchased_items=2,
     coview_neighbours=2,
 )
-OWN_OFFSET = 647  # a profile Redis of this module's own, to pause, stop and keep busy
+# A profile Redis of this module's own, to pause, stop and keep busy: above the run's ports.
+OWN_OFFSET = ports.port_offset() + 647
 # Reads that only check values get seconds: the machine is shared; timeouts are tested apart.
 PATIENT_MS = 5000
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from clicktrail import ports
 from clicktrail.settings import Settings
 from clicktrail.simulator.devices import load_user_agents
 from clicktrail.simulator.geography import load_network_pool
@@ -69,6 +70,7 @@ def loaded(request, rows, chdb_folder):  # noqa: ANN001, ANN201
 def client(loaded, tmp_path: Path):  # noqa: ANN001, ANN201
     settings = Settings.from_env(
         {},
+        port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
         data_dir=tmp_path,
         sites_file=tmp_path / "sites.json",
         tokens_file=tmp_path / "tokens.json",

@@ -334,6 +334,7 @@ def client(loaded, tmp_path: Path):  # noqa: ANN001, ANN201
     warehouse, site = loaded
     settings = Settings.from_env(
         {},
+        port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
         data_dir=tmp_path,
         sites_file=tmp_path / "sites.json",
         tokens_file=tmp_path / "tokens.json",
