@@ -67,6 +67,7 @@ bench: bench-snippet
 bench: bench-quality
 bench: bench-decide
 bench: bench-reports
+bench: bench-privacy
 bench: bench-simulator bench-collector bench-warehouse bench-pipeline bench-check
 
 bench-check:
@@ -154,6 +155,12 @@ bench-snippet: snippet-deps
 bench-decide: install
 	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
 	$(PYTHON) -m bench.decide
+
+.PHONY: bench-privacy
+# What the pipeline's tombstone filter costs (bench/privacy.py: enrichment bare, behind the
+# filter with no tombstone, and with 10,000 tombstones on the site).
+bench-privacy: install
+	$(PYTHON) -m bench.privacy
 
 .PHONY: bench-faults
 # The fault table of docs/reliability.md: the fault tests of make test at full size (60 s Kafka

@@ -501,7 +501,10 @@ PATHS: dict[str, dict[str, Any]] = {
                     "origin the site does not allow."
                 ),
                 "404": error("Unknown site."),
-                "429": error("Too many erasure requests from this address this hour."),
+                "429": error(
+                    "Too many erasure requests from this address this hour.",
+                    ("Retry-After", "Access-Control-Allow-Origin"),
+                ),
                 "503": error("A store is not reachable: nothing is promised; send again."),
             },
         },

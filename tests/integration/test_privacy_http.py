@@ -173,4 +173,6 @@ def test_self_service_erases_only_the_cookies_own_visitor(world_app):
     client.set_cookie("ct_vid", mine)
     limited = client.post(path, headers=origin)
     assert limited.status_code == 429
+    assert 1 <= int(limited.headers["Retry-After"]) <= 3600
+    assert limited.headers["Access-Control-Allow-Origin"] == SHOP  # the page can say why
     conforms("/v1/privacy/forget-me", "POST", limited)

@@ -83,14 +83,24 @@ def _privacy() -> Privacy:
 
 
 class Refused(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.retry_after = retry_after
 
 
 @bp.errorhandler(Refused)
 def _refused(exc: Refused) -> Response:
-    return error(exc.status, str(exc))
+    response = error(exc.status, str(exc))
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    # The self-service page reads why it was refused (a 429 says when to try again).
+    origin = request.headers.get("Origin")
+    if request.path == FORGET_ME_PATH and origin:
+        site = _privacy().registry.get(request.args.get("s", ""))
+        if site is not None and site.allows_origin(origin):
+            _allow_origin(response, origin)
+    return response
 
 
 def _subject(values: Any) -> Subject:
@@ -212,6 +222,9 @@ def _count_request(privacy: Privacy) -> None:
         pipe.expire(key, 3600)
         count, _ = pipe.execute()
     except (redis.ConnectionError, redis.TimeoutError) as exc:
-        raise Refused(503, f"the rate limit cannot be checked; retry: {exc}") from None
+        raise Refused(503, f"the rate limit cannot be checked; retry: {exc}", 1) from None
     if int(count) > privacy.settings.privacy_forget_me_per_hour:
-        raise Refused(429, "too many erasure requests from this address; try again in an hour")
+        wait = 3600 - int(time.time()) % 3600  # the hour's window ends
+        raise Refused(
+            429, f"too many erasure requests from this address; try again in {wait} s", wait
+        )
