@@ -50,16 +50,22 @@ lint: install
 test-unit: install
 	$(PYTHON) -m pytest tests/unit -q
 
-# pytest exits 5 when it collected no test: that is a failure here, not a pass. The unit tests
-# (no services, mostly CPU) run beside the integration and browser tests (mostly waiting on
-# services), which leave a core idle: the whole run takes the longer of the two, not the sum.
+# pytest exits 5 when it collected no test: that is a failure here, not a pass. The integration
+# tests (mostly waiting on services) leave a core idle: the unit tests (no services, CPU) and
+# then the browser tests (their own ports and pages; Chromium) run beside them, one after the
+# other, so the whole run takes the longer of the two streams, not the sum.
 test: lint services snippet-deps dashboard-deps
-	@mkdir -p .cache
-	$(PYTHON) -m pytest -q -p no:cacheprovider tests/unit > .cache/unit-tests.log 2>&1 & unit=$$!; \
-	$(PYTHON) -m pytest -q -p no:cacheprovider --durations=30 --ignore=tests/unit; rc=$$?; \
-	wait $$unit; urc=$$?; echo "--- unit tests, run beside the others:"; cat .cache/unit-tests.log; \
-	if [ $$rc -eq 5 ] || [ $$urc -eq 5 ]; then echo "FAIL: pytest ran no test"; exit 1; fi; \
-	if [ $$rc -ne 0 ]; then exit $$rc; fi; exit $$urc
+	@mkdir -p .cache && rm -f .cache/unit-tests.rc .cache/e2e-tests.rc
+	( $(PYTHON) -m pytest -q -p no:cacheprovider tests/unit > .cache/unit-tests.log 2>&1; \
+	  echo $$? > .cache/unit-tests.rc; \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider --durations=10 tests/e2e > .cache/e2e-tests.log 2>&1; \
+	  echo $$? > .cache/e2e-tests.rc ) & side=$$!; \
+	$(PYTHON) -m pytest -q -p no:cacheprovider --durations=30 --ignore=tests/unit --ignore=tests/e2e; rc=$$?; \
+	wait $$side; urc=$$(cat .cache/unit-tests.rc || echo 1); erc=$$(cat .cache/e2e-tests.rc || echo 1); \
+	echo "--- unit tests, run beside the others:"; cat .cache/unit-tests.log; \
+	echo "--- browser tests, run beside the others after the unit tests:"; cat .cache/e2e-tests.log; \
+	if [ $$rc -eq 5 ] || [ $$urc -eq 5 ] || [ $$erc -eq 5 ]; then echo "FAIL: pytest ran no test"; exit 1; fi; \
+	if [ $$rc -ne 0 ]; then exit $$rc; fi; if [ $$urc -ne 0 ]; then exit $$urc; fi; exit $$erc
 
 .PHONY: bench-enrich
 bench: bench-enrich bench-profiles  # before the other prerequisites, so bench-check runs last
