@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -444,19 +445,23 @@ def main() -> None:
 
 def limiter_cost(measure: Callable[..., Load], log: str, single_file: Path) -> list[Figure]:
     """The rate limiter's share of the collector's work: single requests (where it weighs
-    most) with the limiter on and off, twice each, interleaved, best of each."""
+    most) with the limiter on and off in ABBA order, twice (consecutive runs differ by up to a
+    quarter on a shared machine, and the later of two is often the slower: the order cancels
+    out), medians of each. ``make bench-ratelimit`` measures the limiter itself."""
     app = "tracker.wsgi:app"
     off = {
         "CLICKTRAIL_COLLECTOR_RATE_LIMIT": "off",
         "CLICKTRAIL_COLLECTOR_SERVER_RATE_LIMIT": "off",
     }
     runs: dict[str, list[Load]] = {"on": [], "off": []}
-    for _ in range(2):
-        runs["on"].append(measure(app, single_file, log=log))
-        runs["off"].append(measure(app, single_file, log=log, extra_env=off))
-    rate = {k: max(r.accepted_per_s for r in v) for k, v in runs.items()}
+    for kind in ("on", "off", "off", "on", "on", "off", "off", "on"):
+        runs[kind].append(
+            measure(app, single_file, log=log, extra_env=off if kind == "off" else {})
+        )
+    rate = {k: statistics.median(r.accepted_per_s for r in v) for k, v in runs.items()}
     cpu = {
-        k: min(r.cpu_server / max(1.0, r.accepted_per_s) for r in v) * 1e6 for k, v in runs.items()
+        k: statistics.median(r.cpu_server / max(1.0, r.accepted_per_s) for r in v) * 1e6
+        for k, v in runs.items()
     }
     return [
         Figure(
