@@ -15,12 +15,12 @@ from clicktrail.contract.envelope import MAX_BODY_BYTES
 from clicktrail.secrets.salt import DailySalts
 from clicktrail.serving.errors import json_http_error
 from clicktrail.serving.headers import harden
+from clicktrail.serving.relay import Upstream, upstream_address
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import SiteRegistry
 from pipelines.eventlog import EventLog, LogUnavailable, open_event_log
 from tracker.collector import Collector
 from tracker.views import collect, health, openapi, personalization, privacy, snippet
-from tracker.views.forward import Upstream, upstream_address
 
 
 def create_app(

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from clicktrail.serving.relay import Upstream
 from clicktrail.settings import Settings
-from reports.demo.front import CollectorFront
 from reports.demo.shop import Shop
 from reports.demo.views import Demo, bp
 
@@ -31,7 +31,9 @@ def init_demo(app: Flask, settings: Settings) -> None:
     public = urlsplit(settings.personalizer_public_url)
     app.extensions["demo"] = Demo(
         shop=Shop.build(),
-        front=CollectorFront(host, port, settings.demo_front_address),
+        front=Upstream(
+            host, port, read_timeout=5.0, max_idle=8, source_address=settings.demo_front_address
+        ),
         # make up signs the personalizer's links under the collector's address
         signed_origins=(f"http://{host}:{port}", f"{public.scheme}://{public.netloc}"),
     )

@@ -22,8 +22,9 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from clicktrail.serving.relay import Upstream, UpstreamUnavailable
 from reports.demo import places
-from reports.demo.front import CollectorAway, CollectorFront, relayed_headers
+from reports.demo.front import relayed_headers
 from reports.demo.shop import SITE_ID, Shop, category_path, product_path
 
 bp = Blueprint(
@@ -41,7 +42,7 @@ class Demo:
     """What the demo's handlers share."""
 
     shop: Shop
-    front: CollectorFront
+    front: Upstream  # to the collector, from CLICKTRAIL_DEMO_FRONT_ADDRESS
     signed_origins: tuple[str, ...]  # where impression and click URLs point (the collector)
 
 
@@ -168,7 +169,7 @@ def front(rest: str) -> Response:
     headers = relayed_headers(request.headers.items(), address, request.scheme)
     try:
         relayed = _demo().front.relay(request.method, path, headers, request.get_data())
-    except CollectorAway as exc:
+    except UpstreamUnavailable as exc:
         current_app.logger.warning("demo front: the collector did not answer: %s", exc)
         answer = jsonify(error="the collector cannot be reached; try again shortly")
         answer.status_code = 503

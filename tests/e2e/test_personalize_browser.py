@@ -26,6 +26,7 @@ import pytest
 from bench.harness.browser import COLLECTOR, COLLECTOR_PORT, HOSTS, origin
 from bench.harness.engine import Engine, make_engine
 from clicktrail import ports
+from clicktrail.serving.relay import Upstream, forwarded_headers
 from clicktrail.settings import ClickHouseServerTarget
 from clicktrail.sites.model import Site
 from clicktrail.sites.registry import edit_sites
@@ -34,7 +35,6 @@ from clicktrail.tokens.registry import edit_tokens
 from pipelines.runner import run_worker
 from pipelines.warehouse.factory import open_warehouse
 from tests.served_apps import ServedApp
-from tracker.views.forward import Upstream, forwarded_headers
 
 pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.browser, pytest.mark.slow]
 

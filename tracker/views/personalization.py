@@ -11,9 +11,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, request
 
 from clicktrail.identity.client_ip import client_ip
+from clicktrail.serving.relay import Upstream, UpstreamUnavailable, forwarded_headers
 from tracker import metrics
 from tracker.collector import Collector
-from tracker.views.forward import Upstream, UpstreamUnavailable, forwarded_headers
 
 bp = Blueprint("personalization", __name__)
 

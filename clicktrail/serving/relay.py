@@ -1,6 +1,7 @@
 """Relaying a request to another of the engine's HTTP services over a pool of kept-alive
 connections: what the collector needs to answer the personalizer's browser paths under its own
-origin (``make up``; in production a reverse proxy routes them, docs/personalizer.md).
+origin (``make up``; in production a reverse proxy routes them, docs/personalizer.md), and
+what the demo shop's front needs to reach the collector from its own address.
 
 The client address goes along in ``X-Forwarded-For`` as the collector judged it (the peer, or
 what a proxy it trusts said), so the service behind believes it when it trusts the collector's
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import urllib3
 
@@ -89,7 +91,13 @@ class Upstream:
         connect_timeout: float = 0.5,
         read_timeout: float = 2.0,
         max_idle: int = 32,
+        source_address: str | None = None,
     ) -> None:
+        """``source_address``: connect from this address of the machine (the one the
+        service behind trusts), else the system's choice."""
+        connection: dict[str, Any] = {}
+        if source_address:
+            connection["source_address"] = (source_address, 0)
         self._pool = urllib3.HTTPConnectionPool(
             host,
             port,
@@ -97,6 +105,7 @@ class Upstream:
             block=False,
             retries=False,
             timeout=urllib3.Timeout(connect=connect_timeout, read=read_timeout),
+            **connection,
         )
 
     def relay(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Relayed:
