@@ -219,24 +219,17 @@ def serve_site(tls: tuple[Path, Path, str]) -> Iterator[type[SiteHandler]]:
     server.server_close()
 
 
-class Browser:
-    """One Chromium; each call is a command of driver.mjs."""
+class Driver:
+    """A node driver process (playwright-core over Debian's Chromium): one JSON command a
+    line in, one JSON answer a line out; ``driver.op(*args)`` sends ``op``."""
 
-    def __init__(self, spki: str) -> None:
+    def __init__(self, command: list[str]) -> None:
         self.process = subprocess.Popen(
-            [
-                "node",
-                str(Path(__file__).with_name("driver.mjs")),
-                spki,
-                ",".join(HOSTS + (COLLECTOR_HOST,)),
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
         )
 
-    def __getattr__(self, op: str):
-        def call(*args):
+    def __getattr__(self, op: str):  # noqa: ANN204
+        def call(*args):  # noqa: ANN002, ANN202
             assert self.process.stdin and self.process.stdout
             self.process.stdin.write(json.dumps({"op": op, "args": list(args)}) + "\n")
             self.process.stdin.flush()
@@ -250,6 +243,15 @@ class Browser:
     def close(self) -> None:
         if self.process.stdin:
             self.process.stdin.close()
-        self.process.wait(timeout=20)
+        self.process.wait(timeout=30)
         if self.process.stdout:
             self.process.stdout.close()
+
+
+class Browser(Driver):
+    """One Chromium trusting the test site's certificate; each call is a command of
+    driver.mjs."""
+
+    def __init__(self, spki: str) -> None:
+        driver = str(Path(__file__).with_name("driver.mjs"))
+        super().__init__(["node", driver, spki, ",".join(HOSTS + (COLLECTOR_HOST,))])

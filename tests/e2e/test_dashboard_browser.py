@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 import urllib.request
 import uuid
@@ -20,7 +19,7 @@ from urllib.parse import urlencode
 import pytest
 import redis
 
-from bench.harness.browser import CHROMIUM
+from bench.harness.browser import CHROMIUM, Driver
 from bench.harness.engine import Engine
 from clicktrail import ports
 from clicktrail.accounts.model import new_account
@@ -70,42 +69,19 @@ DRAWN = """(id) => {
 }"""
 
 
-class Chromium:
-    """One Chromium; each call is a command of dashboard_driver.mjs."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            ["node", str(Path(__file__).with_name("dashboard_driver.mjs"))],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def __getattr__(self, op: str):  # noqa: ANN204
-        def call(*args):  # noqa: ANN202
-            assert self.process.stdin and self.process.stdout
-            self.process.stdin.write(json.dumps({"op": op, "args": list(args)}) + "\n")
-            self.process.stdin.flush()
-            answer = json.loads(self.process.stdout.readline() or '{"error": "driver exited"}')
-            if "error" in answer:
-                raise AssertionError(f"browser {op}{args}: {answer['error']}")
-            return answer["ok"]
-
-        return call
-
-    def close(self) -> None:
-        for pipe in (self.process.stdin, self.process.stdout):
-            if pipe:
-                pipe.close()
-        self.process.wait(timeout=30)
+def dashboard_chromium() -> Driver:
+    """One Chromium; each call is a command of tests/e2e/dashboard_driver.mjs. (Its
+    ``waitForFunction`` evaluates a string in the page, which a page's Content-Security-Policy
+    may forbid: tests poll with ``evaluate``, which runs outside the page's policy.)"""
+    return Driver(["node", str(Path(__file__).with_name("dashboard_driver.mjs"))])
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Chromium]:
+def chromium() -> Iterator[Driver]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: run `make snippet-deps` (apt package chromium)")
     assert shutil.which("node"), "node is not installed"
-    browser = Chromium()
+    browser = dashboard_chromium()
     yield browser
     browser.close()
 
@@ -173,7 +149,7 @@ def api(reports: tuple[str, str], name: str, **params: str) -> dict:
         return json.loads(answer.read())
 
 
-def signed_in(chromium: Chromium, url: str, **context: object) -> None:
+def signed_in(chromium: Driver, url: str, **context: object) -> None:
     chromium.newContext(context)
     chromium.goto(f"{url}/dashboard/overview?{urlencode(PERIOD)}")
     assert "/dashboard/sign-in" in chromium.url()
@@ -183,7 +159,7 @@ def signed_in(chromium: Chromium, url: str, **context: object) -> None:
     chromium.waitForURL(r"/dashboard/overview\?")
 
 
-def test_every_page_loads_and_draws_its_charts(chromium: Chromium, reports):
+def test_every_page_loads_and_draws_its_charts(chromium: Driver, reports):
     url, _ = reports
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     signed_in(chromium, url, viewport={"width": 1280, "height": 900})
@@ -222,7 +198,7 @@ def test_every_page_loads_and_draws_its_charts(chromium: Chromium, reports):
     assert chromium.problems() == []
 
 
-def test_a_filter_changes_the_figures_to_the_api_values(chromium: Chromium, reports):
+def test_a_filter_changes_the_figures_to_the_api_values(chromium: Driver, reports):
     url, _ = reports
     signed_in(chromium, url)
     everyone = chromium.evaluate("+document.querySelector('[data-figure=visitors]').dataset.value")
@@ -247,7 +223,7 @@ def test_a_filter_changes_the_figures_to_the_api_values(chromium: Chromium, repo
     assert chromium.problems() == []
 
 
-def test_a_persian_category_renders_right_to_left_in_the_ltr_page(chromium: Chromium, reports):
+def test_a_persian_category_renders_right_to_left_in_the_ltr_page(chromium: Driver, reports):
     url, _ = reports
     signed_in(chromium, url)
     for name in ("overview", "interests", "products"):
@@ -278,7 +254,7 @@ def test_a_persian_category_renders_right_to_left_in_the_ltr_page(chromium: Chro
     assert chromium.problems() == []
 
 
-def test_an_empty_site_and_a_phone(chromium: Chromium, reports):
+def test_an_empty_site_and_a_phone(chromium: Driver, reports):
     url, _ = reports
     signed_in(chromium, url, viewport={"width": 390, "height": 844}, is_mobile=True)
     addresses = [f"{url}/dashboard/{name}?{urlencode(PERIOD)}" for name in (*PAGES, *REPORT_PAGES)]
@@ -323,7 +299,7 @@ def until_served(placement: str, wanted: str | None, seconds: float = 5.0) -> fl
     return time.monotonic() - started
 
 
-def test_a_campaign_made_in_the_ui_is_served_by_the_personalizer(chromium: Chromium, reports):
+def test_a_campaign_made_in_the_ui_is_served_by_the_personalizer(chromium: Driver, reports):
     url, _ = reports
     signed_in(chromium, url)
     assert served_campaign("hero") is None

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.harness.browser import Driver
 from clicktrail import ports
 from reports.demo.shop import Shop
 
@@ -33,37 +34,11 @@ SENT = (
 )
 
 
-class Chromium:
-    """tests/e2e/dashboard_driver.mjs: one JSON command a line. (Its ``waitForFunction``
-    evaluates a string in the page, which the shop's Content-Security-Policy forbids: the
-    test polls with ``evaluate``, which runs outside the page's policy.)"""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            ["node", str(Path(__file__).with_name("dashboard_driver.mjs"))],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-
-    def __getattr__(self, op: str):  # noqa: ANN204
-        def call(*args):  # noqa: ANN002, ANN202
-            assert self.process.stdin and self.process.stdout
-            self.process.stdin.write(json.dumps({"op": op, "args": list(args)}) + "\n")
-            self.process.stdin.flush()
-            answer = json.loads(self.process.stdout.readline() or '{"error": "driver exited"}')
-            if "error" in answer:
-                raise AssertionError(f"browser {op}{args}: {answer['error']}")
-            return answer["ok"]
-
-        return call
-
-    def close(self) -> None:
-        if self.process.stdin:
-            self.process.stdin.close()
-        self.process.wait(timeout=20)
-        if self.process.stdout:
-            self.process.stdout.close()
+def dashboard_chromium() -> Driver:
+    """One Chromium; each call is a command of tests/e2e/dashboard_driver.mjs. (Its
+    ``waitForFunction`` evaluates a string in the page, which a page's Content-Security-Policy
+    may forbid: tests poll with ``evaluate``, which runs outside the page's policy.)"""
+    return Driver(["node", str(Path(__file__).with_name("dashboard_driver.mjs"))])
 
 
 def environment(tmp_path: Path) -> dict[str, str]:
@@ -147,7 +122,7 @@ def test_a_visit_to_the_demo_shop_reaches_the_report_and_the_offers(engine: str,
 
     before = german(CATEGORY[1])  # the seeded days end yesterday, but a session may run late
 
-    browser = Chromium()
+    browser = dashboard_chromium()
     try:
         browser.newContext()
         # A link that chooses where the visitor browses from before the first event (the

@@ -28,6 +28,7 @@ from pipelines.profiles import ProfileConfig, ProfileSink
 from pipelines.profiles.clients import writer_client
 from pipelines.warehouse.columns import EVENT_COLUMNS, empty_value
 from pipelines.warehouse.reader import WarehouseEventStore
+from tests.integration.test_personalizer_app import creative
 
 pytestmark = pytest.mark.redis
 
@@ -52,18 +53,6 @@ def view(site: str, visitor: str, sku: str, category: list[str], at: int) -> dic
         country="DE",
     )
     return row
-
-
-def creative(cid: str) -> dict:
-    return {
-        "id": cid,
-        "placement": "top",
-        "image_url": f"https://cdn.example.test/{cid}.png",
-        "alt": cid,
-        "landing_url": f"https://shop.example.test/landing/{cid}",
-        "width": 300,
-        "height": 250,
-    }
 
 
 @pytest.fixture
