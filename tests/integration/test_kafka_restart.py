@@ -174,9 +174,13 @@ def test_broker_restarted_under_traffic_collector_and_worker_recover(
             assert readiness_up is not None and readiness_up <= RECOVERY_BOUND
             assert all(at is not None and at <= RECOVERY_BOUND for at in recovered.values())
             # Once every partition is back, a 503 is only the 50 ms acknowledgement bound missed
-            # now and then (as in steady state), never a partition that stays stuck.
+            # now and then (a loaded machine right after the restart: CI missed it for 1.5 s on
+            # two cores), never a partition that stays stuck: one would hold the sender on its
+            # resent event, so answers would stop flowing and that partition would take no 202.
             late = traffic.statuses(settled)
-            assert len(late) > 100 and late.count(202) >= 0.97 * len(late), late
+            tail = settled + SETTLED_SECONDS / 2
+            assert len(late) > 100 and late.count(202) >= 0.8 * len(late), late
+            assert all(traffic.first_accepted(p, tail) is not None for p in range(PARTITIONS))
             assert traffic.accepted == traffic.sent
 
         expected = len(traffic.accepted)
