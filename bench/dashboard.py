@@ -14,7 +14,8 @@ in headless Chromium, over simulated events on the ClickHouse 18.16 server.
    loads (``<page> LCP ms``; target 1,500 ms). The charts are canvases, which are not LCP
    candidates: the LCP is the headline figures' or a table's text.
 
-    python -m bench.dashboard [--events 10000000] [--days 84] [--repeat 5]
+    python -m bench.dashboard [--events 10000000] [--copies 10] [--days 84] [--repeat 5]
+        [--database NAME]
 """
 
 from __future__ import annotations
@@ -143,12 +144,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--days", type=int, default=84)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument(
+        "--copies", type=int, default=1, help="simulate events/copies, insert each copies times"
+    )
+    parser.add_argument(
+        "--database",
+        help="a server database bench.reports --keep loaded (same --days): read, not loaded,"
+        " and kept",
+    )
     parser.add_argument("--name", default="dashboard", help="bench/results/<name>.json")
     args = parser.parse_args(argv)
     services.start(["redis-state", "clickhouse"])
     first = SimulationConfig().start
     last = first + dt.timedelta(days=args.days - 1)
-    database = f"bench_{uuid.uuid4().hex[:8]}"
+    database = args.database or f"bench_{uuid.uuid4().hex[:8]}"
     target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
@@ -168,12 +177,18 @@ def main(argv: list[str] | None = None) -> None:
         with edit_accounts(settings.accounts_file) as accounts:
             accounts[ACCOUNT] = new_account(ACCOUNT, PASSWORD, "admin", ("*",), 0)
         with open_warehouse(target, timeout=1800) as warehouse:
-            migrate(warehouse)
-            started = time.perf_counter()
-            loaded = load({"server": warehouse}, args.events, args.days, settings.geoip_db)
-            figures.append(Figure("events loaded", loaded, "events"))
-            figures.append(Figure("load seconds", time.perf_counter() - started, "s"))
-            build_rollups(warehouse, first, last + dt.timedelta(days=QUIET_DAYS))
+            if args.database:
+                loaded = warehouse.query(f"SELECT count() FROM {database}.events").scalar()
+                figures.append(Figure("events loaded", loaded, "events"))
+            else:
+                migrate(warehouse)
+                started = time.perf_counter()
+                loaded = load(
+                    {"server": warehouse}, args.events, args.days, settings.geoip_db, args.copies
+                )
+                figures.append(Figure("events loaded", loaded, "events"))
+                figures.append(Figure("load seconds", time.perf_counter() - started, "s"))
+                build_rollups(warehouse, first, last + dt.timedelta(days=QUIET_DAYS))
             env = {**os.environ, **settings.to_env()}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
             process = serve(env)
@@ -200,7 +215,8 @@ def main(argv: list[str] | None = None) -> None:
                 browser.close()
                 process.terminate()
                 process.wait(timeout=30)
-                warehouse.execute(f"DROP DATABASE IF EXISTS {database}")
+                if not args.database:
+                    warehouse.execute(f"DROP DATABASE IF EXISTS {database}")
     figures.append(Figure("load average at the end", os.getloadavg()[0], "load"))
     report(args.name, figures)
 

@@ -20,8 +20,9 @@ the rollup step's cost to the pipeline; the sales forecast's back-test.
    with the warehouse and profile steps, with and without the rollups step, 3 runs each:
    ``rollup step cost share`` = 1 - median events/s with / median events/s without.
 
-    python -m bench.reports [--events 10000000] [--days 84] [--repeat 5]
-        [--pipeline-events 200000] [--skip-pipeline] [--engine both|server|chdb]
+    python -m bench.reports [--events 10000000] [--copies 10] [--days 84] [--repeat 5]
+        [--pipeline-events 200000] [--skip-pipeline] [--engine both|server|chdb] [--keep]
+        [--database NAME]
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ QUESTIONS: dict[str, dict[str, str]] = {
     "sales": {},
 }
 ENGINES = ("chdb", "server")
+KEPT = Path(__file__).parents[1] / ".cache" / "bench-reports"  # chdb folders --keep leaves
 
 
 def simulated_rows(events: int, days: int, geoip: Path) -> Iterator[list[Any]]:
@@ -141,15 +143,52 @@ def simulated_rows(events: int, days: int, geoip: Path) -> Iterator[list[Any]]:
         print(f"WARNING: the population made only {made:,} events", file=sys.stderr)
 
 
-def load(warehouses: dict[str, Warehouse], events: int, days: int, geoip: Path) -> int:
+# The columns naming a person, a visit, an event or an order: a copy renames them all, so it
+# is another crowd doing the same things, never a replay the warehouse would collapse.
+RENAMED = (
+    "event_id",
+    "visitor_id",
+    "replaced_visitor_id",
+    "user_id",
+    "session_id",
+    "page_view_id",
+    "order_id",
+)
+
+
+def copied(rows: list[dict[str, Any]], copy: int) -> list[dict[str, Any]]:
+    """``rows`` as copy number ``copy`` (0: themselves): every identifier column that holds a
+    value gets the suffix ``.c<copy>``; places, devices, pages, products and times stay."""
+    if copy == 0:
+        return rows
+    suffix = f".c{copy}"
+    out = []
+    for row in rows:
+        row = dict(row)
+        for name in RENAMED:
+            if row.get(name):
+                row[name] += suffix
+        out.append(row)
+    return out
+
+
+def load(
+    warehouses: dict[str, Warehouse], events: int, days: int, geoip: Path, copies: int = 1
+) -> int:
+    """Load about ``events`` events. With ``copies`` > 1 the simulator makes 1/``copies`` of
+    them and each chunk is inserted ``copies`` times under renamed identifiers (``copied``):
+    the fast bulk path the issue allows, since simulating and enriching, not inserting, is
+    the slow part (about 3,000 events a CPU-second)."""
     sinks = {name: WarehouseSink(warehouse) for name, warehouse in warehouses.items()}
     total = 0
     started = time.perf_counter()
-    for rows in simulated_rows(events, days, geoip):
-        for sink in sinks.values():
-            for start in range(0, len(rows), INSERT_ROWS):
-                sink.write(rows[start : start + INSERT_ROWS])
-        total += len(rows)
+    for rows in simulated_rows(-(-events // copies), days, geoip):
+        for copy in range(copies):
+            batch = copied(rows, copy)
+            for sink in sinks.values():
+                for start in range(0, len(batch), INSERT_ROWS):
+                    sink.write(batch[start : start + INSERT_ROWS])
+            total += len(batch)
         rate = total / (time.perf_counter() - started)
         print(f"  loaded {total:,} events ({rate:,.0f} events/s)", file=sys.stderr)
     return total
@@ -283,9 +322,20 @@ def rollup_cost(pipeline_events: int, runs: int) -> list[Figure]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument(
+        "--copies", type=int, default=1, help="simulate events/copies, insert each copies times"
+    )
     parser.add_argument("--days", type=int, default=84)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--engine", choices=("both", *ENGINES), default="both")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help=f"keep what was loaded (the server's database, chdb's folder under {KEPT})",
+    )
+    parser.add_argument(
+        "--database", help="measure a database --keep loaded (same --days): no load, no rollups"
+    )
     parser.add_argument("--pipeline-events", type=int, default=200_000)
     parser.add_argument("--pipeline-runs", type=int, default=3)
     parser.add_argument("--skip-pipeline", action="store_true")
@@ -300,7 +350,8 @@ def main(argv: list[str] | None = None) -> None:
     # report reads orders up to its window (7 days) after the period, up to today, and
     # every report then reads built days only.
     today = last + dt.timedelta(days=QUIET_DAYS + 1)
-    database = f"bench_{uuid.uuid4().hex[:8]}"
+    database = args.database or f"bench_{uuid.uuid4().hex[:8]}"
+    keep = args.keep or bool(args.database)
     figures: list[Figure] = []
     with ExitStack() as stack:
         warehouses: dict[str, Warehouse] = {}
@@ -309,27 +360,39 @@ def main(argv: list[str] | None = None) -> None:
             target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
             warehouses["server"] = stack.enter_context(open_warehouse(target, timeout=1800))
         if "chdb" in engines:
-            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            if keep:
+                folder = KEPT / database
+                folder.mkdir(parents=True, exist_ok=True)
+            else:
+                folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
             warehouses["chdb"] = stack.enter_context(open_warehouse(ChdbTarget(folder, database)))
-        for warehouse in warehouses.values():
-            migrate(warehouse)
-        started = time.perf_counter()
-        loaded = load(warehouses, args.events, args.days, geoip)
-        figures.append(Figure("events loaded", loaded, "events"))
-        figures.append(Figure("load seconds (both engines)", time.perf_counter() - started, "s"))
-        for name, warehouse in warehouses.items():
-            seconds = build_rollups(warehouse, first, today - dt.timedelta(days=1))
-            figures.append(
-                Figure(f"rollup build {name} s per day", seconds / (args.days + QUIET_DAYS), "s")
-            )
+        if args.database:
+            for name, warehouse in warehouses.items():
+                loaded = warehouse.query(f"SELECT count() FROM {database}.events").scalar()
+                figures.append(Figure(f"events loaded ({name})", loaded, "events"))
+        else:
+            for warehouse in warehouses.values():
+                migrate(warehouse)
+            started = time.perf_counter()
+            loaded = load(warehouses, args.events, args.days, geoip, args.copies)
+            figures.append(Figure("events loaded", loaded, "events"))
+            figures.append(Figure("events simulated", -(-args.events // args.copies), "events"))
+            figures.append(Figure("load seconds", time.perf_counter() - started, "s"))
+            for name, warehouse in warehouses.items():
+                seconds = build_rollups(warehouse, first, today - dt.timedelta(days=1))
+                days = args.days + QUIET_DAYS
+                figures.append(Figure(f"rollup build {name} s per day", seconds / days, "s"))
         for name, warehouse in warehouses.items():
             for report_name in QUESTIONS:
                 elapsed = hot_ms(warehouse, report_name, last, today, args.repeat)
                 figures.append(Figure(f"{report_name} {name} ms", elapsed, "ms", 300.0, "lower"))
         if not args.skip_backtest:
             figures += backtest_figures(next(iter(warehouses.values())), first, last, today)
-        for warehouse in warehouses.values():
-            warehouse.execute(f"DROP DATABASE IF EXISTS {database}")
+        for name, warehouse in warehouses.items():
+            if keep:
+                print(f"  kept {name}'s database {database}", file=sys.stderr)
+            else:
+                warehouse.execute(f"DROP DATABASE IF EXISTS {database}")
     if not args.skip_pipeline:
         figures += rollup_cost(args.pipeline_events, args.pipeline_runs)
     figures.append(Figure("load average at the end", os.getloadavg()[0], "load"))
