@@ -16,7 +16,7 @@ from typing import Any
 from pipelines.warehouse.report_queries import AUDIENCE_BREAKDOWN, AUDIENCE_DAYS, AUDIENCE_TOTALS
 from pipelines.warehouse.rollups import SESSION_DIMENSIONS
 from reports.query import ReportQuery
-from reports.source import RollupSource
+from reports.source import Read, RollupSource
 from reports.table import Report
 
 # public name -> rollup column
@@ -58,18 +58,21 @@ def daily(rows: Sequence[Sequence[Any]], days: Sequence[date]) -> list[tuple[Any
 
 def audience(source: RollupSource, query: ReportQuery) -> Report:
     window = source.window(query)
-    totals = figures(source.run(AUDIENCE_TOTALS, query, window=window).rows[0])
+    reads = [Read(AUDIENCE_TOTALS, window=window), Read(AUDIENCE_DAYS, window=window)]
+    if query.breakdown:
+        column = BREAKDOWNS[query.breakdown[0]]
+        flags = {f"by_{d}": int(d == column) for d in SESSION_DIMENSIONS}
+        params = {**flags, "limit": query.limit}
+        reads.append(Read(AUDIENCE_BREAKDOWN, window=window, params=params))
+    found = source.run_many(query, reads)
+    totals = figures(found[0].rows[0])
     days = [day for day in query.period.dates() if day <= query.today]
-    by_day = daily(source.run(AUDIENCE_DAYS, query, window=window).rows, days)
+    by_day = daily(found[1].rows, days)
     summary = _summary(query, totals, window.raw)
     if not query.breakdown:
         return Report("audience", ("day", *FIGURES), by_day, summary)
     name = query.breakdown[0]
-    column = BREAKDOWNS[name]
-    flags = {f"by_{d}": int(d == column) for d in SESSION_DIMENSIONS}
-    result = source.run(
-        AUDIENCE_BREAKDOWN, query, window=window, params={**flags, "limit": query.limit}
-    )
+    result = found[2]
     index = SESSION_DIMENSIONS.index(column)
     width = len(SESSION_DIMENSIONS)
     rows = [(row[index], *figures(row[width:]).values()) for row in result.rows]

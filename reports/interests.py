@@ -17,7 +17,7 @@ from pipelines.warehouse.report_queries import INTEREST_GROUP_VISITORS, INTEREST
 from pipelines.warehouse.rollups import INTEREST_DIMENSIONS
 from reports.audience import _summary
 from reports.query import ReportQuery
-from reports.source import RollupSource
+from reports.source import Read, RollupSource
 from reports.table import Report
 
 BREAKDOWNS: dict[str, str] = {
@@ -92,19 +92,22 @@ def interests(source: RollupSource, query: ReportQuery) -> Report:
     chosen = [BREAKDOWNS[name] for name in query.breakdown]
     flags = {f"by_{d}": int(d in chosen) for d in INTEREST_DIMENSIONS}
     none = dict.fromkeys(flags, 0)
-    window = source.window(query)
     previous = query.period.previous()
-    before = source.window(query, previous)
-    rows = source.run(INTEREST_ROWS, query, window=window, params=flags).rows
-    groups = source.run(INTEREST_GROUP_VISITORS, query, window=window, params=flags).rows
-    everyone = source.run(INTEREST_ROWS, query, window=window, params=none).rows
-    total = source.run(INTEREST_GROUP_VISITORS, query, window=window, params=none).rows
-    previous_rows = source.run(
-        INTEREST_ROWS, query, period=previous, window=before, params=flags
-    ).rows
-    previous_groups = source.run(
-        INTEREST_GROUP_VISITORS, query, period=previous, window=before, params=flags
-    ).rows
+    window, before = source.windows(query, query.period, previous)
+    rows, groups, everyone, total, previous_rows, previous_groups = (
+        result.rows
+        for result in source.run_many(
+            query,
+            [
+                Read(INTEREST_ROWS, window=window, params=flags),
+                Read(INTEREST_GROUP_VISITORS, window=window, params=flags),
+                Read(INTEREST_ROWS, window=window, params=none),
+                Read(INTEREST_GROUP_VISITORS, window=window, params=none),
+                Read(INTEREST_ROWS, period=previous, window=before, params=flags),
+                Read(INTEREST_GROUP_VISITORS, period=previous, window=before, params=flags),
+            ],
+        )
+    )
     everyone_visitors = total[0][_WIDTH] if total else 0
     table = interest_rows(
         chosen, rows, groups, everyone, everyone_visitors, previous_rows, previous_groups

@@ -17,7 +17,7 @@ from typing import Any
 from pipelines.warehouse.report_queries import PRODUCT_FUNNEL, PRODUCT_ROWS, PRODUCT_TOTALS
 from reports.audience import _summary
 from reports.query import ReportError, ReportQuery
-from reports.source import RollupSource
+from reports.source import Read, RollupSource
 from reports.table import Report
 
 BREAKDOWNS = ("product", "category")
@@ -65,11 +65,17 @@ def products(source: RollupSource, query: ReportQuery) -> Report:
         raise ReportError(f"sort must be one of {', '.join(SORTS)}, got {sort!r}")
     per_product = not query.breakdown or query.breakdown[0] == "product"
     window = source.window(query)
-    result = source.run(
-        PRODUCT_ROWS,
+    result, found_funnel, found_totals = source.run_many(
         query,
-        window=window,
-        params={"per_product": int(per_product), "sort": sort, "limit": query.limit},
+        [
+            Read(
+                PRODUCT_ROWS,
+                window=window,
+                params={"per_product": int(per_product), "sort": sort, "limit": query.limit},
+            ),
+            Read(PRODUCT_FUNNEL, window=window),
+            Read(PRODUCT_TOTALS, window=window),
+        ],
     )
     if per_product:
         columns: tuple[str, ...] = ("sku", "category", "currency", *FIGURES)
@@ -77,14 +83,10 @@ def products(source: RollupSource, query: ReportQuery) -> Report:
     else:
         columns = ("category", "currency", *FIGURES)
         rows = [(row[1], row[2], *product_figures(row[3:]).values()) for row in result.rows]
-    funnel = source.run(PRODUCT_FUNNEL, query, window=window).rows[0]
+    funnel = found_funnel.rows[0]
     totals = product_figures(funnel)
     del totals["revenue"]  # revenue adds up per currency only
-    totals["revenue"] = {
-        row[0]: int(row[5])
-        for row in source.run(PRODUCT_TOTALS, query, window=window).rows
-        if row[0] or row[5]
-    }
+    totals["revenue"] = {row[0]: int(row[5]) for row in found_totals.rows if row[0] or row[5]}
     summary = _summary(query, totals, window.raw)
     summary["sort"] = sort
     return Report("products", columns, rows, summary)

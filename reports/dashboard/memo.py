@@ -7,6 +7,7 @@ answer."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Future
 from typing import Any
 
 from pipelines.warehouse.base import Result
@@ -16,13 +17,14 @@ from pipelines.warehouse.reader import EventStore
 
 class PageReads(EventStore):
     """An ``EventStore`` for one page's request over the app's (which it does not close).
-    Thread-safe; two threads asking at once may both run the query (the same answer)."""
+    Thread-safe: a query asked while the same one runs waits for its answer (a report's reads
+    run side by side, and the page's reports too)."""
 
     def __init__(self, store: EventStore) -> None:
         self.store = store
         self.asked = 0  # queries asked of this page's reads
         self.ran = 0  # of them, run by the app's store
-        self._found: dict[tuple[int, str], Result] = {}
+        self._found: dict[tuple[int, str], Future[Result]] = {}
         self._lock = threading.Lock()
 
     def run(self, query: NamedQuery, /, **params: Any) -> Result:
@@ -32,12 +34,20 @@ class PageReads(EventStore):
         with self._lock:
             self.asked += 1
             found = self._found.get(key)
+            if found is None:
+                mine: Future[Result] = Future()
+                self._found[key] = mine
+                self.ran += 1
         if found is not None:
-            return found
-        result = self.store.run(query, **params)
-        with self._lock:
-            self.ran += 1
-            self._found[key] = result
+            return found.result()
+        try:
+            result = self.store.run(query, **params)
+        except BaseException as exc:
+            with self._lock:
+                del self._found[key]  # a later asker tries again
+            mine.set_exception(exc)
+            raise
+        mine.set_result(result)
         return result
 
     def ping(self) -> bool:

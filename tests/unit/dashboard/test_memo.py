@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from typing import Any
 
-from pipelines.warehouse.base import Result
+import pytest
+
+from pipelines.warehouse.base import Result, WarehouseUnavailable
 from pipelines.warehouse.named import NamedQuery
 from pipelines.warehouse.reader import EventStore
 from reports.dashboard.memo import PageReads
@@ -52,3 +57,45 @@ def test_a_query_asked_again_with_the_same_parameters_is_answered_once():
     assert PageReads(store).run(DAYS, site_id="shop", start=date(2025, 1, 1)).rows == [(4,)]
     reads.close()
     assert not store.closed
+
+
+class Slow(Answers):
+    """Answers after ``gate`` opens; fails its first run when ``fail_first``."""
+
+    def __init__(self, fail_first: bool = False) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.fail_first = fail_first
+
+    def run(self, query: NamedQuery, /, **params: Any) -> Result:
+        self.gate.wait(5)
+        if self.fail_first and not self.runs:
+            self.runs.append((query.name, params))
+            raise WarehouseUnavailable("away")
+        return super().run(query, **params)
+
+
+def test_a_query_asked_while_it_runs_waits_for_that_answer():
+    store = Slow()
+    reads = PageReads(store)
+    with ThreadPoolExecutor(4) as pool:
+        asks = [
+            pool.submit(reads.run, DAYS, site_id="shop", start=date(2025, 1, 1)) for _ in "abcd"
+        ]
+        time.sleep(0.05)
+        store.gate.set()
+        answers = [ask.result() for ask in asks]
+    assert len(store.runs) == 1 and all(answer is answers[0] for answer in answers)
+
+
+def test_a_failed_read_is_raised_to_its_waiters_and_asked_again_later():
+    store = Slow(fail_first=True)
+    reads = PageReads(store)
+    with ThreadPoolExecutor(2) as pool:
+        asks = [pool.submit(reads.run, DAYS, site_id="shop", start=date(2025, 1, 1)) for _ in "ab"]
+        time.sleep(0.05)
+        store.gate.set()
+        for ask in asks:
+            with pytest.raises(WarehouseUnavailable):
+                ask.result()
+    assert reads.run(DAYS, site_id="shop", start=date(2025, 1, 1)).rows == [(2,)]
