@@ -37,6 +37,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pipelines.warehouse.base import Warehouse
+from pipelines.warehouse.generations import delete_superseded
 from pipelines.warehouse.named import NamedQuery
 from pipelines.warehouse.rollup_ddl import create_rollup_table
 from pipelines.warehouse.rollups_campaigns import (
@@ -355,7 +356,6 @@ DAY_DERIVED: tuple[tuple[str, Callable[[Warehouse, str, date, int], object]], ..
     ("rollup_segments", build_segments),
 )
 
-SWEEP_DAYS = 200  # days one delete names at most (a statement's size stays small)
 
 _PENDING = NamedQuery(
     "rollup_pending",
@@ -465,20 +465,8 @@ class RollupBuilder:
         a table (asynchronous on 18.16; readers skip those rows meanwhile)."""
         if not self._superseded:
             return
-        db = quote_identifier(self.warehouse.database)
-        for start in range(0, len(self._superseded), SWEEP_DAYS):
-            chunk = self._superseded[start : start + SWEEP_DAYS]
-            params: dict[str, object] = {}
-            terms = []
-            for n, (site_id, day, generation) in enumerate(chunk):
-                params.update({f"s{n}": site_id, f"d{n}": day, f"g{n}": generation})
-                terms.append(
-                    f"(site_id = %(s{n})s AND day = toDate(%(d{n})s) AND generation < %(g{n})s)"
-                )
-            for table in [t for t, _, _ in DAY_TABLES] + [t for t, _ in DAY_DERIVED]:
-                self.warehouse.execute(
-                    f"ALTER TABLE {db}.{table} DELETE WHERE {' OR '.join(terms)}", params
-                )
+        tables = [t for t, _, _ in DAY_TABLES] + [t for t, _ in DAY_DERIVED]
+        delete_superseded(self.warehouse, tables, self._superseded)
         self._superseded.clear()
 
     def mark(self, days: Iterable[tuple[str, date]]) -> None:

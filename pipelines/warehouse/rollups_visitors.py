@@ -28,10 +28,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from pipelines.warehouse.base import Warehouse
+from pipelines.warehouse.generations import delete_superseded
 from pipelines.warehouse.named import NamedQuery
 from pipelines.warehouse.rfm_scores import Customer, score_customers
 from pipelines.warehouse.rollup_ddl import create_rollup_table
-from pipelines.warehouse.sql import quote_identifier
 
 RFM_WINDOW_DAYS = 365  # purchases of the last year (the day included) make a customer
 
@@ -197,15 +197,12 @@ def build_segments(warehouse: Warehouse, site_id: str, day: date, generation: in
         _LATER_DAYS.render(warehouse.database),
         {"site_id": site_id, "day": day, "last": day + timedelta(days=RFM_WINDOW_DAYS)},
     ).rows
-    db = quote_identifier(warehouse.database)
+    superseded = []
     for later_day, latest in later:
         renewed = max(int(latest or 0) + 1, generation)
         written += _score_day(warehouse, site_id, later_day, day, generation, renewed)
-        warehouse.execute(
-            f"ALTER TABLE {db}.rollup_segments DELETE WHERE site_id = %(site_id)s"
-            " AND day = toDate(%(day)s) AND generation < %(generation)s",
-            {"site_id": site_id, "day": later_day, "generation": renewed},
-        )
+        superseded.append((site_id, later_day, renewed))
+    delete_superseded(warehouse, ["rollup_segments"], superseded)  # one mutation for them all
     return written
 
 
