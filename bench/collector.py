@@ -17,6 +17,8 @@ the ceiling's too, drops, and the ratio is the figure to read.
 from __future__ import annotations
 
 import argparse
+import io
+import ipaddress
 import json
 import os
 import statistics
@@ -343,6 +345,11 @@ def main() -> None:
         "--logs", default=",".join(LOGS), help=f"comma-separated, of {', '.join(LOGS)}"
     )
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="only the in-process comparison of the fast path against Flask alone (printed)",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         help="record one worker with py-spy during each log's single-event run (raw stacks"
@@ -358,6 +365,9 @@ def main() -> None:
     with edit_sites(folder / "sites.json") as sites:
         sites["shop"] = Site("shop", origins=(ORIGIN,))
     batch_file, single_file = make_payloads(folder, args.visitors)
+    if args.in_process:
+        print_in_process(folder, single_file, batch_file)
+        return
     port = ports.port("collector") + 50
     load_before = load_average()
     run_id = int(time.time())
@@ -441,6 +451,104 @@ def main() -> None:
             " absolute figures (the ceiling's too) are low; the ratio to the bare endpoint"
             " and the CPU per request are the figures to compare"
         )
+
+
+def in_process(
+    folder: Path, bodies: list[bytes], log: str = "redis", rounds: int = 10, requests: int = 500
+) -> dict[str, list[float]]:
+    """CPU µs per request of the collector called as gunicorn calls it (a WSGI environ, the
+    answer's iterable consumed and closed), with ``FastCollect`` in front and with Flask
+    alone, in interleaved rounds (the order alternates), as browsers behind a trusted proxy
+    with the limiter on. The process's CPU (the log client's threads too) per request."""
+    from clicktrail.settings import Settings, parse_event_log_url
+    from tracker.app import create_app
+
+    settings = Settings.from_env(
+        {},
+        port_offset=ports.port_offset(),
+        data_dir=folder,
+        sites_file=folder / "sites.json",
+        secrets_file=folder / "secrets.json",
+        event_log_url=parse_event_log_url(log_url(log, f"bench-inprocess-{int(time.time())}")),
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+        log_level="WARNING",
+    )
+    app = create_app(settings)
+    fast = app.wsgi_app
+    modes = {"fast path": fast, "flask": fast.wsgi_app}  # type: ignore[attr-defined]
+    sent = 0
+    statuses: dict[str, int] = {}
+
+    def call(body: bytes) -> None:
+        nonlocal sent
+        sent += 1
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/v1/events",
+            "SCRIPT_NAME": "",
+            "QUERY_STRING": "",
+            "RAW_URI": "/v1/events",
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8080",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "REMOTE_ADDR": "127.0.0.1",
+            "REMOTE_PORT": "40000",
+            "CONTENT_TYPE": "text/plain",
+            "CONTENT_LENGTH": str(len(body)),
+            "HTTP_HOST": "127.0.0.1:8080",
+            "HTTP_ORIGIN": ORIGIN,
+            "HTTP_X_FORWARDED_FOR": f"198.18.{sent % 16}.{sent % 251 + 1}",
+            "wsgi.version": (1, 0),
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": sys.stderr,
+            "wsgi.multithread": False,
+            "wsgi.multiprocess": True,
+            "wsgi.run_once": False,
+            "wsgi.input_terminated": True,
+        }
+
+        def start_response(status: str, headers: list, exc_info: object = None) -> None:
+            statuses[status] = statuses.get(status, 0) + 1
+
+        answer = app(environ, start_response)
+        for _ in answer:
+            pass
+        getattr(answer, "close", lambda: None)()
+
+    for body in bodies[:200]:  # warm-up
+        call(body)
+    cpu: dict[str, list[float]] = {mode: [] for mode in modes}
+    for round_ in range(rounds):
+        order = list(modes) if round_ % 2 == 0 else list(reversed(modes))
+        for mode in order:
+            app.wsgi_app = modes[mode]  # type: ignore[method-assign]
+            started = time.process_time()
+            for n in range(requests):
+                call(bodies[(round_ * requests + n) % len(bodies)])
+            cpu[mode].append((time.process_time() - started) / requests * 1e6)
+    app.wsgi_app = fast  # type: ignore[method-assign]
+    app.extensions["clicktrail"].event_log.close()
+    refused = {status: n for status, n in statuses.items() if not status.startswith("202")}
+    if refused:
+        print(f"  answers not 202 in process: {refused} of {sent}")
+    return cpu
+
+
+def print_in_process(folder: Path, single_file: Path, batch_file: Path) -> None:
+    for name, bodies in (("single", single_file), ("20-event batch", batch_file)):
+        loaded = [line.encode() for line in bodies.read_text().splitlines()]
+        for log in ("redis",):  # one request at a time waits out Kafka's linger: idle
+            load = load_average()
+            cpu = in_process(folder, loaded, log)
+            medians = {mode: statistics.median(values) for mode, values in cpu.items()}
+            change = medians["fast path"] / medians["flask"] - 1
+            print(
+                f"{name}, {log} log (load {load:.1f}): CPU µs per request, ten interleaved rounds"
+                f" of 500: fast path median {medians['fast path']:,.0f} (least"
+                f" {min(cpu['fast path']):,.0f}) against Flask alone {medians['flask']:,.0f}"
+                f" (least {min(cpu['flask']):,.0f}): {change:+.0%}"
+            )
 
 
 def limiter_cost(measure: Callable[..., Load], log: str, single_file: Path) -> list[Figure]:

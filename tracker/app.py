@@ -71,4 +71,6 @@ def create_app(
     app.register_blueprint(personalization.bp)
     app.register_error_handler(HTTPException, json_http_error)
     harden(app)  # nosniff everywhere; a strict policy on any HTML (clicktrail/serving)
+    # A browser's valid batch is answered before Flask's request machinery (docs/collector.md)
+    app.wsgi_app = collect.FastCollect(app, app.wsgi_app)  # type: ignore[method-assign]
     return app

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
+from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.http import parse_cookie
 
 from clicktrail.contract.envelope import (
     MAX_BODY_BYTES,
@@ -26,6 +32,7 @@ from clicktrail.contract.protocol import (
 )
 from clicktrail.identity import build_records, request_facts
 from clicktrail.identity.client_ip import client_ip
+from clicktrail.identity.request import Lookup
 from clicktrail.serving.answers import header_text
 from clicktrail.serving.ratelimit import RateLimiter, address_key
 from clicktrail.sites.model import Site
@@ -33,11 +40,15 @@ from pipelines.eventlog import LogUnavailable
 from tracker import metrics
 from tracker.collector import Collector
 
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
 bp = Blueprint("collect", __name__)
 
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 COOKIE_MAX_AGE = 400 * 24 * 3600  # browsers cap cookie lifetime at 400 days
 CORS_MAX_AGE = "86400"
+WRITE_KEY_ENVIRON = "HTTP_" + WRITE_KEY_HEADER.upper().replace("-", "_")
 
 
 class Refused(Exception):
@@ -173,7 +184,7 @@ def withdraw() -> Response:
     the collector's cookie is expired in this browser. Needs no site or origin check: it only
     ever forgets, and only this browser's cookie."""
     response = Response(status=204, headers={"Cache-Control": "no-store"})
-    _expire_visitor_cookie(response)
+    _expire_visitor_cookie(response, _sender(server_side=False))
     return _count(WITHDRAW_PATH, response)
 
 
@@ -201,7 +212,35 @@ def _authorize(site_id: str, origin: str | None) -> tuple[Site, bool]:
 
 def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = None) -> Response:
     """Identify, write to the event log, wait for its acknowledgement, answer."""
-    collector = _collector()
+    return accept(_collector(), batch, site, _sender(server_side), linker)
+
+
+def _sender(server_side: bool) -> Sender:
+    return Sender(
+        peer=request.remote_addr or "",
+        headers=request.headers,
+        cookies=request.cookies,
+        secure=request.is_secure,
+        server_side=server_side,
+    )
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What the answer to a batch needs of its request, whoever read it (the view, or
+    ``FastCollect`` from the WSGI environ)."""
+
+    peer: str
+    headers: Lookup
+    cookies: Lookup
+    secure: bool
+    server_side: bool
+
+
+def accept(
+    collector: Collector, batch: Batch, site: Site, sender: Sender, linker: str | None = None
+) -> Response:
+    """Identify, write to the event log, wait for its acknowledgement, answer (without CORS)."""
     rejected = list(batch.rejected)
     for rejection in rejected:
         metrics.EVENTS_REJECTED.labels(metrics.rejection_label(rejection.reason)).inc()
@@ -211,12 +250,12 @@ def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = No
 
     facts = request_facts(
         site,
-        peer=request.remote_addr or "",
-        headers=request.headers,
-        cookies=request.cookies,
+        peer=sender.peer,
+        headers=sender.headers,
+        cookies=sender.cookies,
         trusted_proxies=collector.settings.trusted_proxies,
         linker=linker if linker is not None else batch.linker,
-        server_side=server_side,
+        server_side=sender.server_side,
     )
     try:
         intake = build_records(
@@ -245,33 +284,34 @@ def _accept(batch: Batch, site: Site, server_side: bool, linker: str | None = No
         body["linked"] = linked
     response = _json(202, body)
     if intake.cookie_visitor_id:
-        _set_visitor_cookie(response, intake.cookie_visitor_id)
-    elif not server_side and COLLECTOR_COOKIE in request.cookies:
+        _set_visitor_cookie(response, sender, intake.cookie_visitor_id)
+    elif not sender.server_side and sender.cookies.get(COLLECTOR_COOKIE) is not None:
         # Every event refused cookies (consent denied, a privacy signal, no consent yet): the
         # id in our cookie was not used, and is not kept either (a lost withdrawal heals here).
-        _expire_visitor_cookie(response)
+        _expire_visitor_cookie(response, sender)
     return response
 
 
-def _set_visitor_cookie(response: Response, visitor_id: str, max_age: int = COOKIE_MAX_AGE) -> None:
+def _set_visitor_cookie(
+    response: Response, sender: Sender, visitor_id: str, max_age: int = COOKIE_MAX_AGE
+) -> None:
     """Long-lived and HttpOnly. ``SameSite=None; Secure`` only where it must be: a cross-site
     request over https (the collector on another site's domain); otherwise ``Lax``."""
-    cross_site = request.headers.get("Sec-Fetch-Site") == "cross-site"
-    secure = request.is_secure
+    cross_site = sender.headers.get("Sec-Fetch-Site") == "cross-site"
     response.set_cookie(
         COLLECTOR_COOKIE,
         visitor_id,
         max_age=max_age,
         path="/",
-        secure=secure,
+        secure=sender.secure,
         httponly=True,
-        samesite="None" if cross_site and secure else "Lax",
+        samesite="None" if cross_site and sender.secure else "Lax",
     )
 
 
-def _expire_visitor_cookie(response: Response) -> None:
+def _expire_visitor_cookie(response: Response, sender: Sender) -> None:
     """The same cookie, empty and expired, so the browser deletes it."""
-    _set_visitor_cookie(response, "", max_age=0)
+    _set_visitor_cookie(response, sender, "", max_age=0)
 
 
 def _allow_origin(response: Response, origin: str) -> None:
@@ -318,3 +358,90 @@ def _without_image(source: Response) -> Response:
 def _count(endpoint: str, response: Response) -> Response:
     metrics.REQUESTS.labels(endpoint, str(response.status_code)).inc()
     return response
+
+
+def body_length(environ: WSGIEnvironment, limit: int | None) -> int | None:
+    """The length of the body ``FastCollect`` may read and answer: a browser's ``POST`` of
+    ``COLLECT_PATH`` with an ``Origin``, no write key, a ``Content-Length`` within ``limit``
+    and no ``Transfer-Encoding``; None for a request only the view answers."""
+    if (
+        environ.get("PATH_INFO") != COLLECT_PATH
+        or environ.get("REQUEST_METHOD") != "POST"
+        or not environ.get("HTTP_ORIGIN")  # refused, unless a write key: the view's
+        or WRITE_KEY_ENVIRON in environ
+        or "HTTP_TRANSFER_ENCODING" in environ
+    ):
+        return None
+    length = environ.get("CONTENT_LENGTH") or ""
+    if not (length.isascii() and length.isdigit()) or (limit is not None and int(length) > limit):
+        return None
+    return int(length)
+
+
+class FastCollect:
+    """WSGI middleware: a browser's ``POST /v1/events`` (no write key, an allowed ``Origin``,
+    a body that parses with at least one valid event, for a known site, an address under its
+    limit) is written to the event log and answered here, by the view's own ``accept`` and
+    with the headers the view gives, without Flask's request context, routing and request
+    object. Every other request, and any batch this path does not answer (a broken, short,
+    chunked or oversized body, no valid event, an unknown site, a refused or missing origin, a
+    write key, an address over its limit), goes on to Flask with the body it read, so its
+    answer, status, headers and counts are the view's. Nothing this path does before it
+    answers changes any state (the limiter counts last), so a request handed on is counted
+    once, by the view."""
+
+    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
+        self.app = app
+        self.wsgi_app = wsgi_app
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        length = body_length(environ, self.app.config["MAX_CONTENT_LENGTH"])
+        if length is None:
+            return self.wsgi_app(environ, start_response)
+        body = environ["wsgi.input"].read(length)
+        try:
+            # a short body (the client went away early) gets the view's error
+            response = self._answer(environ, body) if len(body) == length else None
+        except Exception as exc:  # as Flask answers an error in a view (its 500 handler)
+            with self.app.request_context(environ):
+                failed = self.app.handle_exception(exc)
+            return failed(environ, start_response)
+        if response is None:
+            environ["wsgi.input"] = io.BytesIO(body)
+            return self.wsgi_app(environ, start_response)
+        return response(environ, start_response)
+
+    def _answer(self, environ: WSGIEnvironment, body: bytes) -> Response | None:
+        """The view's answer to an accepted batch, or None for the view to answer."""
+        collector: Collector = self.app.extensions["clicktrail"]
+        try:
+            batch = parse_batch(body)
+        except EnvelopeError:
+            return None
+        site = collector.registry.get(batch.site_id)
+        origin: str = environ["HTTP_ORIGIN"]
+        if site is None or not site.allows_origin(origin) or not batch.events:
+            return None
+        headers = EnvironHeaders(environ)
+        sender = Sender(
+            peer=environ.get("REMOTE_ADDR") or "",
+            headers=headers,
+            cookies=parse_cookie(";".join(headers.getlist("Cookie")), cls=ImmutableMultiDict),
+            secure=environ.get("wsgi.url_scheme") in ("https", "wss"),  # as request.is_secure
+            server_side=False,
+        )
+        limiter = collector.address_limit
+        if limiter.enabled:
+            address = client_ip(
+                sender.peer, headers.get("X-Forwarded-For"), collector.settings.trusted_proxies
+            )
+            if limiter.hit("address", address_key(address)) is not None:
+                return None  # the view answers the 429 (a refused hit counts for nothing)
+        response = accept(collector, batch, site, sender)
+        _allow_origin(response, origin)
+        # The after-request functions, in Flask's order: the view's blueprint's, then the
+        # app's (the baseline headers). They get no request context here.
+        for name in (bp.name, None):
+            for after in reversed(self.app.after_request_funcs.get(name, [])):
+                response = after(response)
+        return _count(COLLECT_PATH, response)
