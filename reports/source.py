@@ -113,6 +113,9 @@ class RollupSource:
             **query.filters(),
             **(params or {}),
         }
+        if values.get("segment") == "" and sourced.unsegmented is not None:
+            sourced = sourced.unsegmented
+            del values["segment"]
         if not window.raw:
             return self.store.run(sourced.rolled, **values)
         start_ms, end_ms = window.raw_range(query.zone)

@@ -89,6 +89,15 @@ class SourcedQuery:
 
     rolled: NamedQuery
     raw: NamedQuery
+    # The same reads without the segment filter, for a question naming no segment (``segment``
+    # not bound): the engines evaluate ``'' = '' OR ...`` row by row, its subqueries included.
+    unsegmented: SourcedQuery | None = None
+
+
+def all_variants(sourced: SourcedQuery) -> tuple[NamedQuery, ...]:
+    """Every query a ``SourcedQuery`` may run (for the tests that run each on both engines)."""
+    extra = all_variants(sourced.unsegmented) if sourced.unsegmented else ()
+    return (sourced.rolled, sourced.raw, *extra)
 
 
 def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> SourcedQuery:
@@ -98,16 +107,25 @@ def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> S
         "rollup_products": (PRODUCT_COLUMNS, RAW_PRODUCTS_SQL),
         "rollup_visitor_days": (VISITOR_DAY_COLUMNS, RAW_VISITOR_DAYS_SQL),
     }[table]
+
+    def pair(name: str, template: str, both: dict[str, type]) -> tuple[NamedQuery, NamedQuery]:
+        return (
+            NamedQuery(
+                name, template.replace("SOURCE", _source(table, columns, raw_sql, False)), both
+            ),
+            NamedQuery(
+                f"{name}_with_raw",
+                template.replace("SOURCE", _source(table, columns, raw_sql, True)),
+                {**both, **_RAW_PARAMS},
+            ),
+        )
+
+    every = {**_PERIOD_PARAMS, **_FILTER_PARAMS, **params}
     # Every report here takes segment= (reports.query: the report's ``extra`` has "segment").
-    template = template.replace(_FILTERS, f"{_FILTERS} AND {_SEGMENT}")
-    both = {**_PERIOD_PARAMS, **_FILTER_PARAMS, "segment": str, **params}
+    segmented = template.replace(_FILTERS, f"{_FILTERS} AND {_SEGMENT}")
     return SourcedQuery(
-        NamedQuery(name, template.replace("SOURCE", _source(table, columns, raw_sql, False)), both),
-        NamedQuery(
-            f"{name}_with_raw",
-            template.replace("SOURCE", _source(table, columns, raw_sql, True)),
-            {**both, **_RAW_PARAMS},
-        ),
+        *pair(name, segmented, {**every, "segment": str}),
+        SourcedQuery(*pair(f"{name}_unsegmented", template, every)),
     )
 
 
@@ -246,5 +264,5 @@ ALL_QUERIES: tuple[NamedQuery, ...] = (ROLLED_DAYS,) + tuple(
         PRODUCT_TOTALS,
         PRODUCT_FUNNEL,
     )
-    for query in (sourced.rolled, sourced.raw)
+    for query in all_variants(sourced)
 )

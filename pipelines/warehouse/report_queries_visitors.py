@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipelines.warehouse.report_queries import _FILTERS, _sourced
+from pipelines.warehouse.report_queries import _FILTERS, _sourced, all_variants
 
 _ACTIVITY = "day >= toDate(%(first)s)"
 _NOT_BOT = "(%(bots)s = 1 OR is_bot = 0)"
@@ -51,7 +51,5 @@ LIFECYCLE_WEEKS = _sourced(
 )
 
 ALL_QUERIES = tuple(
-    query
-    for sourced in (RETENTION_COHORTS, LIFECYCLE_WEEKS)
-    for query in (sourced.rolled, sourced.raw)
+    query for sourced in (RETENTION_COHORTS, LIFECYCLE_WEEKS) for query in all_variants(sourced)
 )
