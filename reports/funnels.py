@@ -20,13 +20,13 @@ from typing import Any
 from clicktrail.contract.event import EVENT_TYPES
 from pipelines.warehouse.report_queries_funnels import (
     FUNNEL_BREAKDOWNS,
-    FUNNELS,
     MAX_STEPS,
     STEP_FIELDS,
+    funnel_query,
 )
 from reports.audience import _summary
 from reports.query import ReportError, ReportQuery
-from reports.source import RollupSource
+from reports.source import Read, RollupSource
 from reports.table import Report
 
 # public name -> rollup column
@@ -119,15 +119,17 @@ def funnels(source: RollupSource, query: ReportQuery) -> Report:
         **{f"by_{d}": int(d in chosen) for d in FUNNEL_BREAKDOWNS},
     }
     for number, step in enumerate(steps, 1):
-        params.update(
-            {
-                f"s{number}_type": step.event_type,
-                f"s{number}_field": step.field,
-                f"s{number}_value": step.value,
-            }
-        )
+        params[f"s{number}_type"] = step.event_type
+        if step.field:
+            params[f"s{number}_value"] = step.value
+    read = funnel_query(tuple(step.field for step in steps))
     window = source.window(query)
-    result = source.run(FUNNELS[len(steps)], query, window=window, params=params)
+    reads = [Read(read, window=window, params=params)]
+    if chosen:  # a visitor may be in two groups: the totals are counted over all of them
+        overall_params = {**params, **{f"by_{d}": 0 for d in FUNNEL_BREAKDOWNS}}
+        reads.append(Read(read, window=window, params=overall_params))
+    found = source.run_many(query, reads)
+    result = found[0]
     width = len(FUNNEL_BREAKDOWNS)
     names = [name for name, column in BREAKDOWNS.items() if column in chosen]
     keep = [FUNNEL_BREAKDOWNS.index(BREAKDOWNS[name]) for name in names]
@@ -136,9 +138,7 @@ def funnels(source: RollupSource, query: ReportQuery) -> Report:
         counts = [int(count) for count in row[width:]]
         group = tuple(row[i] for i in keep)
         rows.extend((*group, *line) for line in step_rows(steps, counts))
-    if chosen:  # a visitor may be in two groups: the totals are counted over all of them
-        params.update({f"by_{d}": 0 for d in FUNNEL_BREAKDOWNS})
-        result = source.run(FUNNELS[len(steps)], query, window=window, params=params)
+    result = found[-1]
     overall = [int(count) for count in result.rows[0][width:]] if result.rows else [0] * len(steps)
     totals = {
         "entrants": overall[0],

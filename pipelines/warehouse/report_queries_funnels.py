@@ -1,9 +1,10 @@
 """The funnels report's named reads over ``rollup_funnel_events`` (and the days not built yet,
-from raw events with the same SQL): one ``SourcedQuery`` per number of steps (2 to
-``MAX_STEPS``), declared here once; a request binds its steps as values.
+from raw events with the same SQL): one ``SourcedQuery`` per shape of funnel (its number of
+steps, 2 to ``MAX_STEPS``, and which condition each step has), made once on first use; a
+request binds its steps as values.
 
-Step ``i`` is ``s<i>_type`` (an event type) and an optional condition ``s<i>_field``
-(``category``, ``sku``, ``path`` or "") = ``s<i>_value``. Per visitor (and breakdown group,
+Step ``i`` is ``s<i>_type`` (an event type) and an optional condition on a field
+(``category``, ``sku`` or ``path``) = ``s<i>_value``. Per visitor (and breakdown group,
 ``by_country``/``by_device_type``), ``t<i>`` are the sorted times of the events matching step
 ``i`` in the period. From every time of step 1 as a start, each next step takes the earliest
 matching event strictly after the previous one and at most ``within_ms`` after the start (the
@@ -18,6 +19,7 @@ lambda, so each step's times are handed to the lambda as an argument (``arrayRes
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 from pipelines.warehouse.named import NamedQuery
 from pipelines.warehouse.report_queries import _FILTERS, SourcedQuery, _source
@@ -29,20 +31,23 @@ STEP_FIELDS = ("category", "sku", "path")
 _PERIOD = "day >= toDate(%(start)s) AND day < toDate(%(end)s)"
 
 
-def _matches(i: int) -> str:
-    return (
-        f"event_type = %(s{i}_type)s AND multiIf(%(s{i}_field)s = 'category',"
-        f" has(categories, %(s{i}_value)s), %(s{i}_field)s = 'sku', has(skus, %(s{i}_value)s),"
-        f" %(s{i}_field)s = 'path', path = %(s{i}_value)s, 1)"
-    )
+def _matches(i: int, field: str) -> str:
+    condition = {
+        "": "",
+        "category": f" AND has(categories, %(s{i}_value)s)",
+        "sku": f" AND has(skus, %(s{i}_value)s)",
+        "path": f" AND path = %(s{i}_value)s",
+    }[field]
+    return f"event_type = %(s{i}_type)s{condition}"
 
 
-def _funnel_sql(steps: int) -> str:
+def _funnel_sql(fields: tuple[str, ...]) -> str:
+    steps = len(fields)
     groups = ", ".join(f"if(%(by_{d})s = 1, {d}, '') AS g_{d}" for d in FUNNEL_BREAKDOWNS)
     group = ", ".join(f"g_{d}" for d in FUNNEL_BREAKDOWNS)
     times = ", ".join(
-        f"arraySort(groupArrayArray(if({_matches(i)}, times, emptyArrayUInt64()))) AS t{i}"
-        for i in range(1, steps + 1)
+        f"arraySort(groupArrayArray(if({_matches(i, field)}, times, emptyArrayUInt64()))) AS t{i}"
+        for i, field in enumerate(fields, 1)
     )
     chain = ["t1 AS r1"] + [
         f"arrayMap((r, s, t) -> if(r = 0, toUInt64(0),"
@@ -64,7 +69,14 @@ def _funnel_sql(steps: int) -> str:
     )
 
 
-def _sourced(steps: int) -> SourcedQuery:
+@lru_cache(maxsize=256)  # shapes are the askers' choice: a bounded few kept
+def funnel_query(fields: tuple[str, ...]) -> SourcedQuery:
+    """The read of a funnel whose step ``i`` has the condition field ``fields[i - 1]`` (one of
+    ``STEP_FIELDS``, or "" for the event type alone). Each shape is its own SQL, made once:
+    a condition written for every step and switched off by a value was evaluated on every
+    row all the same (three array and string scans a step; a third of the query's time)."""
+    if not 2 <= len(fields) <= MAX_STEPS or not set(fields) <= {"", *STEP_FIELDS}:
+        raise ValueError(f"no funnel of steps {fields!r}")
     params: dict[str, type] = {
         "site_id": str,
         "start": date,
@@ -77,26 +89,33 @@ def _sourced(steps: int) -> SourcedQuery:
         "step_types": list,  # the steps' event types: other rows are left out at once
         **{f"by_{d}": int for d in FUNNEL_BREAKDOWNS},
     }
-    for i in range(1, steps + 1):
-        params.update({f"s{i}_type": str, f"s{i}_field": str, f"s{i}_value": str})
+    for i, field in enumerate(fields, 1):
+        params[f"s{i}_type"] = str
+        if field:
+            params[f"s{i}_value"] = str
     raw = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list, "utc_days": tuple}
-    sql = _funnel_sql(steps)
+    sql = _funnel_sql(fields)
     table = "rollup_funnel_events"
+    name = "report_funnel_" + "_".join(field or "type" for field in fields)
     return SourcedQuery(
         NamedQuery(
-            f"report_funnel_{steps}",
+            name,
             sql.replace("SOURCE", _source(table, FUNNEL_COLUMNS, RAW_FUNNEL_SQL, False)),
             params,
         ),
         NamedQuery(
-            f"report_funnel_{steps}_with_raw",
+            f"{name}_with_raw",
             sql.replace("SOURCE", _source(table, FUNNEL_COLUMNS, RAW_FUNNEL_SQL, True)),
             {**params, **raw},
         ),
     )
 
 
-FUNNELS: dict[int, SourcedQuery] = {steps: _sourced(steps) for steps in range(2, MAX_STEPS + 1)}
+# Every step count with the type alone, and with each condition field at some step.
+_SHAPES = [("",) * steps for steps in range(2, MAX_STEPS + 1)] + [
+    tuple(("", *STEP_FIELDS)[(i + steps) % 4] for i in range(steps))
+    for steps in range(2, MAX_STEPS + 1)
+]
 ALL_QUERIES: tuple[NamedQuery, ...] = tuple(
-    query for sourced in FUNNELS.values() for query in (sourced.rolled, sourced.raw)
+    query for fields in _SHAPES for query in (funnel_query(fields).rolled, funnel_query(fields).raw)
 )
