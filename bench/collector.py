@@ -345,6 +345,13 @@ def main() -> None:
         "--logs", default=",".join(LOGS), help=f"comma-separated, of {', '.join(LOGS)}"
     )
     parser.add_argument(
+        "--fast-path-ab",
+        type=int,
+        metavar="PAIRS",
+        help="only the served collector with and without its fast path, single events,"
+        " PAIRS pairs in ABBA order beside the bare endpoint (printed)",
+    )
+    parser.add_argument(
         "--in-process",
         action="store_true",
         help="only the in-process comparison of the fast path against Flask alone (printed)",
@@ -406,6 +413,9 @@ def main() -> None:
             server.stop()
 
     bare_app = "bench.bare_collector:app"
+    if args.fast_path_ab:
+        print_fast_path_ab(measure, single_file, args.fast_path_ab)
+        return
     bare_single = measure(bare_app, single_file)
     bare_batch = measure(bare_app, batch_file)
     figures = [
@@ -533,6 +543,47 @@ def in_process(
     if refused:
         print(f"  answers not 202 in process: {refused} of {sent}")
     return cpu
+
+
+def flask_alone() -> object:
+    """The collector without ``FastCollect``, for gunicorn: ``bench.collector:flask_alone()``."""
+    from tracker.app import create_app
+
+    app = create_app()
+    app.wsgi_app = app.wsgi_app.wsgi_app  # type: ignore[attr-defined, method-assign]
+    return app
+
+
+def print_fast_path_ab(measure: Callable[..., Load], single_file: Path, pairs: int) -> None:
+    """Single events served with the fast path (A), with Flask alone (B) and by the bare
+    endpoint, in the order A B bare B A bare ...: medians of each, the ratio of the medians."""
+    apps = {
+        "fast path": "tracker.wsgi:app",
+        "flask alone": "bench.collector:flask_alone()",
+        "bare": "bench.bare_collector:app",
+    }
+    runs: dict[str, list[Load]] = {name: [] for name in apps}
+    load = [load_average()]
+    for pair in range(pairs):
+        order = ["fast path", "flask alone"] if pair % 2 == 0 else ["flask alone", "fast path"]
+        for name in [*order, "bare"]:
+            runs[name].append(measure(apps[name], single_file))
+        load.append(load_average())
+    rate = {k: statistics.median(r.accepted_per_s for r in v) for k, v in runs.items()}
+    cpu = {
+        k: statistics.median(r.cpu_server / max(1.0, r.accepted_per_s) for r in v) * 1e6
+        for k, v in runs.items()
+    }
+    p50 = {k: statistics.median(r.p50_ms for r in v) for k, v in runs.items()}
+    cores = {k: statistics.median(r.cpu_server for r in v) for k, v in runs.items()}
+    print(f"single events, {pairs} pairs, load {min(load):.1f}-{max(load):.1f}, medians:")
+    for name in apps:
+        each = ", ".join(f"{r.accepted_per_s:,.0f}" for r in runs[name])
+        print(
+            f"  {name:<12} {rate[name]:7,.0f} req/s ({each}), {cpu[name]:5,.0f} µs CPU a request,"
+            f" {cores[name]:.2f} cores, p50 {p50[name]:.1f} ms,"
+            f" ratio to bare {rate[name] / max(1.0, rate['bare']):.2f}"
+        )
 
 
 def print_in_process(folder: Path, single_file: Path, batch_file: Path) -> None:
