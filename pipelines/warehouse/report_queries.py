@@ -34,8 +34,8 @@ NO_DAY = "1970-01-01"  # the sentinel of ``rolled``: an empty array literal has 
 
 _PERIOD = "day >= toDate(%(start)s) AND day < toDate(%(end)s)"
 _LATEST_BUILDS = (
-    "(site_id, day, generation) IN (SELECT site_id, day, max(generation) FROM {rollup_days}"
-    f" WHERE site_id = %(site_id)s AND {_PERIOD} GROUP BY site_id, day)"
+    "(day, generation) IN (SELECT day, max(generation) FROM {rollup_days}"
+    f" WHERE site_id = %(site_id)s AND {_PERIOD} GROUP BY day)"
 )
 _FILTERS = (
     "(%(country)s = '' OR country = %(country)s)"
@@ -57,9 +57,9 @@ _SEGMENT_DAYS = (
 _SEGMENT = (
     f"(%(segment)s = '' OR (visitor_id, least(day, {_SEGMENT_DAY})) IN"
     f" (SELECT visitor_id, day FROM {{rollup_segments}} WHERE {_SEGMENT_DAYS}"
-    " AND segment = %(segment)s AND (site_id, day, generation) IN"
-    " (SELECT site_id, day, max(generation) FROM {rollup_segments}"
-    f" WHERE {_SEGMENT_DAYS} GROUP BY site_id, day)))"
+    " AND segment = %(segment)s AND (day, generation) IN"
+    " (SELECT day, max(generation) FROM {rollup_segments}"
+    f" WHERE {_SEGMENT_DAYS} GROUP BY day)))"
 )
 _PERIOD_PARAMS = {"site_id": str, "start": date, "end": date}
 _FILTER_PARAMS = {"country": str, "device": str, "bots": int}

@@ -141,9 +141,9 @@ _WINDOW_VISITORS = NamedQuery(
     # the only rows that can change the answer (most visitor days are none of these)
     " AND (orders > 0 OR user_id != '' OR is_bot = 1)"
     " AND ((day = toDate(%(built)s) AND generation = %(generation)s)"
-    " OR (day != toDate(%(built)s) AND (site_id, day, generation) IN"
-    " (SELECT site_id, day, max(generation) FROM {rollup_days} WHERE site_id = %(site_id)s"
-    " AND day > toDate(%(first)s) AND day <= toDate(%(day)s) GROUP BY site_id, day)))"
+    " OR (day != toDate(%(built)s) AND (day, generation) IN"
+    " (SELECT day, max(generation) FROM {rollup_days} WHERE site_id = %(site_id)s"
+    " AND day > toDate(%(first)s) AND day <= toDate(%(day)s) GROUP BY day)))"
     " GROUP BY visitor_id HAVING max(is_bot) = 0 AND (w_orders > 0 OR w_user != '')",
     params={"site_id": str, "day": date, "built": date, "first": date, "generation": int},
 )

@@ -20,8 +20,8 @@ from pipelines.warehouse.rollups_visitors import RFM_WINDOW_DAYS
 # A day's segments at their latest generation: its build's, or a later one when the rebuild
 # of an earlier day scored it again (rollups_visitors.build_segments).
 _LATEST = (
-    "(site_id, day, generation) IN (SELECT site_id, day, max(generation) FROM {rollup_segments}"
-    " WHERE site_id = %(site_id)s AND day = toDate(%(day)s) GROUP BY site_id, day)"
+    "(day, generation) IN (SELECT day, max(generation) FROM {rollup_segments}"
+    " WHERE site_id = %(site_id)s AND day = toDate(%(day)s) GROUP BY day)"
 )
 SEGMENT_DAY = NamedQuery(
     "segment_day",
@@ -63,9 +63,9 @@ SEGMENT_CATEGORIES = NamedQuery(
     "segment_categories",
     "SELECT visitor_id, groupArrayArray(categories) AS viewed FROM {rollup_visitor_days}"
     " WHERE site_id = %(site_id)s AND day > toDate(%(first)s) AND day <= toDate(%(day)s)"
-    " AND (site_id, day, generation) IN (SELECT site_id, day, max(generation)"
+    " AND (day, generation) IN (SELECT day, max(generation)"
     " FROM {rollup_days} WHERE site_id = %(site_id)s AND day > toDate(%(first)s)"
-    " AND day <= toDate(%(day)s) GROUP BY site_id, day)"
+    " AND day <= toDate(%(day)s) GROUP BY day)"
     " AND visitor_id IN (SELECT visitor_id FROM {rollup_segments} WHERE site_id = %(site_id)s"
     f" AND day = toDate(%(day)s) AND {_LATEST} AND (%(segment)s = '' OR segment = %(segment)s))"
     " GROUP BY visitor_id",
