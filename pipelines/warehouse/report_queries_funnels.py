@@ -49,18 +49,10 @@ def _funnel_sql(fields: tuple[str, ...]) -> str:
         f"arraySort(groupArrayArray(if({_matches(i, field)}, times, emptyArrayUInt64()))) AS t{i}"
         for i, field in enumerate(fields, 1)
     )
-    # The starts worth trying: for each time of step 2, the latest time of step 1 before it.
-    # A start s whose chain reaches step 2 at y has such a start s' (the latest before y,
-    # s <= s' < y): its step 2 is y as well and its window ends no sooner, so its chain gets
-    # at least as deep. Page views, often step 1, outnumber the steps after them.
-    latest_before = (
-        "arrayDistinct(arrayFilter(x -> x > 0, arrayMap((y, a) -> arrayFirst(x -> x < y, a),"
-        " t2, arrayResize([arrayReverse(t1)], length(t2), arrayReverse(t1)))))"
-    )
-    chain = [f"{latest_before} AS r1"] + [
+    chain = ["t1 AS r1"] + [
         f"arrayMap((r, s, t) -> if(r = 0, toUInt64(0),"
         f" arrayFirst(x -> x > r AND x <= s + %(within_ms)s, t)),"
-        f" r{i - 1}, r1, arrayResize([t{i}], length(r1), t{i})) AS r{i}"
+        f" r{i - 1}, t1, arrayResize([t{i}], length(t1), t{i})) AS r{i}"
         for i in range(2, steps + 1)
     ]
     reached = " + ".join(
