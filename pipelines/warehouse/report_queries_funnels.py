@@ -12,8 +12,12 @@ earliest is always the best choice for the steps after it); ``reached`` is the d
 any start gets to. Counting visitors by ``reached >= i`` gives each step's visitors; step 1's
 are the entrants, exact distinct visitors.
 
-18.16's dialect: a lambda there cannot read a column of its query from inside another
-lambda, so each step's times are handed to the lambda as an argument (``arrayResize``).
+Each step is taken for every live chain at once by one sort, not a search per chain: the
+chains' times and the step's times are merged into one sorted array and a running sum along
+it gives each chain the step's first time after its own (``_merged``, ``_next``). A search per
+chain (``arrayFirst`` over the step's times handed to each chain: 18.16's lambdas cannot read
+a column of the query from inside another lambda) cost the 18.16 server a quarter more CPU
+over 10 million events.
 """
 
 from __future__ import annotations
@@ -41,6 +45,34 @@ def _matches(i: int, field: str) -> str:
     return f"event_type = %(s{i}_type)s{condition}"
 
 
+def _merged(chains: str, times: str) -> str:
+    """The chains' times and the next step's times in one array, sorted, reversed: entries
+    ``(code, step, start)``. A time ``t`` of the step is ``(2t, its value less the next larger
+    one's, 0)``, so that summing ``step`` along the reversed array gives, at each entry, the
+    step's first time at or after it; a chain at ``t`` is ``(2t + 1, 0, start)``, after a step
+    time equal to its own (the next step must come strictly later)."""
+    descending = f"arrayReverse({times})"
+    steps = (
+        "arrayPopFront(arrayDifference(arrayConcat([toInt64(0)],"
+        f" arrayMap(x -> toInt64(x), {descending}))))"
+    )
+    return (
+        "arrayReverse(arraySort(arrayConcat("
+        f"arrayMap((x, d) -> (x * 2, d, toUInt64(0)), {descending}, {steps}),"
+        f" arrayMap(e -> (e.1 * 2 + 1, toInt64(0), e.2), {chains}))))"
+    )
+
+
+def _next(merged: str) -> str:
+    """Each chain's next step: the first time strictly after its own, kept while it is at
+    most ``within_ms`` after the chain's start (a later one would be later still)."""
+    return (
+        "arrayMap(p -> (p.1, p.2), arrayFilter(p -> modulo(p.3, 2) = 1 AND p.1 > 0"
+        " AND p.1 <= p.2 + %(within_ms)s, arrayMap((n, e) -> (toUInt64(n), e.3, e.1),"
+        f" arrayCumSum(arrayMap(e -> e.2, {merged})), {merged})))"
+    )
+
+
 def _funnel_sql(fields: tuple[str, ...]) -> str:
     steps = len(fields)
     groups = ", ".join(f"if(%(by_{d})s = 1, {d}, '') AS g_{d}" for d in FUNNEL_BREAKDOWNS)
@@ -49,14 +81,12 @@ def _funnel_sql(fields: tuple[str, ...]) -> str:
         f"arraySort(groupArrayArray(if({_matches(i, field)}, times, emptyArrayUInt64()))) AS t{i}"
         for i, field in enumerate(fields, 1)
     )
-    chain = ["t1 AS r1"] + [
-        f"arrayMap((r, s, t) -> if(r = 0, toUInt64(0),"
-        f" arrayFirst(x -> x > r AND x <= s + %(within_ms)s, t)),"
-        f" r{i - 1}, t1, arrayResize([t{i}], length(t1), t{i})) AS r{i}"
-        for i in range(2, steps + 1)
-    ]
+    # The chains alive after step i: (time of step i, start) pairs, from every time of step 1.
+    chain = ["arrayMap(x -> (x, x), t1) AS c1"]
+    for i in range(2, steps + 1):
+        chain += [f"{_merged(f'c{i - 1}', f't{i}')} AS m{i}", f"{_next(f'm{i}')} AS c{i}"]
     reached = " + ".join(
-        ["(length(t1) > 0)"] + [f"arrayExists(x -> x > 0, r{i})" for i in range(2, steps + 1)]
+        ["(length(t1) > 0)"] + [f"(length(c{i}) > 0)" for i in range(2, steps + 1)]
     )
     counts = ", ".join(f"countIf(reached >= {i}) AS step{i}" for i in range(1, steps + 1))
     return (

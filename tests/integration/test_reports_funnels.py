@@ -133,6 +133,31 @@ def build_events(seed: int = 11) -> list[dict]:
                 **site_row,
             }
         )
+    # At the same millisecond: a step must come strictly after the one before it, so the page
+    # view, product view and cart at one time make step 1 only; the view a millisecond later
+    # and the cart after it count.
+    same = begin + 200 * MINUTE
+    for kind, at in (
+        ("page_view", same),
+        ("product_view", same),
+        ("add_to_cart", same),
+        ("page_view", same + 5),
+        ("product_view", same + 6),
+        ("add_to_cart", same + 6),
+        ("add_to_cart", same + 7),
+    ):
+        rows.append(
+            {
+                "visitor_id": "v-same",
+                "session_id": "z",
+                "event_type": kind,
+                "derived_ms": at,
+                "path": "/shoes",
+                "country": "DE",
+                "device_type": "desktop",
+                **({"sku": "s1", "category": PRODUCTS["s1"]} if kind != "page_view" else {}),
+            }
+        )
     out = []
     for site_id in SITES:
         for row in rows:
