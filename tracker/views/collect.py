@@ -426,7 +426,8 @@ class FastCollect:
         sender = Sender(
             peer=environ.get("REMOTE_ADDR") or "",
             headers=headers,
-            cookies=parse_cookie(";".join(headers.getlist("Cookie")), cls=ImmutableMultiDict),
+            # as request.cookies reads them (its getlist("Cookie") holds this one value)
+            cookies=parse_cookie(environ.get("HTTP_COOKIE"), cls=ImmutableMultiDict),
             secure=environ.get("wsgi.url_scheme") in ("https", "wss"),  # as request.is_secure
             server_side=False,
         )
