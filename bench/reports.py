@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import random
 import statistics
 import sys
 import tempfile
@@ -39,6 +40,8 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from bench.report import Figure, report
 from clicktrail import ports, services
@@ -113,6 +116,7 @@ def simulated_rows(events: int, days: int, geoip: Path) -> Iterator[list[Any]]:
         config.sales.factors(config.start, config.days),
     )
     made = 0
+    exposure_rng = derived_random(config.seed, "exposures", 0)
     with GeoLocator(geoip) as geo:
         builder = RowBuilder(geo, DeviceDetector(), {SITE.site_id: SITE}.get)
         keyed: list[tuple[int, int, int, Any]] = []
@@ -134,6 +138,7 @@ def simulated_rows(events: int, days: int, geoip: Path) -> Iterator[list[Any]]:
                     for record in records_of([item[3] for item in keyed], SITE)
                     for row in builder.build(record).events
                 ]
+                rows += exposures(rows, exposure_rng)
                 made += len(rows)
                 keyed, chunk = [], 0
                 yield rows
@@ -141,6 +146,59 @@ def simulated_rows(events: int, days: int, geoip: Path) -> Iterator[list[Any]]:
                     return
     if made < events:
         print(f"WARNING: the population made only {made:,} events", file=sys.stderr)
+
+
+# The personalizer's side of the traffic (the simulator makes none): campaigns, each with
+# creatives, shown in two placements; a share of human page views get a decision, most of
+# those an impression, a few a click, and a tenth of the decisions are holdouts.
+CAMPAIGNS = tuple(f"camp{n:02d}" for n in range(12))
+CREATIVES = 3
+PLACEMENTS = ("hero", "sidebar")
+DECIDED_SHARE, SHOWN_SHARE, VIEWABLE_SHARE, CLICK_SHARE, HOLDOUT_SHARE = 0.3, 0.8, 0.6, 0.02, 0.1
+
+
+def exposures(rows: list[dict[str, Any]], rng: random.Random) -> list[dict[str, Any]]:
+    """Decision, impression and click events beside ``rows``' human page views, as the
+    personalizer and the browser would send them (1, 2 and 3 ms after the page view)."""
+    out = []
+    for row in rows:
+        if row.get("event_type") != "page_view" or row.get("is_bot"):
+            continue
+        if rng.random() >= DECIDED_SHARE:
+            continue
+        chosen = rng.choice(CAMPAIGNS)
+        holdout = rng.random() < HOLDOUT_SHARE
+        shown = {
+            **row,
+            "decision_id": f"{row['event_id']}-d",
+            "campaign_id": "" if holdout else chosen,
+            "creative_id": "" if holdout else f"{chosen}-{rng.randrange(CREATIVES)}",
+            "placement": rng.choice(PLACEMENTS),
+            "holdout": int(holdout),
+        }
+        held = orjson.dumps({"held_out_campaign": chosen}).decode() if holdout else ""
+        out.append(_exposure(shown, "decision", 1, properties=held))
+        if holdout or rng.random() >= SHOWN_SHARE:
+            continue
+        viewable = int(rng.random() < VIEWABLE_SHARE)
+        out.append(_exposure(shown, "banner_impression", 2, viewable=viewable))
+        if rng.random() < CLICK_SHARE:
+            out.append(_exposure(shown, "banner_click", 3))
+    return out
+
+
+_SUFFIX = {"decision": "d", "banner_impression": "i", "banner_click": "c"}
+
+
+def _exposure(shown: dict[str, Any], kind: str, after_ms: int, **extra: Any) -> dict[str, Any]:
+    return {
+        **shown,
+        **extra,
+        "event_type": kind,
+        "event_id": f"{shown['event_id']}-{_SUFFIX[kind]}",
+        "created_ms": shown["created_ms"] + after_ms,
+        "derived_ms": shown["derived_ms"] + after_ms,
+    }
 
 
 # The columns naming a person, a visit, an event or an order: a copy renames them all, so it
@@ -153,6 +211,7 @@ RENAMED = (
     "session_id",
     "page_view_id",
     "order_id",
+    "decision_id",
 )
 
 
