@@ -184,7 +184,7 @@ def withdraw() -> Response:
     the collector's cookie is expired in this browser. Needs no site or origin check: it only
     ever forgets, and only this browser's cookie."""
     response = Response(status=204, headers={"Cache-Control": "no-store"})
-    _expire_visitor_cookie(response, _sender(server_side=False))
+    _expire_visitor_cookie(response)
     return _count(WITHDRAW_PATH, response)
 
 
@@ -309,9 +309,10 @@ def _set_visitor_cookie(
     )
 
 
-def _expire_visitor_cookie(response: Response, sender: Sender) -> None:
-    """The same cookie, empty and expired, so the browser deletes it."""
-    _set_visitor_cookie(response, sender, "", max_age=0)
+def _expire_visitor_cookie(response: Response, sender: Sender | None = None) -> None:
+    """The same cookie, empty and expired, so the browser deletes it (by default for the
+    request being answered)."""
+    _set_visitor_cookie(response, sender or _sender(server_side=False), "", max_age=0)
 
 
 def _allow_origin(response: Response, origin: str) -> None:
