@@ -365,9 +365,9 @@ class RowBuilder:
             )
         else:
             row[_ITEMS] = _NO_ITEMS
-        name = event.get("name")
-        if name:
-            row[_EVENT_NAME] = name
+        event_name = event.get("name")
+        if event_name:
+            row[_EVENT_NAME] = event_name
         properties = event.get("properties")
         if properties:
             row[_PROPERTIES] = _json(properties)

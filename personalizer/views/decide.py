@@ -150,7 +150,7 @@ class FastDecide:
         length = environ.get("CONTENT_LENGTH") or ""
         limit = self.app.config["MAX_CONTENT_LENGTH"]
         if (
-            not length.isdigit()
+            not (length.isascii() and length.isdigit())  # "²".isdigit(): int() refuses it
             or (limit is not None and int(length) > limit)
             or "HTTP_TRANSFER_ENCODING" in environ
             or "HTTP_AUTHORIZATION" in environ  # a trusted caller: the view checks its token

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 import redis
 
@@ -68,7 +69,10 @@ class RedisDeadLetters:
     def _entries(self) -> Iterator[tuple[bytes, DeadLetter]]:
         start = "-"
         while True:
-            chunk = self.client.xrange(self.name, min=start, count=CHUNK)
+            chunk = cast(
+                "list[tuple[bytes, dict[bytes, bytes]]]",
+                self.client.xrange(self.name, min=start, count=CHUNK),
+            )
             for entry_id, fields in chunk:
                 try:
                     letter = DeadLetter.decode(fields[b"v"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import cast
 
 import redis
 
@@ -37,14 +38,15 @@ def read_keys(client: redis.Redis, person: Person) -> dict[str, object]:
     ``[[session id, first ms], ...]``, remembered event ids as their count."""
     out: dict[str, object] = {}
     for key in person_keys(person):
-        kind = client.type(key).decode()
+        kind = cast(bytes, client.type(key)).decode()
         if kind == "hash":
-            out[key] = {k.decode(): v.decode() for k, v in client.hgetall(key).items()}
+            fields = cast("dict[bytes, bytes]", client.hgetall(key))
+            out[key] = {k.decode(): v.decode() for k, v in fields.items()}
         elif kind == "zset":
-            members = client.zrange(key, 0, -1, withscores=True)
+            members = cast("list[tuple[bytes, float]]", client.zrange(key, 0, -1, withscores=True))
             out[key] = [[member.decode(), int(score)] for member, score in members]
         elif kind == "string":
-            value = client.get(key) or b""
+            value = cast("bytes | None", client.get(key)) or b""
             out[key] = {"remembered_events": len(value) // stored.EVENT_ID_BYTES}
     return out
 

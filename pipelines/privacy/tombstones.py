@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import cast
 
 import redis
 
@@ -43,7 +44,7 @@ class TombstoneStore:
         return until
 
     def version(self) -> str:
-        value = self.client.get(VERSION_KEY)
+        value = cast("bytes | None", self.client.get(VERSION_KEY))
         return value.decode() if value else ""
 
     def load(self) -> plan.Tombstones:

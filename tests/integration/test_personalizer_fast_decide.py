@@ -5,6 +5,7 @@ view, whose answers are the ones the other tests pin."""
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import json
 import uuid
@@ -152,6 +153,30 @@ def test_an_oversized_body_gets_the_views_413(shop):
     body = json.dumps({"site_id": site_id, "page": {"url": "x" * 300_000}})
     assert post(client, body, Origin=ORIGIN).status_code == 413
     assert passed == ["POST /v1/decide"]
+
+
+def test_a_length_of_non_ascii_digits_goes_to_the_view(shop):
+    """``"²".isdigit()`` is true and ``int("²")`` refuses it: the fast path must not read such
+    a length (it raised and was answered 500)."""
+    app, _, site_id, _, passed = shop
+    body = json.dumps({"site_id": site_id, "visitor_id": "v1", "placements": ["top"]}).encode()
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v1/decide",
+        "SERVER_NAME": "localhost",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": io.StringIO(),
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": "\u00b2",
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    statuses: list[str] = []
+    b"".join(app.wsgi_app(environ, lambda status, headers, *_: statuses.append(status)))
+    assert passed == ["POST /v1/decide"]  # handed on, not answered (nor failed) here
+    assert not statuses[0].startswith("5"), statuses
 
 
 def test_an_error_in_a_decision_is_flasks_json_500(shop, monkeypatch):

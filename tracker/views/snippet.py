@@ -14,6 +14,7 @@ import gzip
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from flask import Blueprint, Response, abort, current_app, request
 
@@ -128,4 +129,4 @@ def _serve(bundle: Bundle, cache_control: str) -> Response:
     response.vary.add("Accept-Encoding")
     # A strong validator names exact bytes: each encoding has its own (RFC 9110, 8.8.3).
     response.set_etag(f"{bundle.version}.gz" if use_gzip else bundle.version)
-    return response.make_conditional(request)
+    return cast(Response, response.make_conditional(request))  # the same object, typed by werkzeug
