@@ -313,7 +313,11 @@ def main() -> None:
     parser.add_argument("--skip-chdb", action="store_true")
     parser.add_argument("--skip-lag", action="store_true")
     parser.add_argument("--only-lag", action="store_true")
-    parser.add_argument("--batch-events", type=int, default=10_000)
+    parser.add_argument(
+        "--batch-events",
+        type=int,
+        default=Settings.from_env({}).pipeline_batch_events,  # the product's default
+    )
     args = parser.parse_args()
 
     services.start(["redis-state", "redis-profile", "kafka", "clickhouse"])
