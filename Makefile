@@ -54,7 +54,7 @@ test-unit: install
 # tests (mostly waiting on services) leave a core idle: the unit tests (no services, CPU) and
 # then the browser tests (their own ports and pages; Chromium) run beside them, one after the
 # other, so the whole run takes the longer of the two streams, not the sum.
-test: lint services snippet-deps dashboard-deps
+test: lint services snippet-deps dashboard-deps deploy-deps
 	@mkdir -p .cache && rm -f .cache/unit-tests.rc .cache/e2e-tests.rc
 	( $(PYTHON) -m pytest -q -p no:cacheprovider tests/unit > .cache/unit-tests.log 2>&1; \
 	  echo $$? > .cache/unit-tests.rc; \
@@ -114,6 +114,12 @@ snippet: $(SNIPPET_STAMP)
 test-snippet: snippet-deps
 	cd js_snippet && node --test test/
 	$(PYTHON) -m pytest tests/e2e -q
+
+# The deploy guide's nginx site and Prometheus alert rules are checked by the real tools
+# (nginx -t, promtool): Debian's packages, installed without starting a daemon here.
+.PHONY: deploy-deps
+deploy-deps: install
+	$(PYTHON) -c "from clicktrail.services import apt; apt.ensure(['nginx', 'openssl', 'prometheus'], print)"
 
 # --- the dashboard's browser code (reports/dashboard/assets) ----------------------------------
 # npm ci from its lockfile (Chart.js, chartjs-chart-matrix, esbuild); `make dashboard-assets`
