@@ -8,17 +8,16 @@ view below, which answers it as it always did."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from flask import Blueprint, Flask, Response, request
+from flask import Blueprint, Response, request
 from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
 from werkzeug.http import parse_cookie
 
 from clicktrail.identity import RequestFacts, request_facts
+from clicktrail.serving.fastpath import FastPath, post_length
 from clicktrail.serving.ratelimit import address_key
 from clicktrail.sites.model import Site
 from personalizer import metrics
@@ -27,7 +26,7 @@ from personalizer.request import DecideRequest, RequestError, parse_body, parse_
 from personalizer.views.common import allow_origin, bearer, error, state
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
     from personalizer.app import Personalizer
 
@@ -133,57 +132,36 @@ def _decided(shared: Personalizer, wanted: DecideRequest, site: Site, facts: Req
     return orjson.dumps(answer(decision, shared.catalogs.site(site.site_id)))
 
 
-class FastDecide:
+class FastDecide(FastPath):
     """WSGI middleware: ``POST /v1/decide`` from a browser or page (no token, an allowed
     ``Origin`` or none, a valid body for a known site) decided and answered ``200`` here, with
     the headers the view gives. Every other request, and any decision request this path does
     not answer (a bad or oversized body, an unknown site, a token, a refused origin), goes on
     to Flask with the body it read, so its answer, status and headers are the view's."""
 
-    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
+    blueprint = bp.name
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        if environ.get("PATH_INFO") != PATH or environ.get("REQUEST_METHOD") != "POST":
-            return self.wsgi_app(environ, start_response)
-        length = environ.get("CONTENT_LENGTH") or ""
+    def length(self, environ: WSGIEnvironment) -> int | None:
+        # a token's caller is trusted: the view checks its token
         limit = self.app.config["MAX_CONTENT_LENGTH"]
-        if (
-            not (length.isascii() and length.isdigit())  # "²".isdigit(): int() refuses it
-            or (limit is not None and int(length) > limit)
-            or "HTTP_TRANSFER_ENCODING" in environ
-            or "HTTP_AUTHORIZATION" in environ  # a trusted caller: the view checks its token
-        ):
-            return self.wsgi_app(environ, start_response)
-        body = environ["wsgi.input"].read(int(length))
-        try:
-            answered = self._answer(environ, body)
-        except Exception as exc:  # as Flask answers an error in a view (its 500 handler)
-            with self.app.request_context(environ):
-                failed = self.app.handle_exception(exc)
-            return failed(environ, start_response)
+        return post_length(environ, PATH, limit, ("HTTP_AUTHORIZATION",))
+
+    def answer(self, environ: WSGIEnvironment, body: bytes) -> Response | None:
+        answered = self._decide(environ, body)
         if answered is None:
-            environ["wsgi.input"] = io.BytesIO(body)
-            return self.wsgi_app(environ, start_response)
+            return None
         origin, content = answered
         response = Response(content, status=200, content_type="application/json")
         response.headers["Cache-Control"] = "no-store"  # as the view's
-        if origin:  # allowed: checked in _answer
+        if origin:  # allowed: checked in _decide
             allow_origin(response, origin)
-        # The after-request functions, in Flask's order: the view's blueprint's, then the
-        # app's (the baseline headers). They get no request context here.
-        for name in (bp.name, None):
-            for after in reversed(self.app.after_request_funcs.get(name, [])):
-                response = after(response)
+        response = self.after_request(response)
         metrics.REQUESTS.labels(PATH, "200").inc()
-        return response(environ, start_response)
+        return response
 
-    def _answer(self, environ: WSGIEnvironment, body: bytes) -> tuple[str | None, bytes] | None:
+    def _decide(self, environ: WSGIEnvironment, body: bytes) -> tuple[str | None, bytes] | None:
         """The allowed origin and the answer, or None for the view to answer."""
         shared: Personalizer = self.app.extensions["personalizer"]
-        if len(body) != int(environ["CONTENT_LENGTH"]):
-            return None  # the client went away early: the view's error
         try:
             wanted = parse_body(body)
         except RequestError:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from flask import Blueprint, Flask, Response, current_app, request
+from flask import Blueprint, Response, current_app, request
 from werkzeug.datastructures import EnvironHeaders, ImmutableMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.http import parse_cookie
@@ -34,6 +32,7 @@ from clicktrail.identity import build_records, request_facts
 from clicktrail.identity.client_ip import client_ip
 from clicktrail.identity.request import Lookup
 from clicktrail.serving.answers import header_text
+from clicktrail.serving.fastpath import FastPath, post_length
 from clicktrail.serving.ratelimit import RateLimiter, address_key
 from clicktrail.sites.model import Site
 from pipelines.eventlog import LogUnavailable
@@ -41,7 +40,7 @@ from tracker import metrics
 from tracker.collector import Collector
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import WSGIEnvironment
 
 bp = Blueprint("collect", __name__)
 
@@ -365,21 +364,12 @@ def body_length(environ: WSGIEnvironment, limit: int | None) -> int | None:
     """The length of the body ``FastCollect`` may read and answer: a browser's ``POST`` of
     ``COLLECT_PATH`` with an ``Origin``, no write key, a ``Content-Length`` within ``limit``
     and no ``Transfer-Encoding``; None for a request only the view answers."""
-    if (
-        environ.get("PATH_INFO") != COLLECT_PATH
-        or environ.get("REQUEST_METHOD") != "POST"
-        or not environ.get("HTTP_ORIGIN")  # refused, unless a write key: the view's
-        or WRITE_KEY_ENVIRON in environ
-        or "HTTP_TRANSFER_ENCODING" in environ
-    ):
+    if not environ.get("HTTP_ORIGIN"):  # refused, unless a write key: the view's
         return None
-    length = environ.get("CONTENT_LENGTH") or ""
-    if not (length.isascii() and length.isdigit()) or (limit is not None and int(length) > limit):
-        return None
-    return int(length)
+    return post_length(environ, COLLECT_PATH, limit, (WRITE_KEY_ENVIRON,))
 
 
-class FastCollect:
+class FastCollect(FastPath):
     """WSGI middleware: a browser's ``POST /v1/events`` (no write key, an allowed ``Origin``,
     a body that parses with at least one valid event, for a known site, an address under its
     limit) is written to the event log and answered here, by the view's own ``accept`` and
@@ -391,28 +381,12 @@ class FastCollect:
     answers changes any state (the limiter counts last), so a request handed on is counted
     once, by the view."""
 
-    def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.app = app
-        self.wsgi_app = wsgi_app
+    blueprint = bp.name
 
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        length = body_length(environ, self.app.config["MAX_CONTENT_LENGTH"])
-        if length is None:
-            return self.wsgi_app(environ, start_response)
-        body = environ["wsgi.input"].read(length)
-        try:
-            # a short body (the client went away early) gets the view's error
-            response = self._answer(environ, body) if len(body) == length else None
-        except Exception as exc:  # as Flask answers an error in a view (its 500 handler)
-            with self.app.request_context(environ):
-                failed = self.app.handle_exception(exc)
-            return failed(environ, start_response)
-        if response is None:
-            environ["wsgi.input"] = io.BytesIO(body)
-            return self.wsgi_app(environ, start_response)
-        return response(environ, start_response)
+    def length(self, environ: WSGIEnvironment) -> int | None:
+        return body_length(environ, self.app.config["MAX_CONTENT_LENGTH"])
 
-    def _answer(self, environ: WSGIEnvironment, body: bytes) -> Response | None:
+    def answer(self, environ: WSGIEnvironment, body: bytes) -> Response | None:
         """The view's answer to an accepted batch, or None for the view to answer."""
         collector: Collector = self.app.extensions["clicktrail"]
         try:
@@ -441,9 +415,4 @@ class FastCollect:
                 return None  # the view answers the 429 (a refused hit counts for nothing)
         response = accept(collector, batch, site, sender)
         _allow_origin(response, origin)
-        # The after-request functions, in Flask's order: the view's blueprint's, then the
-        # app's (the baseline headers). They get no request context here.
-        for name in (bp.name, None):
-            for after in reversed(self.app.after_request_funcs.get(name, [])):
-                response = after(response)
-        return _count(COLLECT_PATH, response)
+        return _count(COLLECT_PATH, self.after_request(response))
