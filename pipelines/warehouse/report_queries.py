@@ -94,12 +94,6 @@ class SourcedQuery:
     unsegmented: SourcedQuery | None = None
 
 
-def all_variants(sourced: SourcedQuery) -> tuple[NamedQuery, ...]:
-    """Every query a ``SourcedQuery`` may run (for the tests that run each on both engines)."""
-    extra = all_variants(sourced.unsegmented) if sourced.unsegmented else ()
-    return (sourced.rolled, sourced.raw, *extra)
-
-
 def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> SourcedQuery:
     columns, raw_sql = {
         "rollup_sessions": (SESSION_COLUMNS, RAW_SESSIONS_SQL),
@@ -250,19 +244,4 @@ PRODUCT_FUNNEL = _sourced(
     f"SELECT {_PRODUCT_MEASURES} FROM SOURCE WHERE {_FILTERS}",
     "rollup_products",
     {},
-)
-
-ALL_QUERIES: tuple[NamedQuery, ...] = (ROLLED_DAYS,) + tuple(
-    query
-    for sourced in (
-        AUDIENCE_TOTALS,
-        AUDIENCE_DAYS,
-        AUDIENCE_BREAKDOWN,
-        INTEREST_GROUP_VISITORS,
-        INTEREST_ROWS,
-        PRODUCT_ROWS,
-        PRODUCT_TOTALS,
-        PRODUCT_FUNNEL,
-    )
-    for query in all_variants(sourced)
 )

@@ -146,9 +146,3 @@ CAMPAIGN_LIFT = _sourced(
     {**_flags, "window_ms": int},
 )
 del _select, _group, _flags
-
-ALL_QUERIES: tuple[NamedQuery, ...] = tuple(
-    query
-    for sourced in (CAMPAIGN_COUNTS, CAMPAIGN_TOTALS, CAMPAIGN_CONVERSIONS, CAMPAIGN_LIFT)
-    for query in (sourced.rolled, sourced.raw)
-)

@@ -139,13 +139,3 @@ def funnel_query(fields: tuple[str, ...]) -> SourcedQuery:
             {**params, **raw},
         ),
     )
-
-
-# Every step count with the type alone, and with each condition field at some step.
-_SHAPES = [("",) * steps for steps in range(2, MAX_STEPS + 1)] + [
-    tuple(("", *STEP_FIELDS)[(i + steps) % 4] for i in range(steps))
-    for steps in range(2, MAX_STEPS + 1)
-]
-ALL_QUERIES: tuple[NamedQuery, ...] = tuple(
-    query for fields in _SHAPES for query in (funnel_query(fields).rolled, funnel_query(fields).raw)
-)

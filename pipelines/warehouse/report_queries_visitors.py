@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipelines.warehouse.report_queries import _FILTERS, _sourced, all_variants
+from pipelines.warehouse.report_queries import _FILTERS, _sourced
 
 _ACTIVITY = "day >= toDate(%(first)s)"
 _NOT_BOT = "(%(bots)s = 1 OR is_bot = 0)"
@@ -48,8 +48,4 @@ LIFECYCLE_WEEKS = _sourced(
     " GROUP BY week ORDER BY week",
     "rollup_visitor_days",
     {"first": date},
-)
-
-ALL_QUERIES = tuple(
-    query for sourced in (RETENTION_COHORTS, LIFECYCLE_WEEKS) for query in all_variants(sourced)
 )

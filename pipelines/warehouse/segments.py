@@ -71,7 +71,6 @@ SEGMENT_CATEGORIES = NamedQuery(
     " GROUP BY visitor_id",
     params={"site_id": str, "day": date, "first": date, "segment": str},
 )
-ALL_QUERIES = (SEGMENT_DAY, SEGMENT_OF, SEGMENT_SIZES, SEGMENT_MEMBERS, SEGMENT_CATEGORIES)
 
 
 @dataclass(frozen=True)
