@@ -104,7 +104,8 @@ def funnel_query(fields: tuple[str, ...]) -> SourcedQuery:
     """The read of a funnel whose step ``i`` has the condition field ``fields[i - 1]`` (one of
     ``STEP_FIELDS``, or "" for the event type alone). Each shape is its own SQL, made once:
     a condition written for every step and switched off by a value was evaluated on every
-    row all the same (three array and string scans a step; a third of the query's time)."""
+    row all the same (three array and string scans a step; a fifth of the query's time on the
+    server, a third on chdb, measured at 10 M events)."""
     if not 2 <= len(fields) <= MAX_STEPS or not set(fields) <= {"", *STEP_FIELDS}:
         raise ValueError(f"no funnel of steps {fields!r}")
     params: dict[str, type] = {
