@@ -451,6 +451,12 @@ class Settings:
         "2",
         "Personalizer worker processes.",
     )
+    personalizer_threads: int = setting(
+        "personalizer",
+        _int_range(1, 64),
+        "8",
+        "Threads of each personalizer worker (gunicorn gthread); at most the Redis pools' size.",
+    )
     personalizer_public_url: str = setting(
         "personalizer",
         _text,

@@ -43,7 +43,7 @@ from personalizer.signing import Signed, signed_queries
 from personalizer.visitor import Geo, Page, Visitor
 from pipelines.enrich import DeviceDetector, GeoLocator, classify_referrer, parse_campaign
 from pipelines.profiles.profile import Profile
-from pipelines.profiles.store import Coview, ProfileStore, ProfileStoreError
+from pipelines.profiles.store import ProfileStore, ProfileStoreError
 
 log = logging.getLogger("clicktrail.personalizer")
 
@@ -149,7 +149,7 @@ class DecisionService:
 
     def _profile(
         self, request: DecideRequest, site: Site, visitor_id: str, consent: bool, decision: Decision
-    ) -> tuple[Profile, dict[str, list[Coview]]]:
+    ) -> tuple[Profile, Mapping[str, Sequence[tuple[str, int]]]]:
         """The profile, and (when offers are asked for) the co-views of its recent products,
         read in one round trip."""
         if not consent or not (visitor_id or request.user_id):
@@ -427,14 +427,14 @@ class DecisionService:
         request: DecideRequest,
         site: Site,
         visitor: Visitor,
-        found: Mapping[str, Sequence[Coview]],
+        found: Mapping[str, Sequence[tuple[str, int]]],
     ) -> list[Offer]:
         return rank_offers(
             visitor.profile,
             visitor.geo.country,
             self.catalog(site.site_id),
             self.popularity(site.site_id),
-            found,  # a Coview is a (sku, times) tuple
+            found,
             visitor.now_ms,
             count=request.offers,
             page_sku=request.page.sku,

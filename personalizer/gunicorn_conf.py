@@ -1,14 +1,14 @@
 """gunicorn settings for the personalizer: ``gunicorn -c python:personalizer.gunicorn_conf
 personalizer.wsgi:app`` (``clicktrail personalizer`` runs exactly that).
 
-gthread workers (``THREADS`` threads each): measured against gevent on the same machine and
+gthread workers (``CLICKTRAIL_PERSONALIZER_THREADS`` threads each, 8 by default; 2, 4 and 8 cost
+the same CPU per decision, measured 2026-12-02): measured against gevent on the same machine and
 load (docs/benchmarks.md, Decision pass 4), a decision costs less CPU on OS threads: its Redis
-round trips (1.6 on average since pass 5) are plain blocking socket calls (under gevent each
-one is a hub switch, a timer and a poll registration), and a decision's Python work, not
-waiting, is what it spends its time on. A worker loads every site's catalog, and the public
-suffix list that referrers are classified with, before it serves (``post_worker_init``). A
-worker that exits writes the decisions and clicks still queued for the event log first
-(``worker_exit``)."""
+round trips (1.6 on average since pass 5) are plain blocking socket calls (under gevent each one
+is a hub switch, a timer and a poll registration), and a decision's Python work, not waiting, is
+what it spends its time on. A worker loads every site's catalog, and the public suffix list that
+referrers are classified with, before it serves (``post_worker_init``). A worker that exits
+writes the decisions and clicks still queued for the event log first (``worker_exit``)."""
 
 from __future__ import annotations
 
@@ -27,8 +27,7 @@ metrics_folder("clicktrail-pz-metrics-")  # before any worker imports prometheus
 bind = _settings.personalizer_bind
 workers = _settings.personalizer_workers
 worker_class = "gthread"
-THREADS = 8  # at most the Redis pools' size (CLICKTRAIL_PROFILE_READ_POOL_SIZE, 16): no wait
-threads = THREADS
+threads = _settings.personalizer_threads
 keepalive = 75
 graceful_timeout = 10
 accesslog = None

@@ -121,7 +121,7 @@ class RedisProfileStore(ProfileStore):
 
     def get_with_coviews(
         self, site_id: str, visitor_id: str = "", *, user_id: str = "", recent: int, limit: int
-    ) -> tuple[Profile, dict[str, list[Coview]]]:
+    ) -> tuple[Profile, dict[str, Sequence[tuple[str, int]]]]:
         _check_site(site_id)
         if recent < 0 or limit < 0:
             raise ValueError(f"recent and limit must not be negative, got {recent}, {limit}")
@@ -141,11 +141,12 @@ class RedisProfileStore(ProfileStore):
 
         reply = self._call(read)
         near = reply[2:]
-        coviews = {
-            sku.decode(): [
-                Coview(name.decode(), int(count))
-                for name, count in zip(pairs[::2], pairs[1::2], strict=True)
-            ]
+        # (sku, times) tuples made by zip and map, not Coview per pair: a decision reads up to
+        # a hundred of them, and a Coview is that tuple
+        coviews: dict[str, Sequence[tuple[str, int]]] = {
+            sku.decode(): list(
+                zip(map(bytes.decode, pairs[::2]), map(int, pairs[1::2]), strict=True)
+            )
             for sku, pairs in zip(near[::2], near[1::2], strict=True)
         }
         return _decode(reply), coviews

@@ -9,7 +9,7 @@ Redis client.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import NamedTuple, Self
 
@@ -87,13 +87,17 @@ class ProfileStore(ABC):
 
     def get_with_coviews(
         self, site_id: str, visitor_id: str = "", *, user_id: str = "", recent: int, limit: int
-    ) -> tuple[Profile, dict[str, list[Coview]]]:
+    ) -> tuple[Profile, dict[str, Sequence[tuple[str, int]]]]:
         """A profile (the user's if ``user_id`` is given, else the visitor's) and the co-views
-        (``limit`` each) of its ``recent`` most recent products: what a decision reads. Here
+        (``limit`` each, as ``coviews`` orders them; each a ``(sku, times)`` tuple, which a
+        ``Coview`` is) of its ``recent`` most recent products: what a decision reads. Here
         two calls; an implementation may answer in one round trip (``RedisProfileStore``)."""
         profile = self.get_user(site_id, user_id) if user_id else self.get(site_id, visitor_id)
         skus = [sku for sku, _ in profile.recent_products[:recent]]
-        return profile, (self.coviews_many(site_id, skus, limit) if skus else {})
+        found: dict[str, Sequence[tuple[str, int]]] = {}
+        if skus:
+            found.update(self.coviews_many(site_id, skus, limit))
+        return profile, found
 
     def close(self) -> None:  # noqa: B027 - optional: a store without resources has nothing to do
         """Release connections; the store must not be used afterwards."""

@@ -45,6 +45,8 @@ import json
 import re
 from collections.abc import Sequence
 
+import orjson
+
 # Site ids are validated by the site registry and the collector (clicktrail/sites/model.py);
 # the key layout depends on the rule, so readers check it again before building a key.
 SITE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -165,13 +167,13 @@ def encode_array(values: Sequence[object]) -> str:
 def decode_recent(text: str | None) -> Recent:
     if not text:
         return ()
-    return tuple((str(name), int(at)) for name, at in json.loads(text))
+    return tuple([(str(name), int(at)) for name, at in orjson.loads(text)])
 
 
 def decode_scores(text: str | None) -> dict[str, float]:
     if not text:
         return {}
-    scores = json.loads(text)
+    scores = orjson.loads(text)
     if isinstance(scores, list):  # the script's empty table
         if scores:
             raise ValueError(f"interest scores must be a JSON object, got {text[:40]!r}")
@@ -180,12 +182,12 @@ def decode_scores(text: str | None) -> dict[str, float]:
 
 
 def decode_location(text: str) -> LocationValues:
-    at, country, region, city, latitude, longitude = json.loads(text)
+    at, country, region, city, latitude, longitude = orjson.loads(text)
     return (int(at), str(country), str(region), str(city), float(latitude), float(longitude))
 
 
 def decode_device(text: str) -> DeviceValues:
-    at, device_type, browser, os = json.loads(text)
+    at, device_type, browser, os = orjson.loads(text)
     return (int(at), str(device_type), str(browser), str(os))
 
 
