@@ -38,6 +38,26 @@ class WorkerCollector(Collector):
         for step, seconds in stats.seconds.items():
             steps.add_metric([step], seconds)
         yield steps
+        if stats.last_commit_unix:
+            yield GaugeMetricFamily(
+                "clicktrail_pipeline_last_commit_timestamp_seconds",
+                "When the worker last committed a batch (Unix time).",
+                value=stats.last_commit_unix,
+            )
+        if stats.batch_lag_ms is not None:
+            yield GaugeMetricFamily(
+                "clicktrail_pipeline_batch_lag_seconds",
+                "Age of the oldest event of the last committed batch when it was committed "
+                "(from the collector's receipt).",
+                value=stats.batch_lag_ms / 1000,
+            )
+        if stats.backlog is not None:
+            yield GaugeMetricFamily(
+                "clicktrail_pipeline_backlog_records",
+                "Records of this worker's partitions not read yet, as the event log counts "
+                "them (every 10 s).",
+                value=stats.backlog,
+            )
         caches = GaugeMetricFamily(
             "clicktrail_pipeline_cache_hit_ratio", "Enrichment cache hit ratio.", labels=["cache"]
         )

@@ -37,6 +37,7 @@ log = logging.getLogger("clicktrail.pipeline")
 # lapses after 10 s without it).
 KEEP_ALIVE_SECONDS = 1.0
 
+BACKLOG_SECONDS = 10.0  # how often the worker asks the log for its backlog
 # Steps of the worker's own, timed beside the writer steps.
 OWN_STEPS = ("read", "decode", "enrich", "days", "dead_letters", "commit")
 
@@ -69,6 +70,11 @@ class WorkerStats:
     lags_ms: array = field(default_factory=lambda: array("d"))
     first_read: float = 0.0  # time.monotonic() of the first record read
     last_commit: float = 0.0  # and of the last commit
+    last_commit_unix: float = 0.0  # the last commit's wall-clock time (for /metrics)
+    # The oldest event of the last committed batch: its age at the commit (the collector's
+    # receipt to stored and committed), ms; None before the first batch with events.
+    batch_lag_ms: float | None = None
+    backlog: int | None = None  # records of this worker's partitions not read yet (log's count)
 
     def as_json(self) -> dict[str, Any]:
         lags = sorted(self.lags_ms)
@@ -86,6 +92,8 @@ class WorkerStats:
             "seconds": self.seconds,
             "busy_seconds": busy,
             "events_per_second": self.events / busy if busy > 0 else None,
+            "batch_lag_ms": self.batch_lag_ms,
+            "backlog": self.backlog,
             "lag_ms": {
                 "p50": quantile(0.5),
                 "p95": quantile(0.95),
@@ -135,6 +143,7 @@ class PipelineWorker:
         self.stats.seconds.update(dict.fromkeys(names, 0.0))
         self._days = SiteDays(timezone_of)
         self.last_read: float | None = None  # time.monotonic() of the last read that answered
+        self._backlog_checked = float("-inf")
         self._clock = clock
         self._recent: deque[bool] = deque(maxlen=self.config.dead_letter_window)
         # Events per record so far, to size log reads. The prior is the fattest record (one
@@ -161,6 +170,7 @@ class PipelineWorker:
         pending: tuple[Future[bool], PreparedBatch] | None = None
         try:
             while not self.stop.is_set():
+                self._count_backlog()
                 batch = self._collect()
                 if not batch.messages:
                     if pending is not None:
@@ -185,6 +195,19 @@ class PipelineWorker:
             self._writer.shutdown(wait=True)
             for thread in self._step_threads.values():
                 thread.shutdown(wait=True)
+
+    def _count_backlog(self) -> None:
+        """Ask the log how far behind this worker is, every ``BACKLOG_SECONDS`` (here: the
+        reader is this thread's). A log that cannot say leaves the gauge unknown."""
+        now = time.monotonic()
+        if now - self._backlog_checked < BACKLOG_SECONDS:
+            return
+        self._backlog_checked = now
+        try:
+            self.stats.backlog = self.reader.backlog()
+        except LogUnavailable as exc:
+            log.debug("backlog unknown: %s", exc)
+            self.stats.backlog = None
 
     def ready(self, now: float | None = None) -> bool:
         """Is this worker in its group and reading? True while its reads of the log answer (a
@@ -328,6 +351,11 @@ class PipelineWorker:
             log.warning("commit failed, the batch will be replayed harmlessly: %s", exc)
         self.stats.seconds["commit"] += time.perf_counter() - committed
         self.stats.last_commit = time.monotonic()
+        self.stats.last_commit_unix = now = self._clock()
+        if prepared.events:
+            received = COLUMN["received_ms"]
+            oldest = min([row[received] for row in prepared.events])
+            self.stats.batch_lag_ms = max(0.0, now * 1000 - oldest)
         self.stats.batches += 1
         self.stats.records += len(prepared.messages)
         self.stats.events += len(prepared.events)

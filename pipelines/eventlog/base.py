@@ -102,6 +102,12 @@ class LogReader(ABC):
     def close(self) -> None:
         """Leave the group (uncommitted records go to another consumer)."""
 
+    def backlog(self) -> int | None:
+        """Records of this reader's partitions (streams) not read yet, as the log counts them
+        now; None when the log cannot tell. Asked by the reading thread every few seconds
+        (the ``clicktrail_pipeline_backlog_records`` gauge). Raises ``LogUnavailable``."""
+        return None
+
     def keep_alive(self) -> None:  # noqa: B027 - most logs need nothing: a no-op by default
         """Called while a batch read earlier is still being written (a store away, its
         writes retried): keep this consumer's partitions, so they are not handed to another

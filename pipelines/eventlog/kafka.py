@@ -275,6 +275,18 @@ class KafkaReader(LogReader):
             for item in items
         ]
 
+    def backlog(self) -> int | None:
+        """Each assigned partition's end offset less this consumer's position, summed (one
+        request for the end offsets; positions are the consumer's own)."""
+        try:
+            assigned = list(self._consumer.assignment())
+            if not assigned:
+                return 0
+            ends = self._consumer.end_offsets(assigned)
+            return sum(max(0, ends[part] - self._consumer.position(part)) for part in assigned)
+        except KafkaError as exc:
+            raise LogUnavailable(f"kafka:{self._topic}: {exc!r}") from exc
+
     def commit(self, messages: Sequence[LogMessage]) -> None:
         next_offsets: dict[TopicPartition, int] = {}
         for message in messages:

@@ -267,6 +267,23 @@ class RedisStreamReader(LogReader):
                 )
         return messages
 
+    def backlog(self) -> int | None:
+        """The group's ``lag`` (entries not delivered yet, Redis 7) of each stream this
+        consumer owns, summed; None when Redis cannot count one (after deletions inside the
+        unread range) or has no such field."""
+        total = 0
+        try:
+            for stream in self._owned:
+                groups = self._redis.xinfo_groups(stream)
+                mine = next((g for g in groups if _text(g.get("name")) == self._group), None)
+                lag = None if mine is None else mine.get("lag")
+                if lag is None:
+                    return None
+                total += int(lag)
+        except _FAILURES as exc:
+            raise LogUnavailable(f"redis: {exc}") from exc
+        return total
+
     def commit(self, messages: Sequence[LogMessage]) -> None:
         by_stream: dict[str, list[str]] = {}
         for message in messages:
@@ -290,3 +307,7 @@ class RedisStreamReader(LogReader):
             pass  # the leases time out by themselves
         self._owned = []
         self._redis.close()
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -178,3 +178,24 @@ def test_a_reader_kept_alive_while_its_batch_is_written_reads_nothing_twice(kept
     finally:
         reader.close()
         log.close()
+
+
+def test_backlog_counts_what_the_reader_has_not_read_yet(make_log):
+    log = make_log()
+    log.append([record(f"v{n % 5}", n) for n in range(30)], timeout=10)
+    reader = log.reader("pipeline", "c1")
+    got = []
+    deadline = time.monotonic() + 20
+    while not got and time.monotonic() < deadline:  # joins the group, owns every partition
+        got = reader.read(3, timeout=0.5)
+    assert reader.backlog() == 30 - len(got)
+    got += read_all(reader, 30 - len(got))
+    assert len(got) == 30
+    assert reader.backlog() == 0
+    log.append([record("v9", 99)], timeout=10)
+    deadline = time.monotonic() + 10
+    while reader.backlog() != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)  # Kafka's end offset may show the append a moment later
+    assert reader.backlog() == 1
+    reader.commit(got)
+    reader.close()

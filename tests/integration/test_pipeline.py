@@ -157,14 +157,19 @@ def drain(engine: Engine, **kwargs):  # noqa: ANN201
 @pytest.mark.parametrize("log", ["redis", "kafka"])
 @pytest.mark.parametrize("engine_name", ENGINES)
 def test_simulated_traffic_lands_exactly(
-    tmp_path, log, engine_name, chdb_folder, shared_small_geoip_db, simulated
+    tmp_path, log, engine_name, chdb_folder, shared_small_geoip_db, simulated, monkeypatch
 ):
     engine = pipeline_engine(tmp_path, log, engine_name, chdb_folder, shared_small_geoip_db)
     load(engine, simulated)
+    monkeypatch.setattr("pipelines.worker.BACKLOG_SECONDS", 0.0)  # asked before every read
     worker = drain(engine)
     expected = event_ids(simulated)
     assert worker.stats.events == len(expected)
     assert worker.stats.dead_letters == 0
+    assert worker.stats.backlog == 0  # the log says: everything read
+    oldest = min(record.received_at for record in simulated)
+    assert worker.stats.batch_lag_ms is not None
+    assert 0 < worker.stats.batch_lag_ms <= time.time() * 1000 - oldest
     database = engine.settings.clickhouse_url.database
     with open_warehouse(engine.settings.clickhouse_url) as warehouse:
         stored = warehouse.query(f"SELECT event_id FROM {database}.events FINAL").rows
