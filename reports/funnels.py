@@ -18,12 +18,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from clicktrail.contract.event import EVENT_TYPES
+from pipelines.warehouse.report_queries import SourcedQuery
 from pipelines.warehouse.report_queries_funnels import (
     FUNNEL_BREAKDOWNS,
     MAX_STEPS,
     STEP_FIELDS,
+    fast_funnel_query,
     funnel_query,
 )
+from pipelines.warehouse.rollups_funnels import FAST_TYPES
 from reports.audience import _summary
 from reports.query import ReportError, ReportQuery
 from reports.source import Read, RollupSource
@@ -108,21 +111,29 @@ def step_rows(steps: Sequence[Step], counts: Sequence[int]) -> list[tuple[Any, .
     return rows
 
 
-def funnels(source: RollupSource, query: ReportQuery) -> Report:
-    steps = parse_steps(query.option("steps", ""))
-    within_ms = parse_within(query.option("within", DEFAULT_WITHIN))
-    chosen = [BREAKDOWNS[name] for name in query.breakdown]
-    params: dict[str, Any] = {
-        "within_ms": within_ms,
-        "limit": query.limit,
-        "step_types": sorted({step.event_type for step in steps}),
-        **{f"by_{d}": int(d in chosen) for d in FUNNEL_BREAKDOWNS},
-    }
+def funnel_read(steps: Sequence[Step]) -> tuple[SourcedQuery, dict[str, Any]]:
+    """The read for these steps and its step parameters: steps of event types alone read the
+    table with each visitor-day's times by type; a step with a condition, the general one."""
+    if not any(step.field for step in steps) and all(s.event_type in FAST_TYPES for s in steps):
+        return fast_funnel_query(tuple(step.event_type for step in steps)), {}
+    params: dict[str, Any] = {"step_types": sorted({step.event_type for step in steps})}
     for number, step in enumerate(steps, 1):
         params[f"s{number}_type"] = step.event_type
         if step.field:
             params[f"s{number}_value"] = step.value
-    read = funnel_query(tuple(step.field for step in steps))
+    return funnel_query(tuple(step.field for step in steps)), params
+
+
+def funnels(source: RollupSource, query: ReportQuery) -> Report:
+    steps = parse_steps(query.option("steps", ""))
+    within_ms = parse_within(query.option("within", DEFAULT_WITHIN))
+    chosen = [BREAKDOWNS[name] for name in query.breakdown]
+    read, params = funnel_read(steps)
+    params.update(
+        within_ms=within_ms,
+        limit=query.limit,
+        **{f"by_{d}": int(d in chosen) for d in FUNNEL_BREAKDOWNS},
+    )
     window = source.window(query)
     reads = [Read(read, window=window, params=params)]
     if chosen:  # a visitor may be in two groups: the totals are counted over all of them

@@ -17,9 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pipelines.warehouse.columns import EVENT_COLUMNS
 from pipelines.warehouse.sql import quote_identifier
+
+if TYPE_CHECKING:
+    from pipelines.warehouse.base import Warehouse
 
 # On chdb these strings repeat heavily; the server 18.16 lacks LowCardinality.
 LOW_CARDINALITY = frozenset(
@@ -66,6 +70,7 @@ TABLE_ENGINES = {
     "rollup_campaigns": "MergeTree",
     "rollup_orders": "MergeTree",
     "rollup_funnel_events": "MergeTree",  # the funnels report's (migration 6, rollups_funnels.py)
+    "rollup_funnel_visitors": "MergeTree",  # the funnels report's fast table (migration 8)
 }
 
 
@@ -114,6 +119,9 @@ class Migration:
     description: str
     statements: Callable[[str, str], list[str]]  # (flavor, database) -> DDL
     add_columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Run after the statements with the warehouse: fills a new table from what is there
+    # (idempotent: an interrupted run is run again).
+    then: Callable[[Warehouse], None] | None = None
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -162,7 +170,26 @@ MIGRATIONS: tuple[Migration, ...] = (
         "rollups: visitors per site-local day, RFM segment membership per day (retention, rfm)",
         lambda flavor, db: _visitor_tables(flavor, db),
     ),
+    Migration(
+        8,
+        "rollups: each visitor's day with its times split by event type (funnels' fast table),"
+        " filled for the days already built",
+        lambda flavor, db: _funnel_visitor_tables(flavor, db),
+        then=lambda warehouse: _fill_funnel_visitors(warehouse),
+    ),
 )
+
+
+def _funnel_visitor_tables(flavor: str, database: str) -> list[str]:
+    from pipelines.warehouse.rollups_funnels import funnel_visitor_tables  # as _rollup_tables
+
+    return funnel_visitor_tables(flavor, database)
+
+
+def _fill_funnel_visitors(warehouse: Warehouse) -> None:
+    from pipelines.warehouse.rollups_funnels import fill_built_days  # as _rollup_tables
+
+    fill_built_days(warehouse)
 
 
 def _visitor_tables(flavor: str, database: str) -> list[str]:
@@ -186,7 +213,7 @@ def _campaign_tables(flavor: str, database: str) -> list[str]:
 
 # The event schema version each warehouse schema version stores (additive: a newer warehouse
 # schema stores every older event schema).
-EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2, 6: 2, 7: 2}
+EVENT_SCHEMA_OF = {1: 1, 2: 1, 3: 2, 4: 2, 5: 2, 6: 2, 7: 2, 8: 2}
 
 
 def migrations_table(database: str) -> str:

@@ -39,6 +39,8 @@ def migrate(warehouse: Warehouse) -> MigrationReport:
             warehouse.execute(statement)
         for table, columns in migration.add_columns.items():
             _add_missing_columns(warehouse, table, columns)
+        if migration.then is not None:
+            migration.then(warehouse)
         warehouse.insert(
             "schema_migrations",
             ("version", "event_schema", "description", "applied_ms"),

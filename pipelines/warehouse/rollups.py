@@ -46,7 +46,12 @@ from pipelines.warehouse.rollups_campaigns import (
     RAW_CAMPAIGNS,
     RAW_ORDERS,
 )
-from pipelines.warehouse.rollups_funnels import FUNNEL_COLUMNS, RAW_FUNNEL
+from pipelines.warehouse.rollups_funnels import (
+    BUILD_FUNNEL_VISITORS,
+    FUNNEL_COLUMNS,
+    FUNNEL_VISITOR_COLUMNS,
+    RAW_FUNNEL,
+)
 from pipelines.warehouse.rollups_visitors import (
     RAW_VISITOR_DAYS,
     VISITOR_DAY_COLUMNS,
@@ -348,6 +353,8 @@ DAY_TABLES: tuple[tuple[str, NamedQuery, dict[str, str]], ...] = (
     ("rollup_campaigns", RAW_CAMPAIGNS, CAMPAIGN_COLUMNS),
     ("rollup_orders", RAW_ORDERS, ORDER_COLUMNS),
     ("rollup_funnel_events", RAW_FUNNEL, FUNNEL_COLUMNS),
+    # (from the funnel events rows just written: after them)
+    ("rollup_funnel_visitors", BUILD_FUNNEL_VISITORS, FUNNEL_VISITOR_COLUMNS),
     ("rollup_visitor_days", RAW_VISITOR_DAYS, VISITOR_DAY_COLUMNS),
 )
 # The tables a day's build fills after DAY_TABLES, in Python, from what those hold: (table,

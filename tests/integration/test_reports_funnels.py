@@ -522,3 +522,71 @@ def test_the_command_prints_funnels_and_campaigns(source, rows, tmp_path):
     assert bad.exit_code == 2 and "2 to 8 steps" in bad.output
     bad = runner.invoke(report, ["audience", "--site", "la", "--steps", "page_view"], env=env)
     assert bad.exit_code == 2 and "--steps" in bad.output
+
+
+# --- the step-by-step evaluation alone, on random times ---------------------------------------
+
+
+def test_step_levels_match_an_exhaustive_search(source):
+    """``step_levels`` over 400 random visitors' step times (few distinct milliseconds, so
+    ties, repeats and steps out of order are common) gives ``deepest``'s step on both
+    engines."""
+    from pipelines.warehouse.report_queries_funnels import step_levels
+
+    rng = random.Random(5)
+    cases = []
+    for _ in range(400):
+        steps = rng.randint(2, 5)
+        times = [sorted(rng.choices(range(1, 40), k=rng.randint(0, 6))) for _ in range(steps)]
+        if rng.random() < 0.2:  # the same event type twice: the same times
+            times[-1] = times[0]
+        cases.append((times, rng.choice((1, 3, 8, 20, 60))))
+    for steps, within in sorted({(len(times), within) for times, within in cases}):
+        chosen = [times for times, w in cases if len(times) == steps and w == within]
+        names = [f"t{i}" for i in range(1, steps + 1)]
+        levels, depth = step_levels(names)
+        columns = ", ".join(
+            f"arrayMap(x -> toUInt64(x), arrayFilter(x -> x != '',"
+            f" splitByChar(',', splitByChar(';', c)[{i}]))) AS {name}"
+            for i, name in enumerate(names, 2)
+        )
+        sql = (
+            f"SELECT n, {depth} AS reached, {', '.join(levels)} FROM ("
+            f"SELECT toUInt32(splitByChar(';', c)[1]) AS n, {columns}"
+            " FROM (SELECT arrayJoin(%(cases)s) AS c))"
+        )
+        encoded = [
+            ";".join([str(n), *(",".join(map(str, t)) for t in times)])
+            for n, times in enumerate(chosen)
+        ]
+        rows = source.store.warehouse.query(sql, {"cases": encoded, "within_ms": within}).rows
+        got = {int(row[0]): int(row[1]) for row in rows}
+        want = {n: deepest(times, within) for n, times in enumerate(chosen)}
+        assert got == want, (steps, within)
+
+
+def test_migration_8_fills_the_days_built_before_it(source, rows):
+    """Days built before ``rollup_funnel_visitors`` existed are filled by migration 8 from
+    their ``rollup_funnel_events`` rows (once: a second run fills nothing), and their funnels
+    stay exact."""
+    from pipelines.warehouse.ddl import MIGRATIONS
+    from pipelines.warehouse.rollups_funnels import fill_built_days, funnel_visitor_tables
+
+    warehouse = source.store.warehouse
+    warehouse.execute(f"DROP TABLE {warehouse.database}.rollup_funnel_visitors")
+    for statement in funnel_visitor_tables(warehouse.flavor, warehouse.database):
+        warehouse.execute(statement)
+    (migration,) = [m for m in MIGRATIONS if m.version == 8]
+    assert migration.then is not None
+    migration.then(warehouse)
+    filled = warehouse.query(
+        f"SELECT site_id, day FROM {warehouse.database}.rollup_funnel_visitors"
+        " GROUP BY site_id, day ORDER BY site_id, day"
+    ).rows
+    assert [(s, d) for s, d in filled] == [(s, d) for s in sorted(SITES) for d in BUILT]
+    assert fill_built_days(warehouse) == 0
+    since, until = date(2025, 1, 5), TODAY["tehran"]
+    steps_text = "page_view,product_view,add_to_cart,purchase"
+    answer = run(source, "tehran", steps=steps_text, since=str(since), until=str(until))
+    steps = [(s.event_type, s.field, s.value) for s in _steps(steps_text)]
+    assert got_counts(answer, ()) == expected(rows, "tehran", since, until, steps, 86_400_000)

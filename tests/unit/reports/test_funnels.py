@@ -67,3 +67,19 @@ def test_step_rows():
         (3, "purchase", 1, 0.1, 0.25),
     ]
     assert step_rows(steps, [0, 0, 0])[2] == (3, "purchase", 0, None, None)
+
+
+def test_steps_of_event_types_alone_read_the_fast_table():
+    from reports.funnels import funnel_read
+
+    fast, params = funnel_read(parse_steps("page_view,product_view,page_view"))
+    assert "{rollup_funnel_visitors}" in fast.rolled.sql and params == {}
+    assert "{rollup_funnel_events}" not in fast.rolled.sql
+    general, params = funnel_read(parse_steps("page_view,product_view:sku=A-1"))
+    assert "{rollup_funnel_events}" in general.rolled.sql
+    assert params == {
+        "step_types": ["page_view", "product_view"],
+        "s1_type": "page_view",
+        "s2_type": "product_view",
+        "s2_value": "A-1",
+    }
