@@ -28,7 +28,8 @@ gthread workers of 8 threads), decision logging as ``personalizer/app.py`` wires
 speed is asserted there). ``--in-process-only`` builds a smaller world (200 campaigns, 10,000
 products, 20,000 profiles, in the Redis databases 12) in seconds and measures the in-process part
 only, with the time a worker takes to load the catalog; ``--profile`` adds the functions that cost
-most (cProfile) — for working on the decision's speed, never written to bench/results.
+most (cProfile), ``--split`` the CPU per decision of each part of it (thread CPU around each) —
+for working on the decision's speed, never written to bench/results.
 """
 
 from __future__ import annotations
@@ -449,16 +450,7 @@ def in_process(
     shared = app.extensions["personalizer"]
     site = shared.sites.get(SITE)
     assert site is not None
-    prepared = []
-    for item in requests:
-        facts = request_facts(
-            site,
-            peer="127.0.0.1",
-            headers={"X-Forwarded-For": item.ip, "User-Agent": item.user_agent},
-            cookies={},
-            trusted_proxies=settings.trusted_proxies,
-        )
-        prepared.append((parse_body(item.body.encode()), facts))
+    prepared = [(parse_body(item.body.encode()), _facts(settings, site, item)) for item in requests]
     started = time.perf_counter()
     shared.catalogs.site(SITE)
     catalog_seconds = time.perf_counter() - started
@@ -728,9 +720,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "--in-process-only", action="store_true", help="a smaller world, in process only"
     )
     parser.add_argument("--profile", action="store_true", help="with --in-process-only: cProfile")
+    parser.add_argument(
+        "--split", action="store_true", help="with --in-process-only: CPU per decision by part"
+    )
     args = parser.parse_args(argv)
     if args.in_process_only:
-        return quick(args.seconds, args.requests, args.profile)
+        return quick(args.seconds, args.requests, args.profile, args.split)
     world = SMOKE if args.smoke else FULL
     seconds = 1.0 if args.smoke else args.seconds
     count = 200 if args.smoke else args.requests
@@ -797,7 +792,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return document
 
 
-def quick(seconds: float, count: int, profile: bool) -> dict[str, Any]:
+def quick(seconds: float, count: int, profile: bool, split: bool = False) -> dict[str, Any]:
     """The in-process part on ``QUICK``'s world; printed, not written to bench/results."""
     services.start(["redis-state", "redis-profile"])
     folder = Path(tempfile.mkdtemp(prefix="clicktrail-bench-decide-"))
@@ -808,8 +803,83 @@ def quick(seconds: float, count: int, profile: bool) -> dict[str, Any]:
     print(f"  setup seconds: {', '.join(f'{k} {v:.1f}' for k, v in timings.items())}")
     for name, value in inside.items():
         print(f"  {name}: {value:,.3f}")
+    if split:
+        print("  CPU per decision by part (thread CPU; the timers add ~1 us each):")
+        for name, value in cpu_split(settings, requests, seconds).items():
+            print(f"    {name}: {value:,.1f} us")
     print(f"  load average {os.getloadavg()[0]:.1f}")
     return inside
+
+
+# (label, attribute path from the app's DecisionService, method): nested parts are indented
+SPLIT_PARTS = (
+    ("profile read and decode", "", "_profile"),
+    ("  the round trip", "profiles", "_call"),
+    ("visitor (geo, device, page, referrer)", "", "_visitor"),
+    ("placements", "", "_place"),
+    ("  counters (their round trip included)", "counters", "snapshot"),
+    ("  signed URLs", "", "_signed"),
+    ("offers", "", "_offers"),
+    ("decision queued for the log", "decisions", "record"),
+)
+
+
+def cpu_split(settings: Settings, requests: list[Request], seconds: float) -> dict[str, float]:
+    """Thread CPU per decision of each part of ``DecisionService.decide`` (``SPLIT_PARTS``),
+    the rest of the call, and what other threads (the attribution flusher) spent meanwhile."""
+    from personalizer.app import create_app
+
+    app = create_app(settings)
+    shared = app.extensions["personalizer"]
+    site = shared.sites.get(SITE)
+    assert site is not None
+    service = shared.service
+    prepared = [(parse_body(r.body.encode()), _facts(settings, site, r)) for r in requests]
+    for wanted, facts in prepared[:200]:
+        service.decide(wanted, site, facts)
+    spent = dict.fromkeys([label for label, _, _ in SPLIT_PARTS], 0.0)
+    wrapped = []
+    for label, path, method in SPLIT_PARTS:
+        owner = getattr(service, path) if path else service
+        original = getattr(owner, method)
+
+        def timed(*args: Any, _original: Any = original, _label: str = label, **kw: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return _original(*args, **kw)
+            finally:
+                spent[_label] += time.thread_time() - started
+
+        setattr(owner, method, timed)  # an instance attribute: the class is untouched
+        wrapped.append((owner, method))
+    decisions = 0
+    thread, process = time.thread_time(), time.process_time()
+    deadline = time.monotonic() + seconds
+    try:
+        while time.monotonic() < deadline:
+            for wanted, facts in prepared:
+                service.decide(wanted, site, facts)
+                decisions += 1
+    finally:
+        for owner, method in wrapped:
+            delattr(owner, method)
+    thread, process = time.thread_time() - thread, time.process_time() - process
+    out = {label: value / decisions * 1e6 for label, value in spent.items()}
+    top = sum(value for label, value in out.items() if not label.startswith(" "))
+    out["rest of decide (ids, identity, bookkeeping)"] = thread / decisions * 1e6 - top
+    out["decide in all"] = thread / decisions * 1e6
+    out["other threads (attribution flusher)"] = (process - thread) / decisions * 1e6
+    return out
+
+
+def _facts(settings: Settings, site: Site, item: Request) -> Any:
+    return request_facts(
+        site,
+        peer="127.0.0.1",
+        headers={"X-Forwarded-For": item.ip, "User-Agent": item.user_agent},
+        cookies={},
+        trusted_proxies=settings.trusted_proxies,
+    )
 
 
 if __name__ == "__main__":
