@@ -83,3 +83,13 @@ def test_steps_of_event_types_alone_read_the_fast_table():
         "s2_type": "product_view",
         "s2_value": "A-1",
     }
+
+
+def test_a_type_without_a_column_reads_the_general_table(monkeypatch):
+    import reports.funnels as module
+    from clicktrail.contract.event import EVENT_TYPES
+
+    assert set(module.FAST_TYPES) == set(EVENT_TYPES)  # today every type has its column
+    monkeypatch.setattr(module, "FAST_TYPES", ("page_view",))
+    read, params = module.funnel_read(parse_steps("page_view,purchase"))
+    assert "{rollup_funnel_events}" in read.rolled.sql and params["s2_type"] == "purchase"
