@@ -242,7 +242,14 @@ class KafkaLog(EventLog):
 
 
 class KafkaReader(LogReader):
-    def __init__(self, servers: list[str], topic: str, group: str, consumer: str) -> None:
+    def __init__(
+        self,
+        servers: list[str],
+        topic: str,
+        group: str,
+        consumer: str,
+        max_poll_interval_ms: int = 30_000,
+    ) -> None:
         try:
             self._consumer = KafkaConsumer(
                 topic,
@@ -254,11 +261,11 @@ class KafkaReader(LogReader):
                 max_poll_records=10_000,
                 # A consumer that died keeps its partitions until its session times out, and a
                 # rebalance waits up to the poll interval for every member: keep both short so
-                # a restarted worker resumes within seconds. A worker stuck retrying a sink for
-                # longer loses its partitions; its uncommitted batch is replayed, harmlessly.
+                # a restarted worker resumes within seconds. A worker retrying a sink for
+                # longer keeps its partitions by ``keep_alive`` (paused polls).
                 session_timeout_ms=6_000,
                 heartbeat_interval_ms=2_000,
-                max_poll_interval_ms=30_000,
+                max_poll_interval_ms=max_poll_interval_ms,
             )
         except KafkaError as exc:
             raise LogUnavailable(f"kafka:{topic}: {exc!r}") from exc
@@ -274,6 +281,25 @@ class KafkaReader(LogReader):
             for part, items in batches.items()
             for item in items
         ]
+
+    def keep_alive(self) -> None:
+        """A poll with every partition paused: it returns nothing (what was fetched meanwhile
+        is kept for after the pause) but tells the group this consumer lives, so a batch
+        whose store is away for longer than ``max_poll_interval_ms`` keeps its partitions
+        instead of being handed back after a rebalance and written twice."""
+        assigned = list(self._consumer.assignment())
+        try:
+            self._consumer.pause(*assigned)
+            got = self._consumer.poll(timeout_ms=0)
+            # A partition assigned by a rebalance during the poll was not paused: what it
+            # handed out is not this call's to keep, so it is read again by the next read.
+            for part, items in got.items():
+                if items:
+                    self._consumer.seek(part, items[0].offset)
+        except KafkaError as exc:  # the next read finds out and says so
+            log.debug("keeping the partitions failed: %s", exc)
+        finally:
+            self._consumer.resume(*assigned)
 
     def backlog(self) -> int | None:
         """Each assigned partition's end offset less this consumer's position, summed (one

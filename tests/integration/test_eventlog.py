@@ -199,3 +199,37 @@ def test_backlog_counts_what_the_reader_has_not_read_yet(make_log):
     assert reader.backlog() == 1
     reader.commit(got)
     reader.close()
+
+
+@pytest.mark.kafka
+@pytest.mark.parametrize("kept_alive", [True, False])
+def test_a_kafka_reader_kept_alive_keeps_its_partitions_past_the_poll_interval(kept_alive):
+    """Kafka's side of the same promise: a consumer that does not poll for longer than
+    ``max_poll_interval_ms`` leaves its group, and its batch's commit then fails (the batch
+    comes again). Kept alive (paused polls), it stays, and commits its batch."""
+    from pipelines.eventlog.kafka import KafkaReader
+
+    log = _kafka(f"test-{uuid.uuid4().hex[:12]}", ack_timeout=5.0)
+    log.ensure_created()
+    log.append([record(f"v{n}", n) for n in range(6)], timeout=10)
+    log.append([record("v7", 7)], timeout=10)  # another record waits behind the batch
+    reader = KafkaReader(log._servers, log._topic, "pipeline", "c1", max_poll_interval_ms=1_500)
+    try:
+        batch = read_all(reader, 7)
+        assert len(batch) == 7
+        log.append([record("v8", 8)], timeout=10)  # fetched, perhaps, during the pauses
+        waited = time.monotonic() + 4.0  # over twice the poll interval, batch not committed
+        while time.monotonic() < waited:
+            if kept_alive:
+                reader.keep_alive()
+            time.sleep(0.2)
+        if kept_alive:
+            reader.commit(batch)
+            after = read_all(reader, 1, seconds=10)
+            assert [LogRecord.decode(m.payload).received_at for m in after] == [1764000000008]
+        else:
+            with pytest.raises(LogUnavailable):
+                reader.commit(batch)
+    finally:
+        reader.close()
+        log.close()
