@@ -36,7 +36,7 @@ from pipelines.warehouse.report_queries_campaigns import (
 from reports.audience import _summary
 from reports.proportions import difference_interval, ratio_interval
 from reports.query import Period, ReportError, ReportQuery
-from reports.source import RollupSource
+from reports.source import Read, RollupSource
 from reports.table import Report
 
 # public name -> rollup column
@@ -124,16 +124,24 @@ def campaigns(source: RollupSource, query: ReportQuery) -> Report:
     params = {"p_start": query.period.start, "p_end": query.period.end}
     window_ms = window_days * 86_400_000
 
-    def run(sourced: SourcedQuery, extra: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return source.run(
-            sourced, query, period=wide, window=rollup_window, params={**params, **extra}
-        ).rows
+    def read(sourced: SourcedQuery, extra: dict[str, Any]) -> Read:
+        return Read(sourced, period=wide, window=rollup_window, params={**params, **extra})
 
     width = len(CAMPAIGN_BREAKDOWNS)
-    counts = run(CAMPAIGN_COUNTS, {**flags, "limit": query.limit})
-    conversions = run(CAMPAIGN_CONVERSIONS, {**flags, "window_ms": window_ms})
-    lift_rows = run(CAMPAIGN_LIFT, {**lift_flags, "window_ms": window_ms})
-    totals_row = run(CAMPAIGN_TOTALS, {})[0]
+    # The four reads are independent: side by side (the server's cores, chdb's threads)
+    conversions, counts, lift_rows, totals_rows = (
+        found.rows
+        for found in source.run_many(
+            query,
+            [
+                read(CAMPAIGN_CONVERSIONS, {**flags, "window_ms": window_ms}),
+                read(CAMPAIGN_COUNTS, {**flags, "limit": query.limit}),
+                read(CAMPAIGN_LIFT, {**lift_flags, "window_ms": window_ms}),
+                read(CAMPAIGN_TOTALS, {}),
+            ],
+        )
+    )
+    totals_row = totals_rows[0]
 
     currencies = sorted({row[width + 1] for row in conversions if row[width + 1]})
     converted: dict[tuple, dict[str, int]] = {}
