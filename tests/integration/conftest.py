@@ -36,13 +36,37 @@ def chdb_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
 
 
+# The server databases warehouse_target named in this run: dropped when the run ends (some
+# tests hand theirs to a process of their own and cannot drop it themselves).
+_SERVER_DATABASES: list[str] = []
+
+
 def warehouse_target(engine: str, chdb_folder: Path):  # noqa: ANN201
     from clicktrail.settings import ChdbTarget, ClickHouseServerTarget
 
     database = f"t_{uuid.uuid4().hex[:10]}"
     if engine == "server":
+        _SERVER_DATABASES.append(database)
         return ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
     return ChdbTarget(chdb_folder, database)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_server_databases() -> Iterator[None]:
+    yield
+    if not _SERVER_DATABASES:
+        return
+    from clickhouse_driver import Client
+    from clickhouse_driver.errors import Error
+
+    client = Client("127.0.0.1", port=ports.port("clickhouse_native"), connect_timeout=5)
+    try:
+        for database in _SERVER_DATABASES:
+            client.execute(f"DROP DATABASE IF EXISTS {database}")
+    except (Error, OSError):  # the server is gone: nothing of this run is left to drop there
+        pass
+    finally:
+        client.disconnect()
 
 
 @pytest.fixture(params=ENGINES)
