@@ -30,6 +30,7 @@ from pipelines.eventlog.base import EventLog, LogMessage, LogReader, LogUnavaila
 from pipelines.eventlog.delivery import DeliveryWatch
 
 log = logging.getLogger(__name__)
+_BACKLOG_TIMEOUT_MS = 2_000
 
 
 class KafkaLog(EventLog):
@@ -303,13 +304,20 @@ class KafkaReader(LogReader):
 
     def backlog(self) -> int | None:
         """Each assigned partition's end offset less this consumer's position, summed (one
-        request for the end offsets; positions are the consumer's own)."""
+        request for the end offsets; positions are the consumer's own). Bounded in time: the
+        worker asks between reads, and a broker away must not hold it (None: not known)."""
         try:
             assigned = list(self._consumer.assignment())
             if not assigned:
                 return 0
-            ends = self._consumer.end_offsets(assigned)
-            return sum(max(0, ends[part] - self._consumer.position(part)) for part in assigned)
+            ends = self._consumer.end_offsets(assigned, timeout_ms=_BACKLOG_TIMEOUT_MS)
+            total = 0
+            for part in assigned:
+                position = self._consumer.position(part, timeout_ms=_BACKLOG_TIMEOUT_MS)
+                if position is None or ends.get(part) is None:
+                    return None
+                total += max(0, ends[part] - position)
+            return total
         except KafkaError as exc:
             raise LogUnavailable(f"kafka:{self._topic}: {exc!r}") from exc
 
