@@ -14,6 +14,7 @@ bots). Breakdowns are flags: ``by_<dimension>`` (0 or 1) keeps that dimension in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -61,8 +62,8 @@ _SEGMENT = (
     " (SELECT day, max(generation) FROM {rollup_segments}"
     f" WHERE {_SEGMENT_DAYS} GROUP BY day)))"
 )
-_PERIOD_PARAMS = {"site_id": str, "start": date, "end": date}
-_FILTER_PARAMS = {"country": str, "device": str, "bots": int}
+PERIOD_PARAMS: dict[str, type] = {"site_id": str, "start": date, "end": date}
+FILTER_PARAMS: dict[str, type] = {"country": str, "device": str, "bots": int}
 _RAW_PARAMS = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list, "utc_days": tuple}
 
 
@@ -94,6 +95,15 @@ class SourcedQuery:
     unsegmented: SourcedQuery | None = None
 
 
+def rolled_and_raw(name: str, fill: Callable[[bool], str], params: dict[str, type]) -> SourcedQuery:
+    """A report read over the rollups and its twin with the raw days (``<name>_with_raw``,
+    which also binds the raw days' parameters): ``fill(raw)`` is the SQL of each."""
+    return SourcedQuery(
+        NamedQuery(name, fill(False), params),
+        NamedQuery(f"{name}_with_raw", fill(True), {**params, **_RAW_PARAMS}),
+    )
+
+
 def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> SourcedQuery:
     columns, raw_sql = {
         "rollup_sessions": (SESSION_COLUMNS, RAW_SESSIONS_SQL),
@@ -102,24 +112,18 @@ def _sourced(name: str, template: str, table: str, params: dict[str, type]) -> S
         "rollup_visitor_days": (VISITOR_DAY_COLUMNS, RAW_VISITOR_DAYS_SQL),
     }[table]
 
-    def pair(name: str, template: str, both: dict[str, type]) -> tuple[NamedQuery, NamedQuery]:
-        return (
-            NamedQuery(
-                name, template.replace("SOURCE", _source(table, columns, raw_sql, False)), both
-            ),
-            NamedQuery(
-                f"{name}_with_raw",
-                template.replace("SOURCE", _source(table, columns, raw_sql, True)),
-                {**both, **_RAW_PARAMS},
-            ),
-        )
+    def pair(name: str, template: str, both: dict[str, type]) -> SourcedQuery:
+        def fill(raw: bool) -> str:
+            return template.replace("SOURCE", _source(table, columns, raw_sql, raw))
 
-    every = {**_PERIOD_PARAMS, **_FILTER_PARAMS, **params}
+        return rolled_and_raw(name, fill, both)
+
+    every = {**PERIOD_PARAMS, **FILTER_PARAMS, **params}
     # Every report here takes segment= (reports.query: the report's ``extra`` has "segment").
-    segmented = template.replace(_FILTERS, f"{_FILTERS} AND {_SEGMENT}")
+    with_segment = template.replace(_FILTERS, f"{_FILTERS} AND {_SEGMENT}")
+    segmented = pair(name, with_segment, {**every, "segment": str})
     return SourcedQuery(
-        *pair(name, segmented, {**every, "segment": str}),
-        SourcedQuery(*pair(f"{name}_unsegmented", template, every)),
+        segmented.rolled, segmented.raw, pair(f"{name}_unsegmented", template, every)
     )
 
 
@@ -135,7 +139,7 @@ ROLLED_DAYS = NamedQuery(
     "report_rolled_days",
     "SELECT day, max(generation) AS generation FROM {rollup_days}"
     f" WHERE site_id = %(site_id)s AND {_PERIOD} GROUP BY day ORDER BY day",
-    params=_PERIOD_PARAMS,
+    params=PERIOD_PARAMS,
 )
 
 # --- audience ---------------------------------------------------------------------------------

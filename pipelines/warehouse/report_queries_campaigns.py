@@ -25,8 +25,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from pipelines.warehouse.named import NamedQuery
-from pipelines.warehouse.report_queries import _FILTERS, SourcedQuery, _source
+from pipelines.warehouse.report_queries import (
+    _FILTERS,
+    FILTER_PARAMS,
+    PERIOD_PARAMS,
+    SourcedQuery,
+    _source,
+    rolled_and_raw,
+)
 from pipelines.warehouse.rollups_campaigns import (
     CAMPAIGN_COLUMNS,
     ORDER_COLUMNS,
@@ -40,16 +46,11 @@ LIFT_BREAKDOWNS = ("placement", "country", "device_type")
 
 _IN_REPORT = "day >= toDate(%(p_start)s) AND day < toDate(%(p_end)s)"
 _PARAMS: dict[str, type] = {
-    "site_id": str,
-    "start": date,
-    "end": date,
+    **PERIOD_PARAMS,
+    **FILTER_PARAMS,
     "p_start": date,
     "p_end": date,
-    "country": str,
-    "device": str,
-    "bots": int,
 }
-_RAW_PARAMS = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list, "utc_days": tuple}
 
 
 def _sourced(name: str, template: str, params: dict[str, type]) -> SourcedQuery:
@@ -60,11 +61,7 @@ def _sourced(name: str, template: str, params: dict[str, type]) -> SourcedQuery:
             "TOUCHES", _source("rollup_campaigns", CAMPAIGN_COLUMNS, RAW_CAMPAIGNS_SQL, raw)
         ).replace("ORDERS", _source("rollup_orders", ORDER_COLUMNS, RAW_ORDERS_SQL, raw))
 
-    both = {**_PARAMS, **params}
-    return SourcedQuery(
-        NamedQuery(name, fill(False), both),
-        NamedQuery(f"{name}_with_raw", fill(True), {**both, **_RAW_PARAMS}),
-    )
+    return rolled_and_raw(name, fill, {**_PARAMS, **params})
 
 
 def _groups(columns: tuple[str, ...], prefix: str = "") -> tuple[str, str, dict[str, type]]:

@@ -25,11 +25,16 @@ a sort of ``(time, step, start)`` tuples, over ``rollup_funnel_events``: 632 ms;
 
 from __future__ import annotations
 
-from datetime import date
 from functools import lru_cache
 
-from pipelines.warehouse.named import NamedQuery
-from pipelines.warehouse.report_queries import _FILTERS, SourcedQuery, _source
+from pipelines.warehouse.report_queries import (
+    _FILTERS,
+    FILTER_PARAMS,
+    PERIOD_PARAMS,
+    SourcedQuery,
+    _source,
+    rolled_and_raw,
+)
 from pipelines.warehouse.rollups_funnels import (
     FAST_TYPES,
     FUNNEL_COLUMNS,
@@ -172,28 +177,18 @@ def fast_funnel_query(types: tuple[str, ...]) -> SourcedQuery:
 
 
 _PARAMS: dict[str, type] = {
-    "site_id": str,
-    "start": date,
-    "end": date,
-    "country": str,
-    "device": str,
-    "bots": int,
+    **PERIOD_PARAMS,
+    **FILTER_PARAMS,
     "within_ms": int,
     "limit": int,
     **{f"by_{d}": int for d in FUNNEL_BREAKDOWNS},
 }
-_RAW = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list, "utc_days": tuple}
 
 
 def _sourced(
     name: str, sql: str, table: str, columns: dict[str, str], params: dict[str, type]
 ) -> SourcedQuery:
     raw_sql = RAW_FUNNEL_SQL if table == "rollup_funnel_events" else RAW_FUNNEL_VISITORS_SQL
-    return SourcedQuery(
-        NamedQuery(name, sql.replace("SOURCE", _source(table, columns, raw_sql, False)), params),
-        NamedQuery(
-            f"{name}_with_raw",
-            sql.replace("SOURCE", _source(table, columns, raw_sql, True)),
-            {**params, **_RAW},
-        ),
+    return rolled_and_raw(
+        name, lambda raw: sql.replace("SOURCE", _source(table, columns, raw_sql, raw)), params
     )

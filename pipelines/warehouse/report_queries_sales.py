@@ -9,21 +9,15 @@ the same SQL (``report_queries.SourcedQuery``).
 
 from __future__ import annotations
 
-from datetime import date
-
-from pipelines.warehouse.named import NamedQuery
-from pipelines.warehouse.report_queries import _FILTERS, SourcedQuery, _source
+from pipelines.warehouse.report_queries import (
+    _FILTERS,
+    FILTER_PARAMS,
+    PERIOD_PARAMS,
+    _source,
+    rolled_and_raw,
+)
 from pipelines.warehouse.rollups_campaigns import ORDER_COLUMNS, RAW_ORDERS_SQL
 
-_PARAMS: dict[str, type] = {
-    "site_id": str,
-    "start": date,
-    "end": date,
-    "country": str,
-    "device": str,
-    "bots": int,
-}
-_RAW_PARAMS = {"tz": str, "start_ms": int, "end_ms": int, "rolled": list, "utc_days": tuple}
 # (Aliases differ from column names: on 18.16 an alias is global to its SELECT.)
 _TEMPLATE = (
     "SELECT day, currency, count() AS order_count, sum(revenue) AS revenue_total"
@@ -31,11 +25,10 @@ _TEMPLATE = (
 )
 
 
-def _fill(raw: bool) -> str:
-    return _TEMPLATE.replace("ORDERS", _source("rollup_orders", ORDER_COLUMNS, RAW_ORDERS_SQL, raw))
-
-
-SALES_DAYS = SourcedQuery(
-    NamedQuery("report_sales_days", _fill(False), _PARAMS),
-    NamedQuery("report_sales_days_with_raw", _fill(True), {**_PARAMS, **_RAW_PARAMS}),
+SALES_DAYS = rolled_and_raw(
+    "report_sales_days",
+    lambda raw: _TEMPLATE.replace(
+        "ORDERS", _source("rollup_orders", ORDER_COLUMNS, RAW_ORDERS_SQL, raw)
+    ),
+    {**PERIOD_PARAMS, **FILTER_PARAMS},
 )
