@@ -442,20 +442,7 @@ def in_process(
     """``DecisionService.decide`` of the app ``create_app`` builds, without HTTP: µs each;
     ``profile``: print what cost most (cProfile, which slows every call: figures of such a run
     are not the bench's)."""
-    from personalizer.app import create_app
-
-    started = time.perf_counter()
-    app = create_app(settings)
-    app_seconds = time.perf_counter() - started
-    shared = app.extensions["personalizer"]
-    site = shared.sites.get(SITE)
-    assert site is not None
-    prepared = [(parse_body(item.body.encode()), _facts(settings, site, item)) for item in requests]
-    started = time.perf_counter()
-    shared.catalogs.site(SITE)
-    catalog_seconds = time.perf_counter() - started
-    for wanted, facts in prepared[:200]:  # warm-up: caches loaded, scripts known
-        shared.service.decide(wanted, site, facts)
+    service, site, prepared, seconds_to = _ready(settings, requests)
     profiler = None
     if profile:
         import cProfile
@@ -469,7 +456,7 @@ def in_process(
     while time.monotonic() < deadline:
         for wanted, facts in prepared:
             started = time.perf_counter()
-            decision = shared.service.decide(wanted, site, facts)
+            decision = service.decide(wanted, site, facts)
             times.append(time.perf_counter() - started)
             degraded += bool(decision.degraded)
             if len(times) % 256 == 0 and time.monotonic() > deadline:
@@ -483,14 +470,37 @@ def in_process(
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
     times.sort()
     return {
-        "app_seconds": app_seconds,
-        "catalog_seconds": catalog_seconds,
+        "app_seconds": seconds_to["app"],
+        "catalog_seconds": seconds_to["catalog"],
         "cpu_us": cpu / len(times) * 1e6,
         "p50_us": times[len(times) // 2] * 1e6,
         "p99_us": times[int(len(times) * 0.99)] * 1e6,
         "decisions": len(times),
         "degraded": degraded / len(times),
     }
+
+
+def _ready(
+    settings: Settings, requests: list[Request]
+) -> tuple[Any, Site, list[tuple[Any, Any]], dict[str, float]]:
+    """The app's ``DecisionService`` (``create_app``), the site, the requests parsed as the
+    view parses them, warmed up (caches loaded, scripts known); and the seconds the app and
+    the site's catalog took to load."""
+    from personalizer.app import create_app
+
+    started = time.perf_counter()
+    app = create_app(settings)
+    seconds_to = {"app": time.perf_counter() - started}
+    shared = app.extensions["personalizer"]
+    site = shared.sites.get(SITE)
+    assert site is not None
+    prepared = [(parse_body(item.body.encode()), _facts(settings, site, item)) for item in requests]
+    started = time.perf_counter()
+    shared.catalogs.site(SITE)
+    seconds_to["catalog"] = time.perf_counter() - started
+    for wanted, facts in prepared[:200]:
+        shared.service.decide(wanted, site, facts)
+    return shared.service, site, prepared, seconds_to
 
 
 def redis_read(settings: Settings, seconds: float) -> dict[str, float]:
@@ -827,16 +837,7 @@ SPLIT_PARTS = (
 def cpu_split(settings: Settings, requests: list[Request], seconds: float) -> dict[str, float]:
     """Thread CPU per decision of each part of ``DecisionService.decide`` (``SPLIT_PARTS``),
     the rest of the call, and what other threads (the attribution flusher) spent meanwhile."""
-    from personalizer.app import create_app
-
-    app = create_app(settings)
-    shared = app.extensions["personalizer"]
-    site = shared.sites.get(SITE)
-    assert site is not None
-    service = shared.service
-    prepared = [(parse_body(r.body.encode()), _facts(settings, site, r)) for r in requests]
-    for wanted, facts in prepared[:200]:
-        service.decide(wanted, site, facts)
+    service, site, prepared, _ = _ready(settings, requests)
     spent = dict.fromkeys([label for label, _, _ in SPLIT_PARTS], 0.0)
     wrapped = []
     for label, path, method in SPLIT_PARTS:
