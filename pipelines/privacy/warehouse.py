@@ -46,12 +46,17 @@ class PersonWarehouse:
 
     def resolve(self, subject: Subject, max_rounds: int = 50) -> Person:
         """Follow the links until no id is added (``clicktrail.privacy.person``'s rules):
-        ``identity_links``, and events that carry a user id or replaced a visitor id. Scans the
-        site's events once per round: erasure is rare, and user ids are not in the sort key."""
+        ``identity_links``, events that carry a user id or replaced a visitor id, and the
+        visitor and user id pairs of the rollups (``rollup_visitor_days``, ``rollup_segments``):
+        they outlive the raw events' retention, so a device whose link has expired is still
+        reached through them. Scans the site's events once per round: erasure is rare, and
+        user ids are not in the sort key."""
         person = start(subject)
         links: set[Link] = set()
+        paired = self.user_pair_tables()
         for _ in range(max_rounds):
             links |= self._links(subject.site_id, person.visitor_ids, person.user_ids)
+            links |= self._rollup_links(subject.site_id, person, paired)
             grown = expand(start(subject), links)
             if grown == person:
                 return person
@@ -82,6 +87,29 @@ class PersonWarehouse:
                 found.add(Link(visitor, "user", user))
             if replaced and replaced != visitor:
                 found.add(Link(visitor, "visitor", replaced))
+        return found
+
+    def user_pair_tables(self) -> list[str]:
+        """The rollup tables that pair a visitor id with a user id (every generation)."""
+        return [
+            table
+            for table, columns in self.person_tables().items()
+            if table.startswith("rollup_") and {"visitor_id", "user_id"} <= columns
+        ]
+
+    def _rollup_links(self, site_id: str, person: Person, tables: Iterable[str]) -> set[Link]:
+        """Visitor to user links the rollups remember. A rollup keeps one user id per visitor
+        and day (the latest that day): a shared device's logins of one day are the last one."""
+        params = {"site": site_id, "v": _ids(person.visitor_ids), "u": _ids(person.user_ids)}
+        found: set[Link] = set()
+        for table in tables:
+            for visitor, user in self.warehouse.query(
+                f"SELECT DISTINCT visitor_id, user_id FROM {self._db}.{quote_identifier(table)}"
+                " WHERE site_id = %(site)s AND user_id != ''"
+                " AND (visitor_id IN %(v)s OR user_id IN %(u)s)",
+                params,
+            ).rows:
+                found.add(Link(visitor, "user", user))
         return found
 
     # --- what ---------------------------------------------------------------------------

@@ -340,3 +340,35 @@ def test_forget_removes_the_person_everywhere_and_nothing_else(
     state.delete(*caps)
     state.close()
     profile.close()
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_forget_reaches_devices_only_the_rollups_remember(
+    tmp_path, engine_name, chdb_folder, shared_small_geoip_db
+):
+    """Retention took the person's first two days' events and identity links; the rollups of
+    those days stay, and their rows of both devices are found through the visitor and user id
+    pairs the rollups keep, and erased."""
+    from pipelines.privacy.retention import RetentionJob
+
+    engine, site_a, _ = engine_with_sites(tmp_path, engine_name, chdb_folder, shared_small_geoip_db)
+    world = build_world()
+    load(engine, world.records(site_a))
+    drain(engine)
+    first, second, cross_domain = world.person_visitors
+    ids = set(world.person_visitors) | {world.user_id}
+    short = Site(site_a, timezone=ZONE, retention_days=1)  # the first two of the four days go
+    with open_warehouse(engine.settings.clickhouse_url) as warehouse:
+        RetentionJob(warehouse, lambda: {site_a: short}).run(wait=True)
+        left = warehouse_mentions(warehouse, {first, second})
+        assert "events.visitor_id" not in left and "identity_links.visitor_id" not in left
+        assert left["rollup_sessions.visitor_id"] > 0  # the rollups remember both devices
+        assert warehouse_mentions(warehouse, {cross_domain})["events.visitor_id"] > 0
+
+    with open_stores(engine.settings) as stores:
+        receipt = Eraser(stores).forget(Subject(site_a, "user", world.user_id), "test")
+    assert set(receipt.person.visitor_ids) == set(world.person_visitors)
+    with open_warehouse(engine.settings.clickhouse_url) as warehouse:
+        assert warehouse_mentions(warehouse, ids) == {}
