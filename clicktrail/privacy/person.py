@@ -11,7 +11,9 @@ identity links the warehouse keeps (``identity_links``, and the ``user_id`` and
   ids, **unless it identified as more than one user** (a shared computer): then it is erased
   with the person, but the other users it was seen with are not taken for the same person
   (their data is theirs). A shared visitor that is the subject itself reaches all its users:
-  whoever asks to erase a device's id erases what that device did, under every login.
+  an operator (the CLI, an admin token) who erases a device's id erases what that device did,
+  under every login. The browser's self-service erasure follows no link at all: it takes
+  ``start(subject)``, the cookie's own visitor id (``pipelines/privacy/erase.py``).
 
 ``plan(subject, links)`` is a fixpoint: the I/O side asks the warehouse for the links of the
 ids found so far, calls ``expand`` until no id is added, and gets the same ``Person`` whatever
@@ -86,7 +88,8 @@ class Person:
 
 
 def start(subject: Subject) -> Person:
-    """The person before any link is known: the subject alone."""
+    """The person before any link is known: the subject alone (also all a self-service
+    erasure, which proves only one browser's cookie, may erase)."""
     if subject.kind == "visitor":
         return Person(subject, frozenset({subject.value}), frozenset())
     return Person(subject, frozenset(), frozenset({subject.value}))

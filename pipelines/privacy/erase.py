@@ -2,7 +2,8 @@
 
 In order, each step's count going into the receipt:
 
-1. resolve the person in the warehouse (every linked visitor id and user id);
+1. resolve the person in the warehouse (every linked visitor id and user id), or, for a
+   self-service request (``follow_links=False``), take the subject's own visitor id alone;
 2. bury their tombstones in the state Redis, so the pipeline drops their events still in the
    event log; wait ``settle_seconds`` so a batch the pipeline was already writing lands before
    the deletes (a second ``forget`` removes what a longer race left: erasure is idempotent);
@@ -24,7 +25,7 @@ from datetime import date
 
 import redis
 
-from clicktrail.privacy.person import Person, Subject
+from clicktrail.privacy.person import Person, Subject, start
 from clicktrail.privacy.receipt import Receipt
 from clicktrail.privacy.retention import cut
 from clicktrail.sites.model import Site
@@ -70,11 +71,20 @@ class Eraser:
     def resolve(self, subject: Subject) -> Person:
         return self.person_warehouse.resolve(subject)
 
-    def forget(self, subject: Subject, requested_by: str) -> Receipt:
+    def forget(self, subject: Subject, requested_by: str, follow_links: bool = True) -> Receipt:
+        """Erase the person of ``subject`` from every store. ``follow_links=False``: only the
+        subject's own id and its rows (self-service, which proves only that the request holds
+        one browser's cookie: another device, a cross-domain id or a user id linked to it may
+        be someone else's, and only an admin erasure reaches them)."""
         stores = self.stores
         requested = self._now_ms()
-        person = self.resolve(subject)
+        person = self.resolve(subject) if follow_links else start(subject)
         receipt = Receipt(person, requested, requested_by)
+        if not follow_links:
+            receipt.keep(
+                f"only the {subject.kind} id {subject.value} was erased: ids linked to it (other"
+                " devices, cross-domain ids, user ids) are not, an admin erasure reaches them"
+            )
         if person.shared_visitor_ids:
             receipt.keep(
                 "shared devices: visitor id(s) "

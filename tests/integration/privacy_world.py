@@ -8,6 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from clicktrail.contract.event import Event
 from clicktrail.contract.record import LogRecord
@@ -60,8 +61,10 @@ def views(at_ms: int, session: str, skus: tuple[str, ...]) -> list[dict]:
 class World:
     """Records of the person and of everybody else, for one site id (``records(site)``)."""
 
-    person_visitors: list[str]
+    person_visitors: list[str]  # the person's own devices and cross-domain id, then shared
     user_id: str
+    shared_visitor: str = ""  # a shared computer: identified as the person, then as other_user
+    other_user: str = ""  # who also used the shared computer, with a phone of their own
     person: list[tuple[str, str, str | None, list[dict]]] = field(default_factory=list)
     others: list[tuple[str, str, str | None, list[dict]]] = field(default_factory=list)
 
@@ -84,14 +87,21 @@ class World:
 
 
 def build_world(now: float | None = None) -> World:
-    """Four days ending today (Berlin): five other visitors and one person with three visitor
-    ids (two devices that log in as one user, and a cross-domain id replacing the first)."""
+    """Four days ending today (Berlin): five other visitors, one more user with a phone, and one
+    person with four visitor ids: two devices that log in as one user, a cross-domain id
+    replacing the first (which also views a product today, the open day), and a shared
+    computer that logs in as the person one day and as the other user the next."""
     now = now or time.time()
     today = datetime.fromtimestamp(now, UTC).replace(hour=9, minute=0, second=0, microsecond=0)
     start = int((today - timedelta(days=3)).timestamp() * 1000)
     start = min(start, int(now * 1000) - 3 * DAY_MS - 3_600_000)
-    p1, p2, p3 = new_id(), new_id(), new_id()
-    world = World([p1, p2, p3], f"user-{new_id()[:8]}")
+    local_midnight = datetime.fromtimestamp(now, ZoneInfo(ZONE)).replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    # Today in Berlin, before now: the open day, which reports read raw.
+    open_day_at = max(int(local_midnight.timestamp() * 1000) + 1, int(now * 1000) - 600_000)
+    p1, p2, p3, shared = new_id(), new_id(), new_id(), new_id()
+    world = World([p1, p2, p3, shared], f"user-{new_id()[:8]}", shared, f"other-{new_id()[:8]}")
     s = new_id
     world.person += [
         (p1, "collector_cookie", None, views(start, s(), ("book-1", "lamp-3", "mug-4"))),
@@ -111,6 +121,25 @@ def build_world(now: float | None = None) -> World:
             ],
         ),
         (p3, "url", p1, views(start + 2 * DAY_MS, s(), ("book-1", "pen-5", "lamp-3"))),
+        (p3, "url", p1, views(open_day_at, s(), ("mug-4",))),
+        (
+            shared,
+            "collector_cookie",
+            None,
+            [
+                event("identify", start + DAY_MS + 7_200_000, s(), user_id=world.user_id),
+                *views(start + DAY_MS + 7_260_000, s(), ("lamp-3", "book-1")),
+            ],
+        ),
+        (
+            shared,
+            "collector_cookie",
+            None,
+            [
+                event("identify", start + 2 * DAY_MS + 7_200_000, s(), user_id=world.other_user),
+                *views(start + 2 * DAY_MS + 7_260_000, s(), ("mug-4", "pen-5")),
+            ],
+        ),
     ]
     for n in range(5):
         visitor = new_id()
@@ -120,4 +149,15 @@ def build_world(now: float | None = None) -> World:
                 continue
             chosen = tuple(SKUS[(n + day + k) % len(SKUS)] for k in range(3))
             world.others.append((visitor, "collector_cookie", None, views(at, s(), chosen)))
+    world.others.append(
+        (
+            new_id(),
+            "collector_cookie",
+            None,
+            [
+                event("identify", start + 2 * DAY_MS + 10_800_000, s(), user_id=world.other_user),
+                *views(start + 2 * DAY_MS + 10_860_000, s(), ("pen-5", "book-2")),
+            ],
+        )
+    )
     return world

@@ -261,6 +261,12 @@ def test_forget_removes_the_person_everywhere_and_nothing_else(
         receipt = Eraser(stores).forget(Subject(site_a, "user", world.user_id), "test")
     data = receipt.to_json()
     assert set(data["person"]["visitor_ids"]) == set(world.person_visitors)  # linked ids too
+    assert data["person"]["user_ids"] == [world.user_id]  # not the shared computer's other user
+    assert data["person"]["shared_visitor_ids"] == [world.shared_visitor]
+    # The shared computer's rows of the other user's login had gone to their profile: named.
+    assert any(
+        world.shared_visitor in note and world.other_user in note for note in data["not_removed"]
+    )
     assert receipt.removed("clickhouse:events") >= 9
     assert receipt.removed("clickhouse:identity_links") >= 3
     assert receipt.removed("redis-profile:profiles") > 0
@@ -285,8 +291,15 @@ def test_forget_removes_the_person_everywhere_and_nothing_else(
     assert [letter for letter in letters if other in letter.payload]  # others' stay
     log.close()
     assert state.get(f"pz:cap:{site_a}:spring:{other}:123") == b"1"
-    # Co-views and the other visitors' profiles of A are B's, key for key.
-    assert profile_state(profile, site_a) == profile_state(profile, site_b)
+    # Co-views and the other visitors' profiles of A are B's, key for key, but the profile of
+    # the shared computer's other user (a sum, which holds its rows of their login: named in
+    # the receipt, `clicktrail profiles rebuild` recomputes it).
+    theirs = f"u:{world.other_user}"
+    after_a, after_b = profile_state(profile, site_a), profile_state(profile, site_b)
+    assert {k for k in after_a if theirs in k} == {k for k in after_b if theirs in k} != set()
+    assert {k: v for k, v in after_a.items() if theirs not in k + repr(v)} == {
+        k: v for k, v in after_b.items() if theirs not in k + repr(v)
+    }
 
     # Their events still in (or coming to) the event log are dropped by the pipeline.
     late_at = int(time.time() * 1000) - 60_000
@@ -357,7 +370,7 @@ def test_forget_reaches_devices_only_the_rollups_remember(
     world = build_world()
     load(engine, world.records(site_a))
     drain(engine)
-    first, second, cross_domain = world.person_visitors
+    first, second, cross_domain, _ = world.person_visitors
     ids = set(world.person_visitors) | {world.user_id}
     short = Site(site_a, timezone=ZONE, retention_days=1)  # the first two of the four days go
     with open_warehouse(engine.settings.clickhouse_url) as warehouse:
@@ -366,9 +379,13 @@ def test_forget_reaches_devices_only_the_rollups_remember(
         assert "events.visitor_id" not in left and "identity_links.visitor_id" not in left
         assert left["rollup_sessions.visitor_id"] > 0  # the rollups remember both devices
         assert warehouse_mentions(warehouse, {cross_domain})["events.visitor_id"] > 0
+        assert warehouse_mentions(warehouse, {world.other_user})["events.user_id"] > 0
 
     with open_stores(engine.settings) as stores:
         receipt = Eraser(stores).forget(Subject(site_a, "user", world.user_id), "test")
     assert set(receipt.person.visitor_ids) == set(world.person_visitors)
+    assert receipt.person.shared_visitor_ids == {world.shared_visitor}  # its logins of 2 days
     with open_warehouse(engine.settings.clickhouse_url) as warehouse:
         assert warehouse_mentions(warehouse, ids) == {}
+        # The other user of the shared computer keeps their phone's rows.
+        assert warehouse_mentions(warehouse, {world.other_user})["events.user_id"] > 0

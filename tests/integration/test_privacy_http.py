@@ -131,12 +131,14 @@ def test_admin_erasure_and_export_need_an_admin_token_of_the_site(world_app):
 
 
 def test_self_service_erases_only_the_cookies_own_visitor(world_app):
-    app, world, site_id, _ = world_app
+    app, world, site_id, secrets = world_app
     address = f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(256)}"
     client = app.test_client()
     client.environ_base["REMOTE_ADDR"] = address  # a fresh address: its own hourly count
     path = f"/v1/privacy/forget-me?s={site_id}"
-    mine, someone_else = world.person_visitors[2], world.others[0][0]
+    # The cookie of the shared computer: identified as the person one day, as another user the
+    # next. Its own rows go; neither user's other devices nor the users' profiles do.
+    mine, someone_else = world.shared_visitor, world.others[0][0]
     origin = {"Origin": SHOP}
 
     answer = client.post(path, headers=origin)  # no cookie
@@ -158,8 +160,23 @@ def test_self_service_erases_only_the_cookies_own_visitor(world_app):
     conforms("/v1/privacy/forget-me", "POST", answer)
     receipt = answer.get_json()
     assert receipt["requested_by"] == "self-service"
-    # The cookie's visitor is linked to the others: the whole person goes.
-    assert set(receipt["person"]["visitor_ids"]) == set(world.person_visitors)
+    # Only the cookie's own visitor id: the links to users and their devices are not followed.
+    assert receipt["person"] == {
+        "visitor_ids": [mine],
+        "user_ids": [],
+        "shared_visitor_ids": [],
+    }
+    assert any(r["store"] == "clickhouse:events" and r["removed"] > 0 for r in receipt["removed"])
+    assert any("only the visitor id" in note for note in receipt["not_removed"])
+    for user in (world.user_id, world.other_user):
+        held = client.get(
+            "/v1/privacy/export",
+            query_string={"site_id": site_id, "user_id": user},
+            headers=bearer(secrets["admin"]),
+        ).get_json()
+        visitors = {event["visitor_id"] for event in held["clickhouse"]["events"]}
+        assert mine not in visitors and len(visitors) >= 1  # their other devices' events stay
+        assert any(key.endswith(f":u:{user}") for key in held["profiles"])
     assert (
         "ct_vid=;" in answer.headers["Set-Cookie"] and "Max-Age=0" in answer.headers["Set-Cookie"]
     )

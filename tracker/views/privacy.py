@@ -6,7 +6,8 @@
 - ``GET /v1/privacy/export?site_id=...&visitor_id=...`` (or ``user_id``): everything held
   about the person, as JSON; an admin token of the site;
 - ``POST /v1/privacy/forget-me?s=<site>``: self-service from the browser, for the visitor id in
-  the request's own ``ct_vid`` cookie only (a body naming another visitor id is refused),
+  the request's own ``ct_vid`` cookie only (a body naming another visitor id is refused), and
+  that visitor id's data alone: no linked device, cross-domain id or user id is erased with it;
   from an origin the site allows, at most ``CLICKTRAIL_PRIVACY_FORGET_ME_PER_HOUR`` per client
   address; the cookie is expired in the answer.
 
@@ -56,10 +57,12 @@ class Privacy:
     tokens: TokenRegistry
     state: redis.Redis  # the rate limit's counters
 
-    def erase(self, subject: Subject, requested_by: str) -> dict[str, Any]:
+    def erase(
+        self, subject: Subject, requested_by: str, follow_links: bool = True
+    ) -> dict[str, Any]:
         with open_stores(self.settings, role="reader") as stores:
             eraser = Eraser(stores, settle_seconds=self.settings.privacy_settle_ms / 1000)
-            return eraser.forget(subject, requested_by).to_json()
+            return eraser.forget(subject, requested_by, follow_links).to_json()
 
     def export(self, subject: Subject) -> dict[str, Any]:
         with open_stores(self.settings, role="reader") as stores:
@@ -199,7 +202,10 @@ def forget_me() -> Response:
     if isinstance(body, dict) and "user_id" in body:
         raise Refused(403, "erasure by user id needs an admin token (POST /v1/privacy/forget)")
     _count_request(privacy)
-    response = _run(lambda: privacy.erase(Subject(site_id, "visitor", cookie), "self-service"))
+    # The cookie proves one browser, not who else used it or which other devices are the same
+    # person's: the links are not followed (an admin erasure by user id follows them).
+    subject = Subject(site_id, "visitor", cookie)
+    response = _run(lambda: privacy.erase(subject, "self-service", follow_links=False))
     _allow_origin(response, origin)
     if response.status_code == 200:
         _expire_visitor_cookie(response)
