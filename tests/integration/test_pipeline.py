@@ -422,9 +422,79 @@ def test_worker_killed_repeatedly_while_events_flow_counts_exactly(
         max_restart_stall_s=max((s for s in stalls[1:] if s is not None), default=0.0),
         stored=count(engine),
         rows_before_merge=count(engine, final=False),
+        rows_inserted=rows_inserted(engine),
     )
     assert count(engine) == expected, stderr.decode()[-3000:]  # none lost, none doubled
+    # A kill between a batch's write and its commit has the next worker write that batch
+    # again (the replacing table collapses the copy: FINAL, and its background merges, so a
+    # count without FINAL hides it too): the rows every insert wrote are counted, and only
+    # the batch in flight at each kill may have been written twice.
+    in_flight = engine.settings.pipeline_batch_events + max(len(r.events) for r in records)
+    written_again = rows_inserted(engine) - expected
+    assert 0 <= written_again <= kills * in_flight, f"{written_again} rows written again"
+    stored = stored_event_ids(engine)
+    assert stored.final == stored.raw == event_ids(records)
     assert profile_event_total(engine) == human_events(engine) > 0  # each counted once
+    # Each visitor id's applied events, as the profiles remember them, are the human events
+    # the warehouse holds for it: none skipped, none applied twice, none from elsewhere.
+    assert profiled_event_hashes(engine) == stored.profiled
+
+
+def rows_inserted(engine: Engine) -> int:
+    """Rows every insert into the server's ``events`` wrote, merged away since or not: an
+    insert makes a level-0 part, a merge a part of a higher level, and the parts it merged
+    stay listed (inactive) for the server's ``old_parts_lifetime``, 8 minutes."""
+    target = engine.settings.clickhouse_url
+    with open_warehouse(target) as warehouse:
+        return warehouse.query(
+            "SELECT sum(rows) FROM system.parts"
+            " WHERE database = %(database)s AND table = 'events' AND level = 0",
+            {"database": target.database},
+        ).scalar()
+
+
+@dataclasses.dataclass(frozen=True)
+class StoredEventIds:
+    final: set[str]  # event ids of the rows read with FINAL
+    raw: set[str]  # of the rows in the parts as they stand (before merges)
+    profiled: dict[str, set[bytes]]  # visitor id -> its human events, as ``seen:`` hashes them
+
+
+def stored_event_ids(engine: Engine) -> StoredEventIds:
+    from pipelines.profiles.stored import event_id_hash
+
+    target = engine.settings.clickhouse_url
+    with open_warehouse(target) as warehouse:
+        final = warehouse.query(f"SELECT event_id FROM {target.database}.events FINAL").rows
+        raw = warehouse.query(f"SELECT event_id FROM {target.database}.events").rows
+        humans = warehouse.query(
+            f"SELECT visitor_id, event_id, created_ms FROM {target.database}.events FINAL"
+            " WHERE is_bot = 0"
+        ).rows
+    profiled: dict[str, set[bytes]] = {}
+    for visitor_id, event_id, created_ms in humans:
+        profiled.setdefault(visitor_id, set()).add(event_id_hash(event_id, created_ms))
+    return StoredEventIds({row[0] for row in final}, {row[0] for row in raw}, profiled)
+
+
+def profiled_event_hashes(engine: Engine) -> dict[str, set[bytes]]:
+    """Visitor id -> the hashes of the events the profiles applied for it (``seen:`` keeps
+    the last ``event_ids_kept`` of each visitor id: the test's visitors have fewer)."""
+    import redis
+
+    from pipelines.profiles.stored import EVENT_ID_BYTES, SEEN
+
+    client = redis.Redis.from_url(engine.settings.profile_url.url)
+    prefix = f"{SEEN}shop:v:"
+    hashes: dict[str, set[bytes]] = {}
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        seen = client.get(key) or b""
+        kept = [seen[at : at + EVENT_ID_BYTES] for at in range(0, len(seen), EVENT_ID_BYTES)]
+        assert len(kept) < engine.settings.profile_event_ids_kept, "older events were let go"
+        assert len(set(kept)) == len(kept), f"{key!r} applied an event twice"
+        hashes[key.decode().removeprefix(prefix)] = set(kept)
+    client.close()
+    return hashes
 
 
 def big_simulation(geoip: Path) -> list[LogRecord]:
