@@ -187,14 +187,19 @@ ANSWER_SCHEMAS: dict[str, Any] = {
     "PersonExport": {
         "type": "object",
         "required": ["subject", "person", "clickhouse", "profiles"],
-        "description": "Everything held about a person (docs/privacy.md): events and identity "
-        "links, profile keys as stored, co-view contributions, caps, dead letters.",
+        "description": "Everything held about a person (docs/privacy.md): events, identity "
+        "links and rollup rows, profile keys as stored, co-view contributions, caps, dead letters.",
         "properties": {
             "clickhouse": {
                 "type": "object",
                 "properties": {
                     "events": {"type": "array", "items": {"type": "object"}},
                     "identity_links": {"type": "array", "items": {"type": "object"}},
+                    "rollups": {
+                        "type": "object",
+                        "description": "The person's rows of each rollup table, by table.",
+                        "additionalProperties": {"type": "array", "items": {"type": "object"}},
+                    },
                 },
             },
             "profiles": {"type": "object"},

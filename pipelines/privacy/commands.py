@@ -67,8 +67,8 @@ def forget(site: str, visitor: str | None, user: str | None, settle_seconds: flo
 @_visitor
 @_user
 def export_person(site: str, visitor: str | None, user: str | None) -> None:
-    """Print everything held about a person as JSON (events, identity links, profiles,
-    co-view contributions, frequency caps, dead letters)."""
+    """Print everything held about a person as JSON (events, identity links, rollup rows,
+    profiles, co-view contributions, frequency caps, dead letters)."""
     from pipelines.privacy.export import export_person as export
     from pipelines.privacy.factory import open_stores
 

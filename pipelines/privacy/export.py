@@ -17,9 +17,9 @@ from pipelines.privacy.warehouse import PersonWarehouse
 def export_person(
     stores: Stores, subject: Subject, clock: Callable[[], float] = time.time
 ) -> dict[str, Any]:
-    """The person's ids, events (deduplicated) and identity links from ClickHouse, their
-    profile keys as stored, their co-view contributions, their frequency caps and the dead
-    letters that hold their records."""
+    """The person's ids, events (deduplicated), identity links and rollup rows from
+    ClickHouse, their profile keys as stored, their co-view contributions, their frequency
+    caps and the dead letters that hold their records."""
     pw = PersonWarehouse(stores.warehouse)
     person = pw.resolve(subject)
     held = pw.export(person)

@@ -201,8 +201,9 @@ class PersonWarehouse:
             by_visitor.setdefault(row["visitor_id"], []).append(row)
         return by_visitor
 
-    def export(self, person: Person) -> dict[str, list[dict[str, Any]]]:
-        """Every event (deduplicated) and identity link of the person, as stored."""
+    def export(self, person: Person) -> dict[str, Any]:
+        """Every event (deduplicated) and identity link of the person, as stored, and their
+        rows of every rollup table (``rollups``: by table)."""
         where, params = self._where(person)
         columns = ", ".join(EVENT_COLUMN_NAMES)
         events = self.warehouse.query(
@@ -217,7 +218,26 @@ class PersonWarehouse:
             " ORDER BY created_ms, visitor_id",
             link_params,
         ).dicts()
-        return {"events": events, "identity_links": links}
+        return {"events": events, "identity_links": links, "rollups": self.export_rollups(person)}
+
+    def export_rollups(self, person: Person) -> dict[str, list[dict[str, Any]]]:
+        """The person's rows of every ``rollup_*`` table with a visitor or user id (sessions,
+        interests, products, orders, campaigns, funnel times, visitor days with their user id,
+        RFM segments), every column as stored, of each day's latest generation in that table
+        (an older one is a copy on its way out, the builds' deletes are asynchronous)."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for table, columns in self.person_tables().items():
+            if not table.startswith("rollup_"):
+                continue
+            where, params = self.where_of(table, person, columns)
+            name = f"{self._db}.{quote_identifier(table)}"
+            out[table] = self.warehouse.query(
+                f"SELECT * FROM {name} WHERE {where} AND (day, generation) IN"
+                f" (SELECT day, max(generation) FROM {name} WHERE site_id = %(site)s"
+                " GROUP BY day) ORDER BY day",
+                params,
+            ).dicts()
+        return out
 
     # --- deleting -----------------------------------------------------------------------
 

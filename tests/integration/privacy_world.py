@@ -88,7 +88,8 @@ class World:
 
 def build_world(now: float | None = None) -> World:
     """Four days ending today (Berlin): five other visitors, one more user with a phone, and one
-    person with four visitor ids: two devices that log in as one user, a cross-domain id
+    person with four visitor ids: two devices that log in as one user (the second buys), a
+    cross-domain id
     replacing the first (which also views a product today, the open day), and a shared
     computer that logs in as the person one day and as the other user the next."""
     now = now or time.time()
@@ -118,6 +119,15 @@ def build_world(now: float | None = None) -> World:
             [
                 event("identify", start + DAY_MS, s(), user_id=world.user_id),
                 *views(start + DAY_MS + 60_000, s(), ("pen-5", "book-2")),
+                event(
+                    "purchase",
+                    start + DAY_MS + 300_000,
+                    s(),
+                    user_id=world.user_id,
+                    order_id=f"order-{new_id()[:8]}",
+                    currency="EUR",
+                    items=[{"sku": "pen-5", "price": 1250, "quantity": 2, "category": ["Office"]}],
+                ),
             ],
         ),
         (p3, "url", p1, views(start + 2 * DAY_MS, s(), ("book-1", "pen-5", "lamp-3"))),

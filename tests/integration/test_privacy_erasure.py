@@ -389,3 +389,40 @@ def test_forget_reaches_devices_only_the_rollups_remember(
         assert warehouse_mentions(warehouse, ids) == {}
         # The other user of the shared computer keeps their phone's rows.
         assert warehouse_mentions(warehouse, {world.other_user})["events.user_id"] > 0
+
+
+@pytest.mark.redis
+@pytest.mark.slow
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_the_export_holds_the_persons_rollup_rows(
+    tmp_path, engine_name, chdb_folder, shared_small_geoip_db
+):
+    """The right of access: besides events and links, what the rollups hold about the person
+    (sessions, funnel times, visitor days with their user id and orders, RFM segments), of the
+    latest generation only."""
+    from pipelines.privacy.export import export_person
+
+    engine, site_a, _ = engine_with_sites(tmp_path, engine_name, chdb_folder, shared_small_geoip_db)
+    world = build_world()
+    load(engine, world.records(site_a))
+    drain(engine)
+    with open_stores(engine.settings) as stores:
+        held = export_person(stores, Subject(site_a, "user", world.user_id))
+    rollups = held["clickhouse"]["rollups"]
+    mine = set(world.person_visitors)
+    assert {"rollup_sessions", "rollup_funnel_events", "rollup_visitor_days"} <= set(rollups)
+    assert {"rollup_segments", "rollup_orders", "rollup_funnel_visitors"} <= set(rollups)
+    for table, rows in rollups.items():
+        assert all(row["site_id"] == site_a for row in rows), table
+        assert all(
+            row["visitor_id"] in mine or row.get("user_id") in (world.user_id,) for row in rows
+        )
+    # Closed days only (today is read raw): the person's three closed days, one row a session.
+    sessions = rollups["rollup_sessions"]
+    assert len(sessions) == len({(r["day"], r["session_id"]) for r in sessions}) >= 6
+    assert {r["user_id"] for r in rollups["rollup_visitor_days"]} >= {world.user_id}
+    assert sum(r["orders"] for r in rollups["rollup_visitor_days"]) == 1
+    assert [r["revenue"] for r in rollups["rollup_orders"]] == [2500]
+    assert {r["customer"] for r in rollups["rollup_segments"]} == {world.user_id}
+    assert all(r["times"] for r in rollups["rollup_funnel_events"])
+    json.dumps(held)  # as the API answers it
