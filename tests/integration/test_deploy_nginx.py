@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import shutil
 import socket
@@ -16,6 +17,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,7 +69,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     folder = tmp_path_factory.mktemp("nginx")
     cert, key = folder / "test.pem", folder / "test.key"
     subprocess.run(
@@ -83,6 +85,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     site = CONF.read_text()
     site = re.sub(r"/etc/ssl/clicktrail/\S+\.pem", str(cert), site)
     site = re.sub(r"/etc/ssl/clicktrail/\S+\.key", str(key), site)
+    site = site.replace("/var/log/nginx/", f"{folder}/")
     site = re.sub(r"\n\s*listen \[::\]:\d+[^;]*;", "", site)  # no IPv6 needed here
     site = site.replace("listen 443 ssl", f"listen 127.0.0.1:{ports['https']} ssl")
     site = site.replace("listen 80;", f"listen 127.0.0.1:{ports['http']};")
@@ -95,8 +98,11 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
         f"    {kind}_temp_path {folder}/{kind}_temp;\n"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
+    # As root, nginx's workers would run as nobody, who cannot write a request body to disk in
+    # the test's private folder (production's temp folder belongs to www-data).
+    user = "user root;\n" if os.geteuid() == 0 else ""
     (folder / "nginx.conf").write_text(
-        f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\n"
+        f"{user}pid {folder}/nginx.pid;\nerror_log {folder}/error.log;\ndaemon off;\n"
         "worker_processes 1;\nevents {}\n"
         f"http {{\n{temp}    access_log {folder}/access.log;\n    include {folder}/site.conf;\n}}\n"
     )
@@ -125,7 +131,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
                     problem = log.read_text() if log.exists() else "(no error log)"
                     raise AssertionError(f"nginx did not start: {problem}") from None
                 time.sleep(0.05)
-        yield ports
+        yield {**ports, "folder": folder}  # type: ignore[dict-item]
     finally:
         nginx.terminate()
         nginx.wait(timeout=10)
@@ -135,7 +141,7 @@ def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
 
 def _request(
     port: int, host: str, path: str, method: str = "GET", headers: dict[str, str] | None = None,
-    tls: bool = True,
+    tls: bool = True, body: bytes | None = None,
 ) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -146,7 +152,7 @@ def _request(
         else http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     )
     try:
-        body = b"{}" if method == "POST" else None
+        body = body if body is not None else b"{}" if method == "POST" else None
         connection.request(method, path, body=body, headers={"Host": host, **(headers or {})})
         answer = connection.getresponse()
         return answer.status, dict(answer.getheaders()), answer.read()
@@ -206,3 +212,32 @@ def test_plain_http_redirects_to_https(edge):
 def test_tls_answers_carry_hsts(edge):
     _, headers, _ = _request(edge["https"], COLLECT, "/v1/clicktrail.js")
     assert headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_no_log_holds_the_clients_address(edge):
+    """Routine requests on every server, a body large enough to be buffered to disk (a warn
+    line naming the client, below the error level) included: the access logs have the
+    client's network, never its address; the collector's host logs no access; no log of the
+    folder (the host's default access log of the test's nginx.conf included) names 127.0.0.1."""
+    big = {"Content-Type": "application/json"}
+    for port, host, path, method, tls in (
+        (edge["https"], COLLECT, "/v1/events", "POST", True),
+        (edge["https"], COLLECT, "/v1/clicktrail.js?vid=abc", "GET", True),
+        (edge["https"], REPORTS, "/dashboard/?site=shop", "GET", True),
+        (edge["http"], COLLECT, "/v1/events?x=1", "GET", False),
+    ):
+        status, _, _ = _request(port, host, path, method, big, tls=tls)
+        assert status in (200, 301)
+    _request(edge["https"], COLLECT, "/v1/events", "POST", big, body=b"x" * 40_000)
+    folder = edge["folder"]
+    deadline = time.monotonic() + 5  # nginx writes the access line after the answer
+    access = folder / "clicktrail-access.log"
+    while access.read_text().count("\n") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    lines = access.read_text().splitlines()
+    assert any(line.startswith("127.0.0.0 ") and "GET /dashboard/ " in line for line in lines)
+    assert any(line.startswith("127.0.0.0 ") and " 301 " in line for line in lines)
+    assert not any("/v1/events" in line and " 200 " in line for line in lines)  # collector: none
+    assert not any("site=shop" in line or "x=1" in line for line in lines)  # no query
+    for log in folder.glob("*.log"):
+        assert "127.0.0.1" not in log.read_text(), log.name

@@ -31,6 +31,7 @@ def _nginx_t(tmp_path: Path, site: str) -> subprocess.CompletedProcess[str]:
     cert, key = _certificate(tmp_path)
     site = re.sub(r"/etc/ssl/clicktrail/\S+\.pem", str(cert), site)
     site = re.sub(r"/etc/ssl/clicktrail/\S+\.key", str(key), site)
+    site = site.replace("/var/log/nginx/", f"{tmp_path}/")
     (tmp_path / "site.conf").write_text(site)
     (tmp_path / "nginx.conf").write_text(
         f"pid {tmp_path}/nginx.pid;\n"
@@ -110,3 +111,31 @@ def test_upstreams_are_the_services_default_ports():
     ):
         block = text[text.index(f"upstream {upstream} {{") :].split("}", 1)[0]
         assert f"server 127.0.0.1:{ports.BASE_PORTS[port]};" in block
+
+
+def test_no_server_logs_a_raw_client_address():
+    """Each server says where its access log goes (none inherits the host's, which logs the
+    full address): off, or the anonymized format; and errors at level error (docs/privacy.md)."""
+    text = CONF.read_text()
+    formats = re.findall(r"log_format (\S+)\s+([^;]+);", text)
+    assert [name for name, _ in formats] == ["clicktrail_anonymized"]
+    assert "$remote_addr" not in formats[0][1] and "$request " not in formats[0][1]
+    assert "$clicktrail_client_network" in formats[0][1]
+    servers = text.split("\nserver {")[1:]
+    assert len(servers) == 3
+    for server in servers:
+        logs = re.findall(r"^\s*access_log ([^;]+);", server, re.M)
+        assert logs in (["off"], ["/var/log/nginx/clicktrail-access.log clicktrail_anonymized"])
+        errors = re.findall(r"^\s*error_log ([^;]+);", server, re.M)
+        assert errors == ["/var/log/nginx/clicktrail-error.log error"]
+
+
+def test_logs_are_rotated_within_the_event_logs_retention():
+    from clicktrail.settings import Settings
+
+    rotate = (CONF.parent / "logrotate").read_text()
+    assert "/var/log/nginx/*.log {" in rotate and "\tdaily\n" in rotate
+    kept = int(re.search(r"^\s*rotate (\d+)$", rotate, re.M)[1])  # type: ignore[index]
+    days = Settings.from_env({}).event_log_retention_hours / 24  # the default
+    assert kept + 1 <= days  # today's file and the rotated ones
+    assert int(re.search(r"^\s*maxage (\d+)$", rotate, re.M)[1]) <= days  # type: ignore[index]
