@@ -155,6 +155,7 @@ class PipelineWorker:
             step.name: ThreadPoolExecutor(1, thread_name_prefix=f"step-{step.name}")
             for step in self.steps
         }
+        self._polls: dict[str, Future[None]] = {}
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -171,6 +172,7 @@ class PipelineWorker:
         try:
             while not self.stop.is_set():
                 self._count_backlog()
+                self._poll_steps()  # records or not: a schedule runs on an idle log too
                 batch = self._collect()
                 if not batch.messages:
                     if pending is not None:
@@ -208,6 +210,19 @@ class PipelineWorker:
         except LogUnavailable as exc:
             log.debug("backlog unknown: %s", exc)
             self.stats.backlog = None
+
+    def _poll_steps(self) -> None:
+        """Each step's ``poll`` on its own thread, unless its last one is still running."""
+        for step in self.steps:
+            poll = getattr(step, "poll", None)  # a step not derived from WriteStep may lack it
+            if poll is None:
+                continue
+            last = self._polls.get(step.name)
+            if last is not None and not last.done():
+                continue
+            if last is not None and last.exception() is not None:
+                log.warning("step %s: poll failed: %r", step.name, last.exception())
+            self._polls[step.name] = self._step_threads[step.name].submit(poll)
 
     def ready(self, now: float | None = None) -> bool:
         """Is this worker in its group and reading? True while its reads of the log answer (a

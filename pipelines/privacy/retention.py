@@ -4,10 +4,11 @@ A per-site period cannot be one table's TTL (and 18.16 has no table TTL): the jo
 site, the events of the site-local days that expired (``clicktrail.privacy.retention``), and
 the identity links made by those events' times, with each engine's delete
 (``PersonWarehouse.delete``). It runs in the pipeline worker as the ``retention`` step, once
-per ``CLICKTRAIL_RETENTION_INTERVAL_MINUTES`` (``RetentionSchedule``; in the background: the
-worker never waits for the mutation), and on demand as ``clicktrail retention run`` (which
-waits until the rows are gone). It also trims the Redis Streams dead-letter log to the event
-log's retention.
+per ``CLICKTRAIL_RETENTION_INTERVAL_MINUTES`` (``RetentionSchedule``, checked by the step's
+``poll`` on every turn of the worker's loop, records or not, so an idle deployment purges on
+time too; in the background: the worker never waits for the mutation), and on demand as
+``clicktrail retention run`` (which waits until the rows are gone). It also trims the Redis
+Streams dead-letter log to the event log's retention.
 """
 
 from __future__ import annotations
@@ -147,8 +148,10 @@ class RetentionSchedule:
 
 class RetentionStep(WriteStep):
     """The job inside the pipeline worker, when its schedule says so, in the background (the
-    mutations are not waited for). A failure is logged and tried again at the next batch after
-    the next interval: retention never holds the batch (it is not the batch's write)."""
+    mutations are not waited for). It runs from ``poll``, which the worker calls whether or
+    not records arrive (a deployment without traffic still purges), never from a batch's
+    write: retention never holds a batch. A failure is logged and tried again after the next
+    interval."""
 
     name = "retention"
 
@@ -157,6 +160,9 @@ class RetentionStep(WriteStep):
         self.schedule = schedule
 
     def write(self, batch: PreparedBatch) -> None:
+        """Nothing: the batch is not retention's (``poll`` runs it)."""
+
+    def poll(self) -> None:
         try:
             if self.schedule.due():
                 self.job.run(wait=False)

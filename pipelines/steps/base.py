@@ -57,5 +57,11 @@ class WriteStep(ABC):
     @abstractmethod
     def write(self, batch: PreparedBatch) -> None: ...
 
+    def poll(self) -> None:  # noqa: B027 - most steps only write batches
+        """Work on a schedule of the step's own (retention): called by the worker's loop about
+        once per batch window, whether or not records arrived, on the step's thread (never
+        during its ``write``), and not again before the last call returned. Should return
+        within seconds; an exception is logged, nothing is retried."""
+
     def close(self) -> None:  # noqa: B027 - most steps hold nothing of their own
         """Release what the step opened itself (called once, after the last batch)."""

@@ -16,6 +16,7 @@ from pipelines.privacy.warehouse import PersonWarehouse
 from pipelines.warehouse.columns import EVENT_COLUMN_NAMES, event_row
 from pipelines.warehouse.rollups import day_bounds
 from pipelines.warehouse.sink import LINK_COLUMNS
+from tests.integration.conftest import ENGINES
 
 ZONE = "Pacific/Auckland"  # far from UTC: a UTC day is not the site's day
 KEPT_DAYS = 5
@@ -92,7 +93,7 @@ def test_retention_removes_exactly_the_expired_days(warehouse):
 
 @pytest.mark.redis
 def test_the_pipeline_step_runs_once_per_interval_in_the_background(warehouse):
-    """Its schedule lives in the state Redis: the first batch only starts the clock (a fresh
+    """Its schedule lives in the state Redis: the first poll only starts the clock (a fresh
     warehouse is never trimmed behind its writer's back), then once per interval."""
     import redis
 
@@ -118,13 +119,13 @@ def test_the_pipeline_step_runs_once_per_interval_in_the_background(warehouse):
             time.sleep(0.2)
         return local_days(warehouse, "shop")
 
-    step.write(None)  # type: ignore[arg-type]  # the batch is not read; the clock starts
-    step.write(None)  # type: ignore[arg-type]  # 10 s later
+    step.poll()  # the clock starts
+    step.poll()  # 10 s later
     assert local_days(warehouse, "shop") == [old, first_kept]
-    step.write(None)  # type: ignore[arg-type]  # past the interval: it runs
+    step.poll()  # past the interval: it runs
     assert wait_until_only_kept() == [first_kept]
     warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", [old]))
-    step.write(None)  # type: ignore[arg-type]  # 10 s after the run: not again
+    step.poll()  # 10 s after the run: not again
     assert local_days(warehouse, "shop") == [old, first_kept]
     client.delete(schedule.key)
     client.close()
@@ -153,3 +154,52 @@ def test_the_redis_dead_letter_log_keeps_what_the_event_log_keeps(warehouse):
     assert kept == [now_ms - 100 * hour, now_ms - hour]
     client.delete(letters.name)
     client.close()
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("engine_name", ENGINES)
+def test_an_idle_worker_still_enforces_retention(tmp_path, engine_name, chdb_folder):
+    """No record flows: the worker's loop polls the retention step all the same, and the
+    expired days go once the schedule is due (an idle deployment purges on time)."""
+    import threading
+
+    import redis
+
+    from clicktrail.sites.registry import edit_sites
+    from pipelines.privacy.retention import RetentionSchedule
+    from pipelines.runner import run_worker
+    from pipelines.warehouse.factory import open_warehouse
+    from pipelines.warehouse.migrate import migrate
+    from tests.integration.conftest import make_engine, warehouse_target
+
+    engine = make_engine(
+        tmp_path,
+        "redis",
+        clickhouse_url=warehouse_target(engine_name, chdb_folder),
+        pipeline_batch_ms=100,
+        pipeline_group=f"idle-{uuid.uuid4().hex[:8]}",
+    )
+    settings = engine.settings
+    with edit_sites(settings.sites_file) as sites:
+        sites["shop"] = Site("shop", timezone=ZONE, retention_days=KEPT_DAYS)
+    first_kept = cut("shop", KEPT_DAYS, ZONE, time.time()).first_kept_day
+    old = first_kept - timedelta(days=2)
+    with open_warehouse(settings.clickhouse_url) as warehouse:
+        migrate(warehouse)
+        warehouse.insert("events", EVENT_COLUMN_NAMES, rows_of_days("shop", [old, first_kept]))
+    state = redis.Redis.from_url(settings.state_url.url)
+    interval = settings.retention_interval_minutes * 60
+    schedule = RetentionSchedule(state, repr(settings.clickhouse_url), interval)
+    state.set(schedule.key, repr(time.time() - 2 * interval), ex=3600)  # the last run: long ago
+
+    run_worker(settings, threading.Event(), idle_exit_seconds=1.0, steps=["retention"])
+
+    with open_warehouse(settings.clickhouse_url) as warehouse:
+        PersonWarehouse(warehouse).wait_for_mutations("events")
+        deadline = time.monotonic() + 30  # chdb's background mutation, too
+        while local_days(warehouse, "shop") != [first_kept] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert local_days(warehouse, "shop") == [first_kept]
+    assert float(state.get(schedule.key)) > time.time() - 60  # the run was recorded
+    state.delete(schedule.key)
+    state.close()
