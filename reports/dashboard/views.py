@@ -265,8 +265,15 @@ def _authenticate() -> Principal | str:
 
 
 def _safe_next(target: str) -> str:
-    """Only a dashboard page of this server (no open redirect)."""
-    if target.startswith("/dashboard/") and "//" not in target and "\\" not in target:
+    """Only a dashboard page of this server (no open redirect). Browsers drop tabs and line
+    breaks from a URL and read a backslash as a slash, so a target with a control character is
+    refused, not cleaned (a line break also made the redirect itself fail: a 500)."""
+    if (
+        target.startswith("/dashboard/")
+        and "//" not in target
+        and "\\" not in target
+        and target.isprintable()
+    ):
         return target
     return url_for("dashboard.page", name="overview")
 
