@@ -223,7 +223,8 @@ class DecisionService:
             os=device.os,
             language=request.language or "",
             consent=consent,
-            identified=bool(request.user_id or profile.user_id),
+            # A user id is personal data like the profile: without consent it is not used.
+            identified=consent and bool(request.user_id or profile.user_id),
             profile=profile,
             site_time_zone=site.timezone,
         )

@@ -45,7 +45,12 @@ def mentions(letter: DeadLetter, person: Person) -> bool:
         events = data.get("events")
         if isinstance(events, list):
             for event in events:
-                if isinstance(event, dict) and event.get("user_id") in person.user_ids:
+                if not isinstance(event, dict):
+                    continue
+                if event.get("user_id") in person.user_ids:
+                    return True
+                # the snippet's own id of an event, when the record's was made up (cookieless)
+                if event.get("visitor_id") in person.visitor_ids:
                     return True
         return False
     text = letter.payload

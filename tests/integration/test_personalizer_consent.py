@@ -1,7 +1,9 @@
 """Consent gates what a decision may know: the same visitor, with a rich profile in the real
 profile Redis, gets a profile-based decision (an interest-targeted banner, offers from their
-interests) with consent, and a decision from geography and page context alone without it (or
-cookieless); its profile is left as it was."""
+interests) with consent, and a decision from geography and page context alone without it:
+consent denied, Do Not Track or Global Privacy Control on a site that honours them, an
+``opt_in`` site not given consent; its profile is left as it was, and a user id sent without
+consent does not make the visitor ``identified``."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import ipaddress
 import json
 import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import redis
@@ -55,6 +59,14 @@ def view(site: str, visitor: str, sku: str, category: list[str], at: int) -> dic
     return row
 
 
+@dataclass(frozen=True)
+class Shop:
+    client: object
+    site: str
+    sites_file: Path
+    adserver: str  # an adserver token's secret: it may state the user id
+
+
 @pytest.fixture
 def shop(tmp_path, small_geoip_db, warehouse):
     site = f"c{uuid.uuid4().hex[:10]}"
@@ -99,8 +111,10 @@ def shop(tmp_path, small_geoip_db, warehouse):
     ]
     ProfileSink.from_url(PROFILES, ProfileConfig()).apply([(None, [row]) for row in rows])
     secret, token = new_token(site, "marketer", 0)
+    adserver, adserver_token = new_token(site, "adserver", 0)
     with edit_tokens(engine.settings.tokens_file) as tokens:
         tokens[token.token_id] = token
+        tokens[adserver_token.token_id] = adserver_token
     app = create_app(engine.settings, popularity=PopularityCache(WarehouseEventStore(warehouse)))
     client = app.test_client()
     marketer_campaigns = [
@@ -111,6 +125,14 @@ def shop(tmp_path, small_geoip_db, warehouse):
             "priority": 10,
             "rules": {"interest": {"category": "Books", "above": 0.1}},
             "creatives": [creative("readers-a")],
+        },
+        {
+            "id": "members",
+            "site_id": site,
+            "name": "Members",
+            "priority": 20,
+            "rules": {"identified": True},
+            "creatives": [creative("members-a")],
         },
         {
             "id": "world",
@@ -128,19 +150,24 @@ def shop(tmp_path, small_geoip_db, warehouse):
             content_type="application/json",
         )
         assert answer.status_code == 201, answer.get_json()
-    yield client, site
+    yield Shop(client, site, engine.settings.sites_file, adserver)
     profiles = redis.Redis.from_url(PROFILES)
     ProfileSink(profiles, ProfileConfig()).clear_site(site)
     profiles.close()
     state.delete(f"catalog:{site}")
 
 
-def decide(client, site: str, **fields) -> dict:
+def decide(client, site: str, headers: dict | None = None, **fields) -> dict:
     body = {"site_id": site, "visitor_id": "reader", "placements": ["top"], "offers": 3, **fields}
     answer = client.post(
         "/v1/decide",
         data=json.dumps(body),
-        headers={"Origin": ORIGIN, "X-Forwarded-For": BERLIN_IP, "User-Agent": "Mozilla/5.0"},
+        headers={
+            "Origin": ORIGIN,
+            "X-Forwarded-For": BERLIN_IP,
+            "User-Agent": "Mozilla/5.0",
+            **(headers or {}),
+        },
         content_type="application/json",
     )
     assert answer.status_code == 200, answer.get_json()
@@ -158,7 +185,7 @@ def profile_dump(site: str) -> dict:
 
 
 def test_with_consent_the_profile_decides(shop):
-    client, site = shop
+    client, site = shop.client, shop.site
     decision = decide(client, site, consent=True, explain=True)
     assert decision["placements"]["top"]["campaign_id"] == "readers", decision["explain"]
     reasons = {offer["reason"] for offer in decision["offers"]}
@@ -166,7 +193,7 @@ def test_with_consent_the_profile_decides(shop):
 
 
 def test_without_consent_only_geography_and_the_page_decide(shop):
-    client, site = shop
+    client, site = shop.client, shop.site
     before = profile_dump(site)
     assert before, "the reader has a profile"
     denied = decide(client, site, consent=False, explain=True, page={"category": "Shoes/Running"})
@@ -177,3 +204,54 @@ def test_without_consent_only_geography_and_the_page_decide(shop):
         for offer in denied["offers"]
     )
     assert profile_dump(site) == before  # nothing read into it, nothing written
+
+
+def assert_no_profile_used(decision: dict) -> None:
+    assert decision["placements"]["top"]["campaign_id"] == "world", decision["explain"]
+    assert not {offer["reason"] for offer in decision["offers"]} & PROFILE_REASONS
+
+
+def set_site(sites_file, site: str, **fields) -> None:
+    import dataclasses
+
+    with edit_sites(sites_file) as sites:
+        sites[site] = dataclasses.replace(sites[site], **fields)
+    time.sleep(0.3)  # the registry is re-read every 0.1 s here
+
+
+@pytest.mark.parametrize("signal", [{"DNT": "1"}, {"Sec-GPC": "1"}])
+def test_do_not_track_and_gpc_refuse_the_profile_even_with_consent(shop, signal):
+    client, site = shop.client, shop.site
+    before = profile_dump(site)
+    for consent in ({}, {"consent": True}):  # the signal wins over the snippet's consent
+        assert_no_profile_used(decide(client, site, signal, explain=True, **consent))
+    assert profile_dump(site) == before
+
+
+def test_a_site_that_does_not_honour_the_signals_reads_the_profile(shop):
+    client, site = shop.client, shop.site
+    sites_file = shop.sites_file
+    set_site(sites_file, site, honor_dnt=False, honor_gpc=False)
+    decision = decide(client, site, {"DNT": "1", "Sec-GPC": "1"}, explain=True)
+    assert decision["placements"]["top"]["campaign_id"] == "readers", decision["explain"]
+
+
+def test_an_opt_in_site_reads_the_profile_only_once_consent_is_granted(shop):
+    client, site = shop.client, shop.site
+    sites_file = shop.sites_file
+    set_site(sites_file, site, consent="opt_in")
+    before = profile_dump(site)
+    assert_no_profile_used(decide(client, site, explain=True))  # consent not given yet
+    assert_no_profile_used(decide(client, site, explain=True, consent=False))
+    assert profile_dump(site) == before
+    granted = decide(client, site, explain=True, consent=True)
+    assert granted["placements"]["top"]["campaign_id"] == "readers", granted["explain"]
+
+
+def test_a_user_id_without_consent_does_not_make_the_visitor_identified(shop):
+    """An ad server states the user id (its token may); without consent it is not used."""
+    client, site = shop.client, shop.site
+    server = {"Authorization": f"Bearer {shop.adserver}"}
+    member = decide(client, site, server, explain=True, consent=True, user_id="u-1")
+    assert member["placements"]["top"]["campaign_id"] == "members", member["explain"]
+    assert_no_profile_used(decide(client, site, server, explain=True, consent=False, user_id="u-1"))

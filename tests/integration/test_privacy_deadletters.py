@@ -28,6 +28,7 @@ def letters() -> list[DeadLetter]:
         record(visitor_id="v-alice", events=[{}]),  # hers
         record(visitor_id="v-new", replaced_visitor_id="v-alice-2", events=[{}]),  # replaces hers
         record(visitor_id="v-shared", events=[{"user_id": "alice"}]),  # names her user id
+        record(visitor_id="v-made-up", events=[{"visitor_id": "v-alice"}]),  # an event of hers
         b'\xff not json but "v-alice" inside',  # hers, found as text
         record(visitor_id="v-bob", events=[{"user_id": "bob"}]),  # someone else
         json.dumps({"site_id": "other", "visitor_id": "v-alice"}).encode(),  # another site
@@ -49,16 +50,16 @@ def test_the_persons_dead_letters_are_found_and_scrubbed_where_the_log_can(tmp_p
     event_log.append_dead_letters(letters(), timeout=10)
     state = redis.Redis.from_url(engine.settings.state_url.url)
     dead = dead_letter_log(engine.settings, state)
-    assert len(dead.find(PERSON)) == 4
+    assert len(dead.find(PERSON)) == 5
     scrub = dead.scrub(PERSON)
-    assert scrub.found == 4
+    assert scrub.found == 5
     left = event_log.read_dead_letters(100, timeout=3)
     if log == "redis":
-        assert scrub.removed == 4 and not scrub.note
+        assert scrub.removed == 5 and not scrub.note
         assert sorted(json.loads(x.payload).get("visitor_id") for x in left) == ["v-alice", "v-bob"]
         assert dead.find(PERSON) == []
     else:
         assert scrub.removed == 0 and "cannot delete single records" in scrub.note
-        assert len(left) == 6
+        assert len(left) == 7
     event_log.close()
     state.close()
