@@ -296,6 +296,14 @@ class Settings:
         "30",
         "How long a rotated-out signing key still verifies.",
     )
+    signing_key_reload_seconds: float = setting(
+        "identity",
+        _float_range(0.1, 3600.0),
+        "60",
+        "How often a running personalizer re-reads CLICKTRAIL_SECRETS_FILE, so a rotation "
+        "(clicktrail secrets rotate-signing-key) reaches every process: new links carry the "
+        "new key within this long. A file that cannot be read keeps the keys loaded before.",
+    )
     salt_rotation_hour: int = setting(
         "identity",
         _int_range(0, 23),

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from flask import Flask
 from werkzeug.exceptions import HTTPException
 
-from clicktrail.secrets.keyring import Keyring, load_keyring
+from clicktrail.secrets.keyring import Keyring, KeyringError, load_keyring
 from clicktrail.secrets.salt import DailySalts
 from clicktrail.serving.errors import json_http_error
 from clicktrail.serving.headers import harden
@@ -36,30 +36,48 @@ from pipelines.profiles.factory import open_profile_store
 from pipelines.profiles.store import ProfileStore
 from pipelines.warehouse.factory import open_settings_reader
 
+log = logging.getLogger("clicktrail.personalizer")
 MAX_BODY_BYTES = 256 * 1024  # a catalog import through the API may be large; decisions are not
 
 
 class KeyringSource:
-    """The signing keys, re-read every ``reload_seconds`` so a rotation reaches every process."""
+    """The signing keys, re-read every ``reload_seconds`` (default
+    ``CLICKTRAIL_SIGNING_KEY_RELOAD_SECONDS``) so a rotation reaches every process. A re-read
+    that fails keeps the keys loaded before: a key file broken by hand must not stop every
+    decision and click; it is logged and read again after the next interval."""
 
-    def __init__(self, settings: Settings, reload_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        reload_seconds: float | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._settings = settings
-        self._reload = reload_seconds
+        self._reload = (
+            settings.signing_key_reload_seconds if reload_seconds is None else reload_seconds
+        )
+        self._monotonic = monotonic
         self._lock = threading.Lock()
         self._loaded_at = float("-inf")
         self._keyring: Keyring | None = None
 
     def __call__(self) -> Keyring:
-        now = time.monotonic()
-        if self._keyring is None or now - self._loaded_at >= self._reload:
+        now = self._monotonic()
+        keyring = self._keyring
+        if keyring is None or now - self._loaded_at >= self._reload:
             with self._lock:
-                self._keyring = load_keyring(
-                    self._settings.secrets_file,
-                    self._settings.signing_key_grace_days * 86_400,
-                    int(time.time()),
-                )
+                try:
+                    keyring = self._keyring = load_keyring(
+                        self._settings.secrets_file,
+                        self._settings.signing_key_grace_days * 86_400,
+                        int(time.time()),
+                    )
+                except (KeyringError, OSError) as exc:
+                    if keyring is None:
+                        raise  # nothing to sign with yet
+                    log.error("signing keys not re-read, the loaded ones kept: %s", exc)
                 self._loaded_at = now
-        return self._keyring
+        return keyring
 
 
 @dataclass
