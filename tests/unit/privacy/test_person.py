@@ -48,10 +48,15 @@ def test_a_shared_computer_joins_no_other_user():
     alice = plan(user("alice"), links)
     assert "library" in alice.visitor_ids and alice.shared_visitor_ids == {"library"}
     assert alice.user_ids == {"alice"} and "bob-phone" not in alice.visitor_ids
-    # Asked for by the device's own id: what it did under every login goes.
+    # Asked for by the device's own id on the admin path (CLI, admin token): what it did under
+    # every login goes.
     device = plan(visitor("library"), links)
     assert device.user_ids == {"alice", "bob"}
     assert {"phone", "bob-phone"} <= device.visitor_ids
+    # Self-service, which proves only the device's cookie, follows no link (Eraser.forget with
+    # follow_links=False): the device's own id alone.
+    own = start(visitor("library"))
+    assert own.visitor_ids == {"library"} and own.user_ids == frozenset()
 
 
 def test_the_result_does_not_depend_on_link_order_or_rounds():
