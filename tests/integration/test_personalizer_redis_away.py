@@ -1,9 +1,12 @@
 """The personalizer with Redis servers of its own, stopped and paused for real: a valid request
 still gets a 200 within the configured timeouts, a capped campaign is never served while its
-counters cannot be read (so no cap is ever exceeded), and everything comes back when Redis does."""
+counters cannot be read (so no cap is ever exceeded), the visitor's region still chooses the
+campaign and the popular products still fill the offers, and everything comes back when Redis
+does."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 import uuid
@@ -22,13 +25,20 @@ from clicktrail.sites.registry import edit_sites
 from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
 from personalizer.app import create_app
-from tests.integration.conftest import own_service
+from personalizer.popularity import PopularityCache
+from pipelines.warehouse.columns import EVENT_COLUMNS, empty_value
+from pipelines.warehouse.factory import open_warehouse
+from pipelines.warehouse.migrate import migrate
+from pipelines.warehouse.reader import WarehouseEventStore
+from pipelines.warehouse.sink import WarehouseSink
+from tests.integration.conftest import own_service, warehouse_target
 
 pytestmark = pytest.mark.redis
 
 OFFSET = ports.port_offset() + 671  # this module's own state and profile Redis, to stop and pause
 ORIGIN = "https://shop.example.test"
 BERLIN_IP = "91.1.2.3"  # DE in the small test database
+LONDON_IP = "81.2.69.160"  # GB
 TIMEOUT_MS = 100
 # Each store a decision reads waits at most its timeout; the bound leaves room for a loaded
 # test machine, and is far below what an unbounded wait (redis-py's default: forever) takes.
@@ -109,7 +119,7 @@ def shop(tmp_path, small_geoip_db, own_redis):
     return client, site_id
 
 
-def decide(client, site_id: str, visitor: str) -> tuple[dict, float]:
+def decide(client, site_id: str, visitor: str, ip: str = BERLIN_IP) -> tuple[dict, float]:
     started = time.monotonic()
     answer = client.post(
         "/v1/decide",
@@ -119,7 +129,7 @@ def decide(client, site_id: str, visitor: str) -> tuple[dict, float]:
         headers={
             "Origin": ORIGIN,
             "User-Agent": "Mozilla/5.0 Chrome/120",
-            "X-Forwarded-For": BERLIN_IP,
+            "X-Forwarded-For": ip,
         },
         content_type="application/json",
     )
@@ -189,3 +199,145 @@ def test_a_stopped_profile_redis_decides_from_geo_and_popularity(shop, own_redis
         assert elapsed < BOUND_SECONDS
     finally:
         own_redis["redis-profile"]("start")
+
+
+# --- the region and popularity, with a store away --------------------------------------------
+
+CATALOG = "\n".join(
+    [
+        "sku,title,category,price,currency,url,available,regions",
+        *(
+            f"{sku},{sku},{category},1000,EUR,https://shop.example.test/{sku},true,"
+            for sku, category in (
+                ("boots", "Shoes"),
+                ("sandals", "Shoes"),
+                ("clogs", "Shoes"),
+                ("hat", "Accessories"),
+                ("scarf", "Accessories"),
+            )
+        ),
+    ]
+)
+
+
+def product_views(site_id: str, views: dict[tuple[str, str], int]) -> list[dict]:
+    """(sku, country) -> that many visitors' views of it, today."""
+    now = int(time.time() * 1000)
+    rows = []
+    for (sku, country), visitors in views.items():
+        for n in range(visitors):
+            row = {name: empty_value(kind) for name, kind in EVENT_COLUMNS.items()}
+            row.update(
+                site_id=site_id,
+                visitor_id=f"{country}-{sku}-{n}",
+                created_ms=now,
+                event_id=str(uuid.uuid4()),
+                event_type="product_view",
+                received_ms=now,
+                derived_ms=now,
+                sku=sku,
+                country=country,
+            )
+            rows.append(row)
+    return rows
+
+
+@pytest.fixture
+def regional(tmp_path, small_geoip_db, chdb_folder, own_redis):
+    """A site whose German visitors get their own campaign and everyone else the default; a
+    catalog; and popularity from the warehouse: Germans view boots, then sandals, then clogs;
+    everyone together views the hat most."""
+    site_id = f"g{uuid.uuid4().hex[:10]}"
+    # The test client is the proxy the personalizer trusts to name the visitor's address.
+    trusted = (ipaddress.ip_network("127.0.0.0/8"),)
+    engine = make_engine(tmp_path, "redis", geoip_db=small_geoip_db, trusted_proxies=trusted)
+    settings = engine.settings.replace(
+        state_url=RedisTarget(url("redis_state")),
+        profile_url=RedisTarget(url("redis_profile")),
+        state_timeout_ms=TIMEOUT_MS,
+        profile_read_timeout_ms=TIMEOUT_MS,
+        profile_connect_timeout_ms=TIMEOUT_MS,
+    )
+    with edit_sites(settings.sites_file) as sites:
+        sites[site_id] = Site(site_id, origins=(ORIGIN,))
+    secret, token = new_token(site_id, "marketer", 0)
+    with edit_tokens(settings.tokens_file) as tokens:
+        tokens[token.token_id] = token
+    target = warehouse_target("chdb", chdb_folder)
+    with open_warehouse(target) as warehouse:
+        migrate(warehouse)
+        views = {("boots", "DE"): 4, ("sandals", "DE"): 3, ("clogs", "DE"): 2, ("hat", "US"): 12}
+        WarehouseSink(warehouse).write(product_views(site_id, views))
+        popularity = PopularityCache(WarehouseEventStore(warehouse))
+        ranked = popularity.refresh_now(site_id)
+        assert ranked.by_country["DE"] == ("boots", "sandals", "clogs")
+        client = create_app(settings, popularity=popularity).test_client()
+        headers = {"Authorization": f"Bearer {secret}"}
+        for campaign in (
+            {"id": "germany", "priority": 5, "rules": {"country": ["DE"]}},
+            {"id": "world", "default": True},
+        ):
+            answer = client.put(
+                f"/v1/manage/sites/{site_id}/campaigns/{campaign['id']}",
+                data=json.dumps(
+                    {
+                        "site_id": site_id,
+                        "name": campaign["id"],
+                        "creatives": [creative(f"{campaign['id']}-a")],
+                        **campaign,
+                    }
+                ),
+                headers=headers,
+                content_type="application/json",
+            )
+            assert answer.status_code == 201, answer.get_json()
+        imported = client.post(
+            f"/v1/manage/sites/{site_id}/catalog?kind=csv", data=CATALOG, headers=headers
+        )
+        assert imported.get_json()["written"] == 5, imported.get_json()
+        yield client, site_id
+        warehouse.execute(f"DROP DATABASE IF EXISTS {target.database}")
+
+
+def offered(decision: dict) -> list[tuple[str, str]]:
+    return [(offer["sku"], offer["reason"]) for offer in decision["offers"]]
+
+
+# Germans: popular in their region first (two shoes at most in a strip of three), then the
+# hat, popular overall; nobody in Britain viewed anything: popular overall.
+GERMAN_OFFERS = [
+    ("boots", "popular_in_region"),
+    ("sandals", "popular_in_region"),
+    ("hat", "fallback"),
+]
+LONDON_OFFERS = [("hat", "fallback"), ("boots", "fallback"), ("sandals", "fallback")]
+# What each decision says it went without: the visitor's profile; nothing when the state Redis
+# is away (campaigns and the catalog are served from memory, and no campaign here is capped,
+# so no counter is read).
+DEGRADED = {"redis-profile": ["profiles"], "redis-state": []}
+
+
+@pytest.mark.parametrize("stopped", ["redis-profile", "redis-state"])
+def test_a_stopped_redis_still_decides_by_region_and_popularity(regional, own_redis, stopped):
+    client, site_id = regional
+    visitor = f"v{uuid.uuid4().hex[:8]}"
+    up = {ip: decide(client, site_id, visitor, ip)[0] for ip in (BERLIN_IP, LONDON_IP)}
+    assert shown(up[BERLIN_IP]) == "germany" and shown(up[LONDON_IP]) == "world"
+    assert offered(up[BERLIN_IP]) == GERMAN_OFFERS
+    assert offered(up[LONDON_IP]) == LONDON_OFFERS
+
+    own_redis[stopped]("stop")
+    try:
+        away = {}
+        for ip in (BERLIN_IP, LONDON_IP):
+            away[ip], elapsed = decide(client, site_id, visitor, ip)
+            assert elapsed < BOUND_SECONDS
+            assert away[ip].get("degraded", []) == DEGRADED[stopped]
+    finally:
+        own_redis[stopped]("start")
+
+    # The region still chooses the campaign, the warehouse's popularity still fills the
+    # strip: the same campaigns and offers as with every store up.
+    assert shown(away[BERLIN_IP]) == "germany" and shown(away[LONDON_IP]) == "world"
+    for ip in (BERLIN_IP, LONDON_IP):
+        assert offered(away[ip]) == offered(up[ip]), ip
