@@ -7,17 +7,30 @@ ifeq ($(DEMO),1)
 export CLICKTRAIL_DEMO = true
 endif
 SERVICES = scripts/services
-STAMP = .cache/install.stamp
+# Two installs, each redone when setup.cfg or pyproject.toml changes: what running needs (make
+# up, the benchmarks), and on top of it the test and lint tools (make test, make lint).
+STAMP = .cache/install-run.stamp
+DEV_STAMP = .cache/install-dev.stamp
 
-.PHONY: install services services-stop status up down test test-unit lint bench bench-simulator \
-	bench-collector bench-collector-profile bench-check
+.PHONY: install install-dev services services-stop status up down test test-unit lint bench \
+	bench-simulator bench-collector bench-collector-profile bench-check
 .PHONY: snippet snippet-deps test-snippet
 
+# pip's own lines (each package collected, built, installed) are the progress: on a fresh
+# machine this is the long part of the first make up.
 $(STAMP): setup.cfg pyproject.toml
-	$(PYTHON) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	@echo "make: pip installs Clicktrail and the packages it runs on (the first time: minutes)"
+	$(PYTHON) -m pip install --disable-pip-version-check -e .
+	@mkdir -p $(dir $@) && touch $@
+
+$(DEV_STAMP): $(STAMP)
+	@echo "make: pip installs the test and lint tools (setup.cfg's extras test and dev)"
+	$(PYTHON) -m pip install --disable-pip-version-check -e '.[test,dev]'
 	@mkdir -p $(dir $@) && touch $@
 
 install: $(STAMP)
+
+install-dev: $(DEV_STAMP)
 
 services: install
 	$(SERVICES) start
@@ -25,9 +38,12 @@ services: install
 services-stop:
 	$(SERVICES) stop
 
+# Every service and app; those the settings do not use say "not needed". Exits non-zero only
+# when a needed one is not up or a part does not answer.
 status:
-	-$(SERVICES) status redis-state redis-profile clickhouse kafka collector pipeline personalizer reports
-	@$(PYTHON) -m clicktrail.services.welcome --no-wait
+	@$(SERVICES) status --engine; services=$$?; \
+	$(PYTHON) -m clicktrail.services.welcome --no-wait; parts=$$?; \
+	if [ $$services -ne 0 ]; then exit $$services; fi; exit $$parts
 
 # Only the services the settings use: on the defaults (Redis Streams, embedded chdb) no Kafka
 # broker and no ClickHouse server (`clicktrail config services` says which).
@@ -41,13 +57,14 @@ down:
 	$(SERVICES) stop reports personalizer collector pipeline
 	$(SERVICES) stop
 
-lint: install
+
+lint: install-dev
 	$(PYTHON) -m ruff check .
 	$(PYTHON) -m ruff format --check .
 	$(PYTHON) -m mypy
 	$(PYTHON) -c 'from importlinter.cli import lint_imports_command; lint_imports_command()'  # the layers (setup.cfg)
 
-test-unit: install
+test-unit: install-dev
 	$(PYTHON) -m pytest tests/unit -q
 
 # pytest exits 5 when it collected no test: that is a failure here, not a pass. The integration
@@ -111,7 +128,7 @@ snippet: $(SNIPPET_STAMP)
 	cd js_snippet && node scripts/build.mjs --check
 	cd js_snippet && node scripts/build_personalize.mjs --check
 
-test-snippet: snippet-deps
+test-snippet: install-dev snippet-deps
 	cd js_snippet && node --test test/
 	$(PYTHON) -m pytest tests/e2e -q
 

@@ -8,14 +8,20 @@ account ``reports.demo.seed`` made (read from ``<data dir>/demo/seed.json``)."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
+import os
+import shutil
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from pathlib import Path
 
 from clicktrail import ports
+from clicktrail.services.base import REPO_ROOT
 from clicktrail.settings import Settings
 
 WAIT_SECONDS = 60.0
@@ -63,6 +69,26 @@ def answer(url: str) -> int:
         return 0
 
 
+def command() -> str:
+    """How to run the ``clicktrail`` command here: the console script when the installed
+    package is this checkout (``make up``'s pip step) and the script is on ``PATH``; else the
+    module, which works from the checkout's folder whatever was installed."""
+    here = False
+    # The checkout's own clicktrail.egg-info (no direct_url.json) may come first on sys.path.
+    for found in importlib.metadata.distributions(name="clicktrail"):
+        try:
+            url = str(json.loads(found.read_text("direct_url.json") or "{}").get("url", ""))
+        except ValueError:
+            continue
+        if url.startswith("file://"):
+            here = here or Path(urllib.parse.urlsplit(url).path) == REPO_ROOT
+    if here and shutil.which("clicktrail"):
+        return "clicktrail"
+    found = shutil.which("python3")
+    same = found is not None and os.path.realpath(found) == os.path.realpath(sys.executable)
+    return f"{'python3' if same else sys.executable} -m clicktrail.cli"
+
+
 def sign_in(settings: Settings) -> str:
     dashboard = f"{_loopback(settings.reports_bind)}/dashboard/"
     seeded = settings.data_dir / "demo" / "seed.json"
@@ -74,7 +100,7 @@ def sign_in(settings: Settings) -> str:
                 f"{state['password']!r} (kept in {seeded})."
             )
     return (
-        f"Sign in at {dashboard} with an account: clicktrail accounts add <name> --role admin "
+        f"Sign in at {dashboard} with an account: {command()} accounts add <name> --role admin "
         "--site '*'"
     )
 
@@ -99,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     print("Clicktrail:" if not failed else "Clicktrail (not every part answers):")
     print("\n".join(lines))
     print(sign_in(settings))
-    print("Add your own site: clicktrail sites add <id> --origin https://<your site>")
+    print(f"Add your own site: {command()} sites add <id> --origin https://<your site>")
     if failed and settings.demo and "demo shop" in failed:
         print(
             "The demo shop needs the reports service started with CLICKTRAIL_DEMO on: "

@@ -147,6 +147,10 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
         assert status.returncode == 0, status.stdout + status.stderr  # every part answers
         assert re.search(r"^collector +up ", status.stdout, re.M), status.stdout
         assert re.search(r"^  pipeline +http://\S+ +ok$", status.stdout, re.M), status.stdout
+        # What the settings do not use is not needed, not "down", and no error is ignored.
+        assert re.search(r"^kafka +not needed ", status.stdout, re.M), status.stdout
+        assert re.search(r"^clickhouse +not needed ", status.stdout, re.M), status.stdout
+        assert "Error" not in status.stderr and "ignored" not in status.stderr, status.stderr
         # On the defaults (Redis Streams, embedded chdb) neither broker nor server is started.
         statuses = services(tmp_path, "status").stdout
         assert re.search(r"^kafka +down", statuses, re.M), statuses
@@ -189,6 +193,11 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
         assert wait_for(lambda: get("collector", "/readyz")[0] == 503, 10)
         assert wait_for(lambda: get("pipeline_metrics", "/readyz")[0] == 503, 20)
         assert get("pipeline_metrics", "/healthz")[0] == 200  # alive all the same
+        down = subprocess.run(
+            ["make", "status"], env=environment(tmp_path), cwd=ROOT, capture_output=True, text=True
+        )
+        assert down.returncode != 0 and re.search(r"^redis-state +down ", down.stdout, re.M)
+        assert "needed and not up: redis-state" in down.stderr, down.stderr
         assert services(tmp_path, "start", "redis-state").returncode == 0
         assert wait_for(lambda: get("pipeline_metrics", "/readyz")[0] == 200, 30)
         assert wait_for(lambda: get("collector", "/readyz")[0] == 200, 10)
@@ -198,3 +207,23 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
         services(tmp_path, "stop", "redis-state", "redis-profile")
     assert "stopped" in stopped.stderr and "killed" not in stopped.stderr  # SIGTERM was enough
     assert services(tmp_path, "status", "collector").returncode == 3
+
+
+def make_plan(target: str) -> list[str]:
+    """The commands ``make <target>`` runs when setup.cfg has just changed (``make -n -W``)."""
+    planned = subprocess.run(
+        ["make", "-n", "-W", "setup.cfg", target], cwd=ROOT, capture_output=True, text=True
+    )
+    assert planned.returncode == 0, planned.stderr
+    return planned.stdout.splitlines()
+
+
+def test_make_up_installs_what_running_needs_and_make_test_the_tools():
+    installs = [line for line in make_plan("up") if " pip install " in line]
+    # Only the package and its running dependencies, and pip's own progress lines shown.
+    assert len(installs) == 1 and installs[0].endswith(" -e ."), installs
+    assert "--quiet" not in installs[0] and " -q" not in installs[0]
+    # make test (lint first) adds the test and lint tools, under a stamp of their own.
+    tools = [line for line in make_plan("test") if " pip install " in line]
+    assert tools[0] == installs[0] and tools[1].endswith(" -e '.[test,dev]'"), tools
+    assert any(".cache/install-dev.stamp" in line for line in make_plan("install-dev"))

@@ -95,6 +95,12 @@ def test_redis_state_start_is_idempotent_and_stop_stops(tmp_path: Path) -> None:
             f"port={port}",
         ]
         assert str(tmp_path) in status.stdout
+
+        held = ok(run(offset, tmp_path, "memory", "redis-state"))
+        name, processes, rss, rss_unit, pss, pss_unit = status_line(held, "redis-state")
+        assert (processes, rss_unit, pss_unit) == ("1", "MiB", "MiB")
+        assert 0 < int(pss) <= int(rss) < 200
+        assert status_line(held, "all")[1:3] == ["1", rss]
     finally:
         stopped = ok(run(offset, tmp_path, "stop", "redis-state"))
     assert f"redis-state: stopped (pid {pid})" in stopped.stderr
@@ -218,3 +224,35 @@ def test_unknown_service_and_command_are_usage_errors(tmp_path: Path) -> None:
     assert "unknown service postgres" in unknown.stderr
     assert run(500, tmp_path, "restart").returncode == 2
     assert not (tmp_path / "redis-state").exists()
+
+
+@pytest.mark.services
+def test_engine_status_marks_what_the_settings_do_not_use(tmp_path: Path) -> None:
+    stores = ("CLICKTRAIL_CLICKHOUSE_URL", "CLICKTRAIL_EVENT_LOG_URL")
+    env = {k: v for k, v in _env(520, tmp_path).items() if k not in stores}
+
+    def engine_status(**settings: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(SCRIPT), "status", "--engine"],
+            env={**env, **settings},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    # On the defaults, with nothing running in this folder: every needed part is down.
+    defaults = engine_status()
+    assert defaults.returncode == 3
+    assert status_line(defaults, "kafka")[1:3] == ["not", "needed"]
+    assert status_line(defaults, "clickhouse")[1:3] == ["not", "needed"]
+    assert status_line(defaults, "redis-state")[1] == "down"
+    assert status_line(defaults, "reports")[1] == "down"
+    assert "needed and not up: redis-state, redis-profile, collector" in defaults.stderr
+    assert "kafka" not in defaults.stderr and "clickhouse" not in defaults.stderr
+
+    server = engine_status(CLICKTRAIL_CLICKHOUSE_URL="clickhouse://127.0.0.1:1/x")
+    assert status_line(server, "clickhouse")[1] == "down"
+    assert "clickhouse" in server.stderr
+    assert status_line(server, "kafka")[1:3] == ["not", "needed"]
+
+    assert run(520, tmp_path, "status", "--engine", "kafka").returncode == 2
