@@ -90,6 +90,7 @@ bench: bench-snippet
 bench: bench-quality
 bench: bench-decide
 bench: bench-reports
+bench: bench-reports-workers
 bench: bench-privacy
 bench: bench-simulator bench-collector bench-warehouse bench-pipeline bench-ratelimit bench-check
 
@@ -210,6 +211,14 @@ bench-faults: services
 # renamed people (--copies): about 10 minutes to load, 2 to build the rollups.
 bench-reports: install
 	$(PYTHON) -m bench.reports --events 10000000 --copies 10
+
+.PHONY: bench-reports-workers
+# Requests a second of the reports service with 1, 2 and 3 gunicorn workers (a dashboard page, two
+# API reports) over a million simulated events on the 18.16 server: what reports/gunicorn_conf.py's
+# default worker count rests on (about 4 minutes).
+bench-reports-workers: install
+	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+	$(PYTHON) -m bench.reports_workers
 
 .PHONY: bench-dashboard
 # Each dashboard page's server time and largest contentful paint in headless Chromium over 10

@@ -151,6 +151,8 @@ def test_an_event_goes_through_the_started_engine(tmp_path):
         assert re.search(r"^kafka +not needed ", status.stdout, re.M), status.stdout
         assert re.search(r"^clickhouse +not needed ", status.stdout, re.M), status.stdout
         assert "Error" not in status.stderr and "ignored" not in status.stderr, status.stderr
+        held = services(tmp_path, "memory", "reports").stdout
+        assert re.search(r"^reports +2 ", held, re.M), held  # gunicorn's master and one worker
         # On the defaults (Redis Streams, embedded chdb) neither broker nor server is started.
         statuses = services(tmp_path, "status").stdout
         assert re.search(r"^kafka +down", statuses, re.M), statuses
