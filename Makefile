@@ -57,6 +57,11 @@ down:
 	$(SERVICES) stop reports personalizer collector pipeline
 	$(SERVICES) stop
 
+# What DEMO=1 make up handed out and a later plain make up keeps: the demo's dashboard account,
+# its site and the seed record's write key and password. Its events stay (docs/demo.md).
+.PHONY: demo-clean
+demo-clean: install
+	$(PYTHON) -m clicktrail.services.demo clean
 
 lint: install-dev
 	$(PYTHON) -m ruff check .

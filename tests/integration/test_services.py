@@ -256,3 +256,46 @@ def test_engine_status_marks_what_the_settings_do_not_use(tmp_path: Path) -> Non
     assert status_line(server, "kafka")[1:3] == ["not", "needed"]
 
     assert run(520, tmp_path, "status", "--engine", "kafka").returncode == 2
+
+
+def test_demo_clean_takes_back_the_demo_account_site_and_secrets(tmp_path: Path) -> None:
+    from clicktrail.accounts.model import new_account
+    from clicktrail.accounts.registry import edit_accounts, read_accounts
+    from clicktrail.services import demo
+    from clicktrail.sites.model import Site
+    from clicktrail.sites.registry import edit_sites, read_sites
+    from reports.demo.seed import ACCOUNT
+    from reports.demo.shop import SITE_ID
+
+    assert (demo.SITE_ID, demo.ACCOUNT) == (SITE_ID, ACCOUNT)  # restated in the core
+    settings = Settings.from_env({}, data_dir=tmp_path)
+    with edit_sites(settings.sites_file) as sites:
+        sites["demo"] = Site("demo", origins=("http://127.0.0.1:17082",))
+        sites["mine"] = Site("mine", origins=("https://mine.example.test",))
+    with edit_accounts(settings.accounts_file) as accounts:
+        accounts["demo"] = new_account("demo", "a demo password", "marketer", ("demo",), 0)
+        accounts["me"] = new_account("me", "my own password", "admin", ("*",), 0)
+    record = tmp_path / "demo" / "seed.json"
+    record.parent.mkdir()
+    record.write_text(
+        json.dumps({"write_key": "k", "account": "demo", "password": "p", "traffic": 9})
+    )
+
+    def clean() -> str:
+        env = {**os.environ, "CLICKTRAIL_DATA_DIR": str(tmp_path)}
+        for name in ("CLICKTRAIL_SITES_FILE", "CLICKTRAIL_ACCOUNTS_FILE"):
+            env.pop(name, None)
+        done = subprocess.run(
+            [sys.executable, "-m", "clicktrail.services.demo", "clean"],
+            env=env, cwd=REPO, capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    out = clean()
+    assert "account 'demo'" in out and "site 'demo'" in out
+    assert set(read_sites(settings.sites_file)) == {"mine"}
+    assert set(read_accounts(settings.accounts_file)) == {"me"}
+    # Only that the traffic was sent stays: a later DEMO=1 make up does not send it twice.
+    assert json.loads(record.read_text()) == {"traffic": 9}
+    assert "nothing of the demo found" in clean()
