@@ -522,9 +522,10 @@ class Settings:
     reports_workers: int = setting(
         "reports",
         _int_range(1, 64),
-        "2",
+        "1",
         "Reports API worker processes (each runs at most CLICKTRAIL_WAREHOUSE_CONNECTIONS "
-        "queries at once).",
+        "queries at once); the warehouse, not the workers, bounds reports (measured: "
+        "docs/deploy.md).",
     )
 
     # dashboard (the reports service's pages, docs/dashboard.md)

@@ -5,7 +5,7 @@ Threads, not gevent: a report waits on the warehouse for tens of milliseconds to
 on chdb through the owner's socket; a few threads per worker overlap those waits, and the
 warehouse reader bounds the queries a process runs at once (CLICKTRAIL_WAREHOUSE_CONNECTIONS).
 
-Workers: CLICKTRAIL_REPORTS_WORKERS (default 2; ``make up`` runs 1). Measured by ``make
+Workers: CLICKTRAIL_REPORTS_WORKERS (default 1). Measured by ``make
 bench-reports-workers`` on the 2-core machine with the 18.16 server beside it (1.1 million
 events, two runs; docs/deploy.md has the table): 1, 2 and 3 workers served the same within
 the runs' noise (overview page 3.2-5.3 requests/s, interests 2.4-5.5, audience 14.6-24.4),

@@ -488,7 +488,8 @@ PATHS: dict[str, dict[str, Any]] = {
             "summary": "Self-service erasure of this browser's visitor id",
             "description": f"Only the visitor id of the request's own `{COLLECTOR_COOKIE}` "
             "cookie, from an origin the site allows, a few times an hour per address; the "
-            "cookie is expired in the answer.",
+            "cookie is expired in the answer. Ids linked to it (a user id, other devices) "
+            "are not erased: that takes the admin erasure (`POST /v1/privacy/forget`).",
             "parameters": [{**_SITE_QUERY, "required": True, "description": "The site."}, _ORIGIN],
             "responses": {
                 "200": json_answer(

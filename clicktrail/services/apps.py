@@ -133,23 +133,13 @@ class Personalizer(GunicornApp):
 
 class Reports(GunicornApp):
     """The reports API; ready once the warehouse answers (on chdb, through the pipeline
-    worker that owns the folder: start the pipeline first).
-
-    One worker unless told otherwise: on one machine the warehouse, not the worker, bounds
-    what it serves (``make bench-reports-workers``: 1, 2 and 3 workers answered alike while
-    the warehouse took most of the cores and the reports processes at most a sixth of one),
-    and each further worker holds ~52 MiB (reports/gunicorn_conf.py)."""
+    worker that owns the folder: start the pipeline first)."""
 
     name = "reports"
     port_name = "reports"
     bind_variable = "CLICKTRAIL_REPORTS_BIND"
     config_module = "reports.gunicorn_conf"
     wsgi = "reports.wsgi:app"
-
-    def environment(self) -> dict[str, str]:
-        env = super().environment()
-        env.setdefault("CLICKTRAIL_REPORTS_WORKERS", "1")
-        return env
 
 
 class Pipeline(App):

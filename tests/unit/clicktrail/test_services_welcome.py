@@ -28,11 +28,11 @@ def test_every_part_at_the_offset_and_the_shop_only_with_the_demo(tmp_path: Path
 
 def test_sign_in_names_the_demo_account_once_seeded(tmp_path: Path) -> None:
     env = {"CLICKTRAIL_DEMO": "true", "CLICKTRAIL_DATA_DIR": str(tmp_path)}
-    assert "clicktrail accounts add" in sign_in(Settings.from_env(env))
+    assert "accounts add <name>" in sign_in(Settings.from_env(env))
     (tmp_path / "demo").mkdir()
     (tmp_path / "demo" / "seed.json").write_text(
         json.dumps({"account": "demo", "password": "a-password"})
     )
     assert "as 'demo' with the password 'a-password'" in sign_in(Settings.from_env(env))
     env["CLICKTRAIL_DEMO"] = "false"  # a production make up never offers the demo account
-    assert "clicktrail accounts add" in sign_in(Settings.from_env(env))
+    assert "accounts add <name>" in sign_in(Settings.from_env(env))
