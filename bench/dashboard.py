@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
@@ -62,11 +63,26 @@ LCP = """new Promise((resolve) => {
 })"""
 
 
-def serve(env: dict[str, str]) -> subprocess.Popen:
-    """The reports service under gunicorn, as ``make up`` runs it, on this bench's port."""
+def serve(
+    env: dict[str, str], port: int = PORT, workers: int = 1, ready: str = "/healthz"
+) -> subprocess.Popen:
+    """The reports service under its own gunicorn configuration (as ``make up`` runs it, one
+    worker unless told), on a bench's port; returns once ``ready`` answers. A port already
+    served (a bench killed before it stopped its service) is refused: its answers would be
+    another run's."""
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=1).read()
+    except urllib.error.HTTPError:
+        pass  # it answers, if not ready: busy all the same (below)
+    except OSError:  # nothing listens: the port is this run's
+        return _started(env, port, workers, ready)
+    raise RuntimeError(f"port {port} already serves: stop what listens there first")
+
+
+def _started(env: dict[str, str], port: int, workers: int, ready: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "python:reports.gunicorn_conf"]
-        + ["--bind", f"127.0.0.1:{PORT}", "--workers", "1", "reports.wsgi:app"],
+        + ["--bind", f"127.0.0.1:{port}", "--workers", str(workers), "reports.wsgi:app"],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -75,7 +91,7 @@ def serve(env: dict[str, str]) -> subprocess.Popen:
     deadline = time.monotonic() + 60
     while True:
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=1).read()
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{ready}", timeout=1).read()
             return process
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
@@ -84,16 +100,16 @@ def serve(env: dict[str, str]) -> subprocess.Popen:
             time.sleep(0.2)
 
 
-def signed_in() -> urllib.request.OpenerDirector:
-    """An HTTP client with a session of the bench's account."""
+def sign_in(port: int = PORT) -> tuple[urllib.request.OpenerDirector, http.cookiejar.CookieJar]:
+    """An HTTP client with a session of the bench's account, and its cookies."""
     jar = http.cookiejar.CookieJar()
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    base = f"http://127.0.0.1:{PORT}/dashboard"
+    base = f"http://127.0.0.1:{port}/dashboard"
     page = opener.open(f"{base}/sign-in", timeout=30).read().decode()
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
     form = {"csrf_token": token, "method": "account", "username": ACCOUNT, "password": PASSWORD}
     opener.open(f"{base}/sign-in", urllib.parse.urlencode(form).encode(), timeout=30).read()
-    return opener
+    return opener, jar
 
 
 def server_ms(opener: urllib.request.OpenerDirector, url: str, repeat: int) -> float:
@@ -191,10 +207,10 @@ def main(argv: list[str] | None = None) -> None:
                 build_rollups(warehouse, first, last + dt.timedelta(days=QUIET_DAYS))
             env = {**os.environ, **settings.to_env()}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            browser = Browser("none")  # before the service: a browser that fails leaves none
             process = serve(env)
-            browser = Browser("none")
             try:
-                opener = signed_in()
+                opener, _ = sign_in()
                 browser_signed_in(browser)
                 query = urllib.parse.urlencode(
                     {"site": SITE.site_id, "since": "30d", "until": last.isoformat()}

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.cookiejar
 import os
 import re
 import subprocess
@@ -41,7 +40,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.dashboard import ACCOUNT, PASSWORD
+from bench.dashboard import ACCOUNT, PASSWORD, serve, sign_in
 from bench.report import Figure, report
 from bench.reports import QUIET_DAYS, SITE, build_rollups, load
 from clicktrail import ports, services
@@ -70,37 +69,9 @@ class Run:
     non_2xx: int
 
 
-def serve(env: dict[str, str], workers: int) -> subprocess.Popen:
-    """The reports service under its own gunicorn configuration, ``workers`` workers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "python:reports.gunicorn_conf"]
-        + ["--bind", f"127.0.0.1:{PORT}", "--workers", str(workers), "reports.wsgi:app"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/readyz", timeout=1).read()
-            return process
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.terminate()
-                raise RuntimeError("the reports service did not start") from None
-            time.sleep(0.2)
-
-
 def session_cookie() -> str:
     """A signed-in session of the bench's account, as a ``Cookie`` header's value."""
-    jar = http.cookiejar.CookieJar()
-    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-    base = f"http://127.0.0.1:{PORT}/dashboard"
-    page = opener.open(f"{base}/sign-in", timeout=30).read().decode()
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    form = {"csrf_token": csrf, "method": "account", "username": ACCOUNT, "password": PASSWORD}
-    opener.open(f"{base}/sign-in", urllib.parse.urlencode(form).encode(), timeout=30).read()
+    _, jar = sign_in(PORT)
     return "; ".join(f"{c.name}={c.value}" for c in jar)
 
 
@@ -147,7 +118,7 @@ def measure(
     """Each request loaded by wrk against the service with ``workers`` workers."""
     figures: list[Figure] = []
     warehouse_pid = services.status(["clickhouse"])["clickhouse"].pid
-    process = serve(env, workers)
+    process = serve(env, PORT, workers, ready="/readyz")
     try:
         cookie = session_cookie()
         for name, (url, template) in requests.items():
