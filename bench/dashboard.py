@@ -63,6 +63,26 @@ LCP = """new Promise((resolve) => {
 })"""
 
 
+def bench_settings(work: Path, target: ClickHouseServerTarget) -> Settings:
+    """A reports bench's settings in ``work``, on the run's own services
+    (CLICKTRAIL_PORT_OFFSET) and ``target``, with the site and the bench's account made."""
+    settings = Settings.from_env(
+        {},
+        port_offset=ports.port_offset(),
+        data_dir=work,
+        sites_file=work / "sites.json",
+        tokens_file=work / "tokens.json",
+        accounts_file=work / "accounts.json",
+        clickhouse_url=target,
+        dashboard_signin_limit="1000 per minute",
+    )
+    with edit_sites(settings.sites_file) as sites:
+        sites[SITE.site_id] = SITE
+    with edit_accounts(settings.accounts_file) as accounts:
+        accounts[ACCOUNT] = new_account(ACCOUNT, PASSWORD, "admin", ("*",), 0)
+    return settings
+
+
 def serve(
     env: dict[str, str], port: int = PORT, workers: int = 1, ready: str = "/healthz"
 ) -> subprocess.Popen:
@@ -177,21 +197,7 @@ def main(argv: list[str] | None = None) -> None:
     target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
-        work = Path(folder)
-        settings = Settings.from_env(
-            {},
-            port_offset=ports.port_offset(),  # the run's own services (CLICKTRAIL_PORT_OFFSET)
-            data_dir=work,
-            sites_file=work / "sites.json",
-            tokens_file=work / "tokens.json",
-            accounts_file=work / "accounts.json",
-            clickhouse_url=target,
-            dashboard_signin_limit="1000 per minute",
-        )
-        with edit_sites(settings.sites_file) as sites:
-            sites[SITE.site_id] = SITE
-        with edit_accounts(settings.accounts_file) as accounts:
-            accounts[ACCOUNT] = new_account(ACCOUNT, PASSWORD, "admin", ("*",), 0)
+        settings = bench_settings(Path(folder), target)
         with open_warehouse(target, timeout=1800) as warehouse:
             if args.database:
                 loaded = warehouse.query(f"SELECT count() FROM {database}.events").scalar()

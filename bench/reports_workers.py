@@ -40,16 +40,13 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.dashboard import ACCOUNT, PASSWORD, serve, sign_in
+from bench.dashboard import bench_settings, serve, sign_in
 from bench.report import Figure, report
 from bench.reports import QUIET_DAYS, SITE, build_rollups, load
 from clicktrail import ports, services
-from clicktrail.accounts.model import new_account
-from clicktrail.accounts.registry import edit_accounts
 from clicktrail.services import memory
-from clicktrail.settings import ClickHouseServerTarget, Settings
+from clicktrail.settings import ClickHouseServerTarget
 from clicktrail.simulator.simulation import SimulationConfig
-from clicktrail.sites.registry import edit_sites
 from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
 from pipelines.warehouse.factory import open_warehouse
@@ -178,21 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-reports-workers-") as folder:
-        work = Path(folder)
-        settings = Settings.from_env(
-            {},
-            port_offset=ports.port_offset(),
-            data_dir=work,
-            sites_file=work / "sites.json",
-            tokens_file=work / "tokens.json",
-            accounts_file=work / "accounts.json",
-            clickhouse_url=target,
-            dashboard_signin_limit="1000 per minute",
-        )
-        with edit_sites(settings.sites_file) as sites:
-            sites[SITE.site_id] = SITE
-        with edit_accounts(settings.accounts_file) as accounts:
-            accounts[ACCOUNT] = new_account(ACCOUNT, PASSWORD, "admin", ("*",), 0)
+        settings = bench_settings(Path(folder), target)
         secret, token = new_token(SITE.site_id, "read", 0)
         with edit_tokens(settings.tokens_file) as tokens:
             tokens[token.token_id] = token

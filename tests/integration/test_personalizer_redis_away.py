@@ -19,7 +19,7 @@ import redis
 
 from bench.harness.engine import make_engine
 from clicktrail import ports
-from clicktrail.settings import RedisTarget
+from clicktrail.settings import RedisTarget, Settings
 from clicktrail.sites.model import Site
 from clicktrail.sites.registry import edit_sites
 from clicktrail.tokens.model import new_token
@@ -75,10 +75,12 @@ def url(name: str) -> str:
     return f"redis://127.0.0.1:{ports.BASE_PORTS[name] + OFFSET}/0"
 
 
-@pytest.fixture
-def shop(tmp_path, small_geoip_db, own_redis):
-    site_id = f"s{uuid.uuid4().hex[:10]}"
-    engine = make_engine(tmp_path, "redis", geoip_db=small_geoip_db)
+def site_on_own_redis(
+    tmp_path: Path, geoip_db: Path, site_id: str, **overrides: object
+) -> tuple[Settings, str]:
+    """Settings whose Redis roles are this module's own servers (short timeouts), with the
+    site registered and a marketer token for it (its secret returned)."""
+    engine = make_engine(tmp_path, "redis", geoip_db=geoip_db, **overrides)
     settings = engine.settings.replace(
         state_url=RedisTarget(url("redis_state")),
         profile_url=RedisTarget(url("redis_profile")),
@@ -91,6 +93,13 @@ def shop(tmp_path, small_geoip_db, own_redis):
     secret, token = new_token(site_id, "marketer", 0)
     with edit_tokens(settings.tokens_file) as tokens:
         tokens[token.token_id] = token
+    return settings, secret
+
+
+@pytest.fixture
+def shop(tmp_path, small_geoip_db, own_redis):
+    site_id = f"s{uuid.uuid4().hex[:10]}"
+    settings, secret = site_on_own_redis(tmp_path, small_geoip_db, site_id)
     client = create_app(settings).test_client()
     headers = {"Authorization": f"Bearer {secret}"}
     capped = {
@@ -250,19 +259,7 @@ def regional(tmp_path, small_geoip_db, chdb_folder, own_redis):
     site_id = f"g{uuid.uuid4().hex[:10]}"
     # The test client is the proxy the personalizer trusts to name the visitor's address.
     trusted = (ipaddress.ip_network("127.0.0.0/8"),)
-    engine = make_engine(tmp_path, "redis", geoip_db=small_geoip_db, trusted_proxies=trusted)
-    settings = engine.settings.replace(
-        state_url=RedisTarget(url("redis_state")),
-        profile_url=RedisTarget(url("redis_profile")),
-        state_timeout_ms=TIMEOUT_MS,
-        profile_read_timeout_ms=TIMEOUT_MS,
-        profile_connect_timeout_ms=TIMEOUT_MS,
-    )
-    with edit_sites(settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,))
-    secret, token = new_token(site_id, "marketer", 0)
-    with edit_tokens(settings.tokens_file) as tokens:
-        tokens[token.token_id] = token
+    settings, secret = site_on_own_redis(tmp_path, small_geoip_db, site_id, trusted_proxies=trusted)
     target = warehouse_target("chdb", chdb_folder)
     with open_warehouse(target) as warehouse:
         migrate(warehouse)
