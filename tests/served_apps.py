@@ -4,6 +4,7 @@ HTTP."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import ssl
 import subprocess
@@ -67,3 +68,16 @@ class ServedApp:
         if self.process and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=20)
+
+
+def call(port: int, method: str, target: str, body: bytes | None = None, **headers: str):  # noqa: ANN201
+    """(status, headers, body) of one request to a served app on ``port``; redirects are not
+    followed. Header names as keywords, ``_`` for ``-``."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        named = {name.replace("_", "-"): value for name, value in headers.items()}
+        connection.request(method, target, body=body, headers=named)
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()

@@ -6,7 +6,6 @@ away is a 503 the page can read."""
 
 from __future__ import annotations
 
-import http.client
 import ipaddress
 import json
 import uuid
@@ -20,7 +19,7 @@ from clicktrail.sites.model import Site
 from clicktrail.sites.registry import edit_sites
 from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
-from tests.served_apps import ServedApp
+from tests.served_apps import ServedApp, call
 
 pytestmark = [pytest.mark.redis, pytest.mark.services, pytest.mark.slow]
 
@@ -42,18 +41,6 @@ def creative(cid: str) -> dict:
         "width": 300,
         "height": 250,
     }
-
-
-def call(port: int, method: str, target: str, body: bytes | None = None, **headers: str):
-    """(status, headers, body) of one request; redirects are not followed."""
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        named = {name.replace("_", "-"): value for name, value in headers.items()}
-        connection.request(method, target, body=body, headers=named)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ the grace period; a link of a key past its grace is refused."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
@@ -24,6 +23,7 @@ from clicktrail.sites.registry import edit_sites
 from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
 from tests.served_apps import ServedApp
+from tests.served_apps import call as served_call
 
 pytestmark = [pytest.mark.redis, pytest.mark.services]
 
@@ -35,16 +35,8 @@ RELOAD_SECONDS = 0.5
 GRACE_DAYS = 30
 
 
-def call(method: str, target: str, body: bytes | None = None, **headers: str):
-    """(status, headers, body) of one request; redirects are not followed."""
-    connection = http.client.HTTPConnection("127.0.0.1", PORT, timeout=10)
-    try:
-        named = {name.replace("_", "-"): value for name, value in headers.items()}
-        connection.request(method, target, body=body, headers=named)
-        response = connection.getresponse()
-        return response.status, response.headers, response.read()
-    finally:
-        connection.close()
+def call(method: str, target: str, body: bytes | None = None, **headers: str):  # noqa: ANN201
+    return served_call(PORT, method, target, body, **headers)
 
 
 @pytest.fixture
