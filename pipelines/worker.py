@@ -155,6 +155,13 @@ class PipelineWorker:
             step.name: ThreadPoolExecutor(1, thread_name_prefix=f"step-{step.name}")
             for step in self.steps
         }
+        # Only the steps with a schedule of their own (retention): the rest have nothing to
+        # poll, and a turn of the loop must not hand each of their threads an empty call.
+        self._polling = [
+            step
+            for step in self.steps
+            if getattr(type(step), "poll", WriteStep.poll) is not WriteStep.poll
+        ]
         self._polls: dict[str, Future[None]] = {}
 
     # --- the loop ------------------------------------------------------------------------
@@ -212,17 +219,14 @@ class PipelineWorker:
             self.stats.backlog = None
 
     def _poll_steps(self) -> None:
-        """Each step's ``poll`` on its own thread, unless its last one is still running."""
-        for step in self.steps:
-            poll = getattr(step, "poll", None)  # a step not derived from WriteStep may lack it
-            if poll is None:
-                continue
+        """Each polling step's ``poll`` on its own thread, unless its last one still runs."""
+        for step in self._polling:
             last = self._polls.get(step.name)
             if last is not None and not last.done():
                 continue
             if last is not None and last.exception() is not None:
                 log.warning("step %s: poll failed: %r", step.name, last.exception())
-            self._polls[step.name] = self._step_threads[step.name].submit(poll)
+            self._polls[step.name] = self._step_threads[step.name].submit(step.poll)
 
     def ready(self, now: float | None = None) -> bool:
         """Is this worker in its group and reading? True while its reads of the log answer (a
