@@ -26,6 +26,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from clicktrail.accounts.registry import AccountRegistry
 from clicktrail.identity.client_ip import Network, client_ip
+from clicktrail.serving.redirects import own_path
 from clicktrail.sites.model import Site
 from pipelines.enrich.device import DEVICE_TYPES
 from pipelines.warehouse.base import WarehouseError, WarehouseUnavailable
@@ -265,15 +266,8 @@ def _authenticate() -> Principal | str:
 
 
 def _safe_next(target: str) -> str:
-    """Only a dashboard page of this server (no open redirect). Browsers drop tabs and line
-    breaks from a URL and read a backslash as a slash, so a target with a control character is
-    refused, not cleaned (a line break also made the redirect itself fail: a 500)."""
-    if (
-        target.startswith("/dashboard/")
-        and "//" not in target
-        and "\\" not in target
-        and target.isprintable()
-    ):
+    """Only a dashboard page of this server (no open redirect)."""
+    if own_path(target, "/dashboard/"):
         return target
     return url_for("dashboard.page", name="overview")
 
