@@ -19,12 +19,14 @@ from clicktrail.accounts.registry import edit_accounts
 from clicktrail.settings import Settings
 from clicktrail.sites.registry import edit_sites
 
-# reports.demo.shop.SITE_ID and reports.demo.seed.ACCOUNT: the core may not import reports.
+# Defined here, where the core (make up's welcome, make demo-clean) and the demo shop
+# (reports.demo) both read them: the core may not import reports.
 SITE_ID = "demo"
 ACCOUNT = "demo"
 
 
 def seed_record(settings: Settings) -> Path:
+    """What ``reports.demo.seed`` handed out and sent (mode 0600: a write key, a password)."""
     return settings.data_dir / "demo" / "seed.json"
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from clicktrail import ports
 from clicktrail.services.base import REPO_ROOT
+from clicktrail.services.demo import seed_record
 from clicktrail.settings import Settings
 
 WAIT_SECONDS = 60.0
@@ -91,7 +92,7 @@ def command() -> str:
 
 def sign_in(settings: Settings) -> str:
     dashboard = f"{_loopback(settings.reports_bind)}/dashboard/"
-    seeded = settings.data_dir / "demo" / "seed.json"
+    seeded = seed_record(settings)
     if settings.demo and seeded.is_file():
         state = json.loads(seeded.read_text())
         if state.get("password"):

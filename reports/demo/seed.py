@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from clicktrail import ports
+from clicktrail.services.demo import ACCOUNT, SITE_ID, seed_record
 from clicktrail.settings import Settings
 from clicktrail.sites.model import Site, generate_write_key
 from clicktrail.sites.registry import edit_sites
 from reports.demo import traffic
-from reports.demo.shop import SEED, SITE_ID, Shop, feed_csv
+from reports.demo.shop import SEED, Shop, feed_csv
 
-ACCOUNT = "demo"
 CAMPAIGNS = Path(__file__).with_name("campaigns.yaml")
 SIMULATED_HOST = f"www.{SITE_ID}.example"  # where `clicktrail simulate --site demo` browses
 
@@ -42,10 +42,6 @@ def loopback(bind: str) -> str:
 
 def shop_base(settings: Settings) -> str:
     return f"http://{loopback(settings.reports_bind)}"
-
-
-def state_file(settings: Settings) -> Path:
-    return settings.data_dir / "demo" / "seed.json"
 
 
 def read_state(path: Path) -> dict[str, Any]:
@@ -140,7 +136,7 @@ def feed_traffic(settings: Settings, key: str, visitors: int, days: int) -> int:
 
 
 def seed(settings: Settings, visitors: int, days: int) -> dict[str, Any]:
-    path = state_file(settings)
+    path = seed_record(settings)
     state = read_state(path)
     base = shop_base(settings)
     if state.get("base") != base or not state.get("write_key"):

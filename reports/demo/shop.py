@@ -13,7 +13,6 @@ from functools import cached_property
 from clicktrail.simulator.catalog import Catalog, Category, Product, build_catalog
 
 SEED = 1  # the simulator's default seed: `clicktrail simulate` draws from this catalog
-SITE_ID = "demo"
 PAGE_SIZE = 24  # products on a category page (the most popular first)
 FEED_FIELDS = ("sku", "title", "category", "price", "currency", "image_url", "url", "available")
 

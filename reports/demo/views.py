@@ -22,10 +22,12 @@ from flask import (
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from clicktrail.services.demo import SITE_ID
+from clicktrail.serving.redirects import own_path
 from clicktrail.serving.relay import Upstream, UpstreamUnavailable
 from reports.demo import places
 from reports.demo.front import relayed_headers
-from reports.demo.shop import SITE_ID, Shop, category_path, product_path
+from reports.demo.shop import Shop, category_path, product_path
 
 bp = Blueprint(
     "demo",
@@ -151,22 +153,11 @@ def browse_from() -> WerkzeugResponse:
     if code and chosen is None:
         abort(400, description=f"place must be one of {', '.join(p.code for p in places.PLACES)}")
     back = request.form.get("next", "/demo/")
-    if not _shop_page(back):
+    if not own_path(back, "/demo"):
         back = "/demo/"  # only the shop's own pages: no open redirect
     response = redirect(back, code=303)
     _remember(response, chosen)
     return response
-
-
-def _shop_page(target: str) -> bool:
-    """A path of the shop's own. Browsers drop tabs and line breaks from a URL and read a
-    backslash as a slash, so a target holding one of those is refused, not cleaned."""
-    return (
-        (target == "/demo" or target.startswith("/demo/"))
-        and "//" not in target
-        and "\\" not in target
-        and target.isprintable()
-    )
 
 
 @bp.route("/ct/v1/<path:rest>", methods=["GET", "POST", "OPTIONS"])

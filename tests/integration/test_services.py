@@ -261,13 +261,9 @@ def test_engine_status_marks_what_the_settings_do_not_use(tmp_path: Path) -> Non
 def test_demo_clean_takes_back_the_demo_account_site_and_secrets(tmp_path: Path) -> None:
     from clicktrail.accounts.model import new_account
     from clicktrail.accounts.registry import edit_accounts, read_accounts
-    from clicktrail.services import demo
     from clicktrail.sites.model import Site
     from clicktrail.sites.registry import edit_sites, read_sites
-    from reports.demo.seed import ACCOUNT
-    from reports.demo.shop import SITE_ID
 
-    assert (demo.SITE_ID, demo.ACCOUNT) == (SITE_ID, ACCOUNT)  # restated in the core
     settings = Settings.from_env({}, data_dir=tmp_path)
     with edit_sites(settings.sites_file) as sites:
         sites["demo"] = Site("demo", origins=("http://127.0.0.1:17082",))
