@@ -105,13 +105,16 @@ bench-check:
 bench-simulator: install
 	$(PYTHON) -m bench.simulator
 
-bench-collector: install
+# The HTTP load generator of the benchmarks that load a served service (Debian's package).
+.PHONY: wrk
+wrk:
 	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+
+bench-collector: install wrk
 	$(PYTHON) -m bench.collector
 
 # The same, with py-spy recording one worker per log and the split per step printed.
-bench-collector-profile: install
-	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+bench-collector-profile: install wrk
 	@command -v py-spy > /dev/null || $(PYTHON) -m pip install --quiet py-spy
 	$(PYTHON) -m bench.collector --profile bench/results/collector-profile
 
@@ -187,8 +190,7 @@ bench-snippet: snippet-deps
 .PHONY: bench-decide
 # The personalizer under gunicorn loaded by wrk: 200 campaigns, 50,000 products, 100,000 profiles
 # (about 5 minutes; the profiles are kept a day in the profile Redis's database 11).
-bench-decide: install
-	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+bench-decide: install wrk
 	$(PYTHON) -m bench.decide
 
 .PHONY: bench-privacy
@@ -221,8 +223,7 @@ bench-reports: install
 # Requests a second of the reports service with 1, 2 and 3 gunicorn workers (a dashboard page, two
 # API reports) over a million simulated events on the 18.16 server: what reports/gunicorn_conf.py's
 # default worker count rests on (about 4 minutes).
-bench-reports-workers: install
-	@command -v wrk > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk)
+bench-reports-workers: install wrk
 	$(PYTHON) -m bench.reports_workers
 
 .PHONY: bench-dashboard

@@ -90,7 +90,7 @@ class Load:
 def cpu_seconds(pid: int) -> float:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except FileNotFoundError:
+    except OSError:  # gone (or going) since it was listed
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICKS
 

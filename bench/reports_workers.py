@@ -40,6 +40,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.collector import cpu_seconds as process_cpu_seconds
 from bench.dashboard import bench_settings, serve, sign_in
 from bench.report import Figure, report
 from bench.reports import QUIET_DAYS, SITE, build_rollups, load
@@ -54,7 +55,6 @@ from pipelines.warehouse.migrate import migrate
 
 ROOT = Path(__file__).parents[1]
 PORT = ports.port("reports") + 780  # this bench's own
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass(frozen=True)
@@ -74,14 +74,7 @@ def session_cookie() -> str:
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU of ``pid`` and every process below it, so far."""
-    total = 0
-    for each in memory.tree(pid):
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / TICKS
+    return sum(process_cpu_seconds(each) for each in memory.tree(pid))
 
 
 def _ms(text: str) -> float:
