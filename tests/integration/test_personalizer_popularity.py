@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date
 
 from clicktrail.settings import ChdbTarget
 from personalizer.popularity import PopularityCache, compute
-from pipelines.warehouse.columns import EVENT_COLUMNS, empty_value
 from pipelines.warehouse.factory import open_reader
 from pipelines.warehouse.reader import WarehouseEventStore
 from pipelines.warehouse.sink import WarehouseSink
+from tests.warehouse_rows import product_view_row
 
 TODAY = date(2025, 11, 24)
 NOON = 1_763_985_600_000  # 2025-11-24 12:00 UTC
@@ -18,20 +17,10 @@ DAY = 86_400_000
 
 
 def view(visitor: str, sku: str, country: str, at: int = NOON, **fields) -> dict:
-    row = {name: empty_value(kind) for name, kind in EVENT_COLUMNS.items()}
-    row.update(
-        site_id="shop",
-        visitor_id=visitor,
-        created_ms=at,
-        event_id=str(uuid.uuid4()),
-        event_type="product_view",
-        received_ms=at + 500,
-        derived_ms=at,
-        sku=sku,
-        country=country,
+    site_id = fields.pop("site_id", "shop")
+    return product_view_row(
+        site_id, visitor, sku, at, received_ms=at + 500, country=country, **fields
     )
-    row.update(fields)
-    return row
 
 
 def test_rankings_by_country_overall_and_trending(warehouse):

@@ -26,12 +26,12 @@ from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
 from personalizer.app import create_app
 from personalizer.popularity import PopularityCache
-from pipelines.warehouse.columns import EVENT_COLUMNS, empty_value
 from pipelines.warehouse.factory import open_warehouse
 from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.reader import WarehouseEventStore
 from pipelines.warehouse.sink import WarehouseSink
 from tests.integration.conftest import own_service, warehouse_target
+from tests.warehouse_rows import product_view_row
 
 pytestmark = pytest.mark.redis
 
@@ -230,25 +230,13 @@ CATALOG = "\n".join(
 
 
 def product_views(site_id: str, views: dict[tuple[str, str], int]) -> list[dict]:
-    """(sku, country) -> that many visitors' views of it, today."""
+    """(sku, country) -> that many visitors' views of it, now."""
     now = int(time.time() * 1000)
-    rows = []
-    for (sku, country), visitors in views.items():
-        for n in range(visitors):
-            row = {name: empty_value(kind) for name, kind in EVENT_COLUMNS.items()}
-            row.update(
-                site_id=site_id,
-                visitor_id=f"{country}-{sku}-{n}",
-                created_ms=now,
-                event_id=str(uuid.uuid4()),
-                event_type="product_view",
-                received_ms=now,
-                derived_ms=now,
-                sku=sku,
-                country=country,
-            )
-            rows.append(row)
-    return rows
+    return [
+        product_view_row(site_id, f"{country}-{sku}-{n}", sku, now, country=country)
+        for (sku, country), visitors in views.items()
+        for n in range(visitors)
+    ]
 
 
 @pytest.fixture
