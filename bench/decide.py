@@ -59,6 +59,7 @@ from bench.collector import children, cpu_seconds  # noqa: E402
 from bench.report import Figure, report  # noqa: E402
 from clicktrail import ports, services  # noqa: E402
 from clicktrail.identity import request_facts  # noqa: E402
+from clicktrail.serving.heap import freeze_loaded  # noqa: E402
 from clicktrail.settings import Settings  # noqa: E402
 from clicktrail.simulator.devices import build_user_agent_pool  # noqa: E402
 from clicktrail.simulator.geography import load_network_pool  # noqa: E402
@@ -500,6 +501,7 @@ def _ready(
     seconds_to["catalog"] = time.perf_counter() - started
     for wanted, facts in prepared[:200]:
         shared.service.decide(wanted, site, facts)
+    freeze_loaded()  # as a served worker does once it has loaded (personalizer.gunicorn_conf)
     return shared.service, site, prepared, seconds_to
 
 

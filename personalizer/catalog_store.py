@@ -20,6 +20,7 @@ from typing import Any
 
 import redis
 
+from clicktrail.serving.heap import refreeze
 from personalizer.catalog import Catalog, Product
 from personalizer.versioned import VersionedCache
 
@@ -172,6 +173,9 @@ class CatalogCache:
             poll_seconds,
             clock,
             background=True,
+            # a reloaded catalog joins the first one out of the collector's view (the worker
+            # froze what it loaded before serving: clicktrail.serving.heap)
+            on_reloaded=refreeze,
         )
 
     def site(self, site_id: str) -> Catalog:

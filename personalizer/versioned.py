@@ -39,8 +39,10 @@ class VersionedCache(Generic[T]):
         poll_seconds: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
         background: bool = False,
+        on_reloaded: Callable[[], None] | None = None,
     ) -> None:
         self._name = name
+        self._on_reloaded = on_reloaded  # after a background reload swapped a new copy in
         self._background = background
         self._reloading: set[str] = set()
         self._version_of = version
@@ -108,6 +110,8 @@ class VersionedCache(Generic[T]):
         try:
             value = self._load(site_id)
             self._copies[site_id] = _Copy(value, version, self._clock())  # one assignment
+            if self._on_reloaded is not None:
+                self._on_reloaded()
         except self._unavailable as exc:
             log.warning("%s store unavailable, serving the last copy: %s", self._name, exc)
         except Exception:  # a thread's error would go nowhere: log it, keep the last copy

@@ -183,8 +183,6 @@ def _tune_garbage_collector() -> None:
     events/s with the defaults, 20.8k with what was loaded at start frozen out of collection
     and the older generations collected a thousand times less often. Young cycles are still
     collected every 100,000 allocations."""
-    import gc
+    from clicktrail.serving.heap import freeze_loaded
 
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(100_000, 1000, 1000)
+    freeze_loaded(young_allocations=100_000)
