@@ -25,10 +25,9 @@ from collections.abc import Sequence
 from confluent_kafka import KafkaError as NativeKafkaError
 from confluent_kafka import KafkaException, Producer
 from gevent import monkey
-from kafka.partitioner.default import murmur2
 
 from pipelines.eventlog.base import LogUnavailable
-from pipelines.eventlog.kafka import KafkaLog
+from pipelines.eventlog.kafka import KafkaLog, key_hash
 
 # The real thread primitives, even in a gevent-patched process.
 _start_native_thread = monkey.get_original("_thread", "start_new_thread")
@@ -149,7 +148,7 @@ class ConfluentKafkaLog(KafkaLog):
             native = self._native()
             partitions = native.partitions_for(topic, timeout)
             for key, value in messages:
-                partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+                partition = partitions[key_hash(key) % len(partitions)]
                 native.producer.produce(
                     topic, value=value, key=key, partition=partition, on_delivery=acks.report
                 )

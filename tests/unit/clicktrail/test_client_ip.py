@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib
 import ipaddress
 
 import pytest
@@ -31,3 +32,23 @@ def test_client_ip(peer, forwarded, expected):
 
 def test_no_trusted_proxies_means_the_peer():
     assert client_ip("10.0.0.2", "198.51.100.1", []) == "10.0.0.2"
+
+
+def test_a_long_chain_is_read_alike_and_not_remembered():
+    # the module, not the function the package exports under the same name
+    module = importlib.import_module("clicktrail.identity.client_ip")
+
+    chain = ", ".join(["garbage"] * 40 + ["198.51.100.1"] + ["10.0.0.9"] * 20)
+    assert len(chain) > module._REMEMBERED_LENGTH
+    remembered = module._remembered_walk.cache_info().currsize
+    assert client_ip("10.0.0.2", chain, PROXIES) == "198.51.100.1"
+    assert module._remembered_walk.cache_info().currsize == remembered
+
+
+def test_an_answer_is_remembered_per_peer_header_and_proxies():
+    # the same header from an untrusted peer, or with other proxies, is read again
+    assert client_ip("10.0.0.2", "198.51.100.7", PROXIES) == "198.51.100.7"
+    assert client_ip("203.0.113.5", "198.51.100.7", PROXIES) == "203.0.113.5"
+    assert client_ip("10.0.0.2", "198.51.100.7", [ipaddress.ip_network("192.0.2.0/24")]) == (
+        "10.0.0.2"
+    )
