@@ -45,6 +45,7 @@ from clicktrail.accounts.registry import edit_accounts
 from clicktrail.settings import ClickHouseServerTarget, Settings
 from clicktrail.simulator.simulation import SimulationConfig
 from clicktrail.sites.registry import edit_sites
+from pipelines.warehouse.base import Warehouse
 from pipelines.warehouse.factory import open_warehouse
 from pipelines.warehouse.migrate import migrate
 from reports.dashboard.pages import PAGES
@@ -81,6 +82,41 @@ def bench_settings(work: Path, target: ClickHouseServerTarget) -> Settings:
     with edit_accounts(settings.accounts_file) as accounts:
         accounts[ACCOUNT] = new_account(ACCOUNT, PASSWORD, "admin", ("*",), 0)
     return settings
+
+
+def server_world(
+    days: int, database: str | None
+) -> tuple[dt.date, dt.date, str, ClickHouseServerTarget]:
+    """A reports bench's simulated period (its first and last day, of ``days``) and the server
+    database it reads: ``database`` (one ``bench.reports --keep`` loaded) or a new name; the
+    services it needs started."""
+    services.start(["redis-state", "clickhouse"])
+    first = SimulationConfig().start
+    last = first + dt.timedelta(days=days - 1)
+    name = database or f"bench_{uuid.uuid4().hex[:8]}"
+    target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), name)
+    return first, last, name, target
+
+
+def filled(
+    warehouse: Warehouse,
+    args: argparse.Namespace,
+    settings: Settings,
+    first: dt.date,
+    last: dt.date,
+) -> list[Figure]:
+    """The events of the bench's period in ``warehouse`` (``args.events``, ``args.days``,
+    ``args.copies``) with the rollups built to a week after it, or, when ``args.database``
+    names a kept database, only counted; the figures of that."""
+    if args.database:
+        loaded = warehouse.query(f"SELECT count() FROM {args.database}.events").scalar()
+        return [Figure("events loaded", loaded, "events")]
+    migrate(warehouse)
+    started = time.perf_counter()
+    loaded = load({"server": warehouse}, args.events, args.days, settings.geoip_db, args.copies)
+    seconds = time.perf_counter() - started
+    build_rollups(warehouse, first, last + dt.timedelta(days=QUIET_DAYS))
+    return [Figure("events loaded", loaded, "events"), Figure("load seconds", seconds, "s")]
 
 
 def serve(
@@ -190,27 +226,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--name", default="dashboard", help="bench/results/<name>.json")
     args = parser.parse_args(argv)
-    services.start(["redis-state", "clickhouse"])
-    first = SimulationConfig().start
-    last = first + dt.timedelta(days=args.days - 1)
-    database = args.database or f"bench_{uuid.uuid4().hex[:8]}"
-    target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
+    first, last, database, target = server_world(args.days, args.database)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-dashboard-") as folder:
         settings = bench_settings(Path(folder), target)
         with open_warehouse(target, timeout=1800) as warehouse:
-            if args.database:
-                loaded = warehouse.query(f"SELECT count() FROM {database}.events").scalar()
-                figures.append(Figure("events loaded", loaded, "events"))
-            else:
-                migrate(warehouse)
-                started = time.perf_counter()
-                loaded = load(
-                    {"server": warehouse}, args.events, args.days, settings.geoip_db, args.copies
-                )
-                figures.append(Figure("events loaded", loaded, "events"))
-                figures.append(Figure("load seconds", time.perf_counter() - started, "s"))
-                build_rollups(warehouse, first, last + dt.timedelta(days=QUIET_DAYS))
+            figures += filled(warehouse, args, settings, first, last)
             env = {**os.environ, **settings.to_env()}
             env.pop("PROMETHEUS_MULTIPROC_DIR", None)
             browser = Browser("none")  # before the service: a browser that fails leaves none

@@ -27,31 +27,25 @@ machine of this size serves with everything on it, which is how ``make up`` runs
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
 import urllib.request
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.collector import cpu_seconds as process_cpu_seconds
-from bench.dashboard import bench_settings, serve, sign_in
+from bench.dashboard import bench_settings, filled, serve, server_world, sign_in
 from bench.report import Figure, report
-from bench.reports import QUIET_DAYS, SITE, build_rollups, load
+from bench.reports import SITE
 from clicktrail import ports, services
 from clicktrail.services import memory
-from clicktrail.settings import ClickHouseServerTarget
-from clicktrail.simulator.simulation import SimulationConfig
 from clicktrail.tokens.model import new_token
 from clicktrail.tokens.registry import edit_tokens
 from pipelines.warehouse.factory import open_warehouse
-from pipelines.warehouse.migrate import migrate
 
 ROOT = Path(__file__).parents[1]
 PORT = ports.port("reports") + 780  # this bench's own
@@ -161,11 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default="reports-workers", help="bench/results/<name>.json")
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.workers.split(",")]
-    services.start(["redis-state", "clickhouse"])
-    first = SimulationConfig().start
-    last = first + dt.timedelta(days=args.days - 1)
-    database = args.database or f"bench_{uuid.uuid4().hex[:8]}"
-    target = ClickHouseServerTarget("127.0.0.1", ports.port("clickhouse_native"), database)
+    first, last, database, target = server_world(args.days, args.database)
     figures: list[Figure] = []
     with tempfile.TemporaryDirectory(prefix="bench-reports-workers-") as folder:
         settings = bench_settings(Path(folder), target)
@@ -174,18 +164,7 @@ def main(argv: list[str] | None = None) -> None:
             tokens[token.token_id] = token
         with open_warehouse(target, timeout=1800) as warehouse:
             try:
-                if args.database:
-                    loaded = warehouse.query(f"SELECT count() FROM {database}.events").scalar()
-                else:
-                    migrate(warehouse)
-                    started = time.perf_counter()
-                    loaded = load(
-                        {"server": warehouse}, args.events, args.days, settings.geoip_db,
-                        args.copies,
-                    )  # fmt: skip
-                    figures.append(Figure("load seconds", time.perf_counter() - started, "s"))
-                    build_rollups(warehouse, first, last + dt.timedelta(days=QUIET_DAYS))
-                figures.append(Figure("events loaded", loaded, "events"))
+                figures += filled(warehouse, args, settings, first, last)
                 env = {**os.environ, **settings.to_env()}
                 env.pop("PROMETHEUS_MULTIPROC_DIR", None)
                 query = urllib.parse.urlencode(
