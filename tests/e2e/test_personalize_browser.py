@@ -30,11 +30,10 @@ from clicktrail.serving.relay import Upstream, forwarded_headers
 from clicktrail.settings import ClickHouseServerTarget
 from clicktrail.sites.model import Site
 from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from pipelines.runner import run_worker
 from pipelines.warehouse.factory import open_warehouse
 from tests.served_apps import ServedApp
+from tests.sites import site_with_marketer
 
 pytestmark = [pytest.mark.redis, pytest.mark.clickhouse, pytest.mark.browser, pytest.mark.slow]
 
@@ -193,11 +192,7 @@ def campaigns(engine: Engine) -> Iterator[str]:
     """A personalizer under gunicorn, and a site of this test's own (campaigns live in the
     shared durable Redis) with a campaign for Germany and a default."""
     site_id = f"p{uuid.uuid4().hex[:10]}"
-    with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(SHOP,))
-    with edit_tokens(engine.settings.tokens_file) as tokens:
-        secret, token = new_token(site_id, "marketer", 0)
-        tokens[token.token_id] = token
+    secret = site_with_marketer(engine.settings, Site(site_id, origins=(SHOP,)))
     personalizer = ServedApp("personalizer", engine, PERSONALIZER_PORT)
     personalizer.start(ready="/readyz")
     try:

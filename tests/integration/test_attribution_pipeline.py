@@ -17,15 +17,13 @@ import pytest
 from bench.harness.engine import make_engine
 from clicktrail.contract.ids import attribution_event_id, decision_ms
 from clicktrail.sites.model import Site
-from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from personalizer.app import create_app
 from personalizer.popularity import PopularityCache
 from pipelines.runner import run_worker
 from pipelines.warehouse.factory import open_warehouse
 from pipelines.warehouse.reader import WarehouseEventStore
 from tests.integration.conftest import ENGINES, warehouse_target
+from tests.sites import site_with_marketer
 
 pytestmark = pytest.mark.redis
 
@@ -61,11 +59,9 @@ def test_decision_impression_click_land_with_one_decision_id(
         pipeline_group=f"pipeline-{uuid.uuid4().hex[:8]}",
     )
     site_id = f"s{uuid.uuid4().hex[:10]}"
-    with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,), timezone="Europe/Berlin")
-    secret, token = new_token(site_id, "marketer", 0)
-    with edit_tokens(engine.settings.tokens_file) as tokens:
-        tokens[token.token_id] = token
+    secret = site_with_marketer(
+        engine.settings, Site(site_id, origins=(ORIGIN,), timezone="Europe/Berlin")
+    )
     with open_warehouse(target) as warehouse:
         app = create_app(
             engine.settings,

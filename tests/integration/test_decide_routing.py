@@ -16,10 +16,8 @@ import pytest
 from bench.harness.engine import make_engine
 from clicktrail import ports
 from clicktrail.sites.model import Site
-from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from tests.served_apps import ServedApp, call
+from tests.sites import site_with_marketer
 
 pytestmark = [pytest.mark.redis, pytest.mark.services, pytest.mark.slow]
 
@@ -55,11 +53,7 @@ def served(tmp_path, small_geoip_db):
         personalizer_public_url=f"http://127.0.0.1:{COLLECTOR_PORT}",  # links via the collector
     )
     site_id = f"r{uuid.uuid4().hex[:10]}"  # campaigns live in the shared durable Redis
-    with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,))
-    with edit_tokens(engine.settings.tokens_file) as tokens:
-        secret, token = new_token(site_id, "marketer", 0)
-        tokens[token.token_id] = token
+    secret = site_with_marketer(engine.settings, Site(site_id, origins=(ORIGIN,)))
     personalizer = ServedApp("personalizer", engine, PERSONALIZER_PORT)
     collector = ServedApp("collector", engine, COLLECTOR_PORT)
     personalizer.start(ready="/readyz")

@@ -14,11 +14,9 @@ import pytest
 
 from bench.harness.engine import make_engine
 from clicktrail.sites.model import Site
-from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from personalizer.app import create_app
 from personalizer.views.decide import FastDecide
+from tests.sites import site_with_marketer
 
 pytestmark = pytest.mark.redis
 
@@ -35,11 +33,9 @@ def shop(tmp_path, small_geoip_db):
         geoip_db=small_geoip_db,
         trusted_proxies=(ipaddress.ip_network("127.0.0.0/8"),),
     )
-    with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,), timezone="Europe/Berlin")
-    secret, token = new_token(site_id, "marketer", 0)
-    with edit_tokens(engine.settings.tokens_file) as tokens:
-        tokens[token.token_id] = token
+    secret = site_with_marketer(
+        engine.settings, Site(site_id, origins=(ORIGIN,), timezone="Europe/Berlin")
+    )
     app = create_app(engine.settings)
     client = app.test_client()
     campaign = {

@@ -11,10 +11,8 @@ from jsonschema import Draft202012Validator
 
 from bench.harness.engine import make_engine
 from clicktrail.sites.model import Site
-from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from personalizer.app import create_app
+from tests.sites import site_with_marketer
 
 pytestmark = pytest.mark.redis
 
@@ -32,11 +30,7 @@ def check(document: dict, name: str, value: object) -> None:
 def test_answers_match_the_described_schemas(tmp_path, small_geoip_db):
     site_id = f"s{uuid.uuid4().hex[:10]}"
     engine = make_engine(tmp_path, "redis", geoip_db=small_geoip_db)
-    with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,))
-    secret, token = new_token(site_id, "marketer", 0)
-    with edit_tokens(engine.settings.tokens_file) as tokens:
-        tokens[token.token_id] = token
+    secret = site_with_marketer(engine.settings, Site(site_id, origins=(ORIGIN,)))
     client = create_app(engine.settings).test_client()
     auth = {"Authorization": f"Bearer {secret}"}
 

@@ -21,9 +21,6 @@ from bench.harness.engine import make_engine
 from clicktrail import ports
 from clicktrail.settings import RedisTarget, Settings
 from clicktrail.sites.model import Site
-from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from personalizer.app import create_app
 from personalizer.popularity import PopularityCache
 from pipelines.warehouse.factory import open_warehouse
@@ -31,6 +28,7 @@ from pipelines.warehouse.migrate import migrate
 from pipelines.warehouse.reader import WarehouseEventStore
 from pipelines.warehouse.sink import WarehouseSink
 from tests.integration.conftest import own_service, warehouse_target
+from tests.sites import site_with_marketer
 from tests.warehouse_rows import product_view_row
 
 pytestmark = pytest.mark.redis
@@ -88,11 +86,7 @@ def site_on_own_redis(
         profile_read_timeout_ms=TIMEOUT_MS,
         profile_connect_timeout_ms=TIMEOUT_MS,
     )
-    with edit_sites(settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,))
-    secret, token = new_token(site_id, "marketer", 0)
-    with edit_tokens(settings.tokens_file) as tokens:
-        tokens[token.token_id] = token
+    secret = site_with_marketer(settings, Site(site_id, origins=(ORIGIN,)))
     return settings, secret
 
 

@@ -18,15 +18,13 @@ from bench.harness.engine import make_engine
 from clicktrail.contract.record import LogRecord
 from clicktrail.secrets.keyring import Keyring, SigningKey
 from clicktrail.sites.model import Site
-from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from personalizer.app import create_app
 from personalizer.popularity import PopularityCache
 from personalizer.signing import sign, verify
 from pipelines.eventlog import open_event_log
 from pipelines.eventlog.redis_streams import RedisStreamLog
 from pipelines.warehouse.reader import WarehouseEventStore
+from tests.sites import site_with_marketer
 
 pytestmark = pytest.mark.redis
 
@@ -45,11 +43,7 @@ class Clock:
 def build(tmp_path, small_geoip_db, warehouse, clock: Clock, event_log=None):  # noqa: ANN201
     engine = make_engine(tmp_path, "redis", geoip_db=small_geoip_db)
     site_id = f"s{uuid.uuid4().hex[:10]}"
-    with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,))
-    secret, token = new_token(site_id, "marketer", 0)
-    with edit_tokens(engine.settings.tokens_file) as tokens:
-        tokens[token.token_id] = token
+    secret = site_with_marketer(engine.settings, Site(site_id, origins=(ORIGIN,)))
     app = create_app(
         engine.settings,
         popularity=PopularityCache(WarehouseEventStore(warehouse)),

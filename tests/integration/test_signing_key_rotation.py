@@ -19,11 +19,9 @@ import pytest
 from bench.harness.engine import Engine, make_engine
 from clicktrail import ports
 from clicktrail.sites.model import Site
-from clicktrail.sites.registry import edit_sites
-from clicktrail.tokens.model import new_token
-from clicktrail.tokens.registry import edit_tokens
 from tests.served_apps import ServedApp
 from tests.served_apps import call as served_call
+from tests.sites import site_with_marketer
 
 pytestmark = [pytest.mark.redis, pytest.mark.services]
 
@@ -50,11 +48,7 @@ def served(tmp_path):
         signing_key_grace_days=GRACE_DAYS,
     )
     site_id = f"k{uuid.uuid4().hex[:10]}"  # campaigns live in the shared durable Redis
-    with edit_sites(engine.settings.sites_file) as sites:
-        sites[site_id] = Site(site_id, origins=(ORIGIN,))
-    with edit_tokens(engine.settings.tokens_file) as tokens:
-        secret, token = new_token(site_id, "marketer", 0)
-        tokens[token.token_id] = token
+    secret = site_with_marketer(engine.settings, Site(site_id, origins=(ORIGIN,)))
     personalizer = ServedApp("personalizer", engine, PORT)
     personalizer.start(ready="/readyz")
     try:
