@@ -24,7 +24,8 @@ def client_ip(peer: str, forwarded_for: str | None, trusted: Sequence[Network]) 
     return _remembered_walk(peer, forwarded_for, tuple(trusted))
 
 
-# Headers at most this long are remembered (a few hops); 4,096 of them take ~1 MB at most.
+# Headers at most this long are remembered (a few hops): 4,096 two-hop headers took 1.4 MB
+# (tracemalloc), ~2.2 MB if every one were this long.
 _REMEMBERED_LENGTH = 160
 
 
